@@ -1,0 +1,19 @@
+//! Database schema for Switchboard, one file per step; the migration name is the file name.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_create_tenancy;
+mod m20261124_000002_create_sessions;
+mod m20261124_000003_create_leads;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261124_000001_create_tenancy::Migration),
+            Box::new(m20261124_000002_create_sessions::Migration),
+            Box::new(m20261124_000003_create_leads::Migration),
+        ]
+    }
+}

@@ -1,0 +1,149 @@
+//! Application state and the server: everything `serve` starts, under one shutdown signal.
+use std::{net::SocketAddr, sync::Arc};
+
+use anyhow::Context;
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+use tower_sessions::ExpiredDeletion;
+
+use crate::{
+    config::Settings,
+    db,
+    metrics::Metrics,
+    sessions::SessionBackend,
+    state::{self, SharedState},
+    tenancy::tokens::TokenIssuer,
+};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub state: SharedState,
+    pub sessions: SessionBackend,
+    pub tokens: Arc<TokenIssuer>,
+    pub settings: Arc<Settings>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl axum::extract::FromRef<AppState> for Arc<Metrics> {
+    fn from_ref(state: &AppState) -> Self {
+        state.metrics.clone()
+    }
+}
+
+impl AppState {
+    /// Connects to the database (migrating it) and the state store.
+    pub async fn connect(settings: Settings, namespace: &str) -> anyhow::Result<Self> {
+        let db = db::connect(settings.database_url.expose())
+            .await
+            .context("connecting to the database")?;
+        db::migrate(&db)
+            .await
+            .context("running database migrations")?;
+        let state = state::connect(
+            settings.redis_url.as_ref().map(|u| u.expose().as_str()),
+            namespace,
+        )
+        .await
+        .context("connecting to Redis")?;
+        let sessions = match settings.redis_url {
+            Some(_) => SessionBackend::State(state.clone()),
+            None => SessionBackend::Sql(db.clone()),
+        };
+        let tokens = Arc::new(TokenIssuer::new(
+            settings.jwt_secret.expose(),
+            settings.jwt_issuer(),
+        ));
+        Ok(Self {
+            db,
+            state,
+            sessions,
+            tokens,
+            settings: Arc::new(settings),
+            metrics: Arc::new(Metrics::new()),
+        })
+    }
+}
+
+/// A bound, ready-to-run server. Binding first lets callers (tests) learn the port.
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Server {
+    /// Binds the listener; when `PUBLIC_URL` was not set, it follows the actual port.
+    pub async fn bind(mut settings: Settings, namespace: &str) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.bind_addr)
+            .await
+            .with_context(|| format!("binding {}", settings.bind_addr))?;
+        let addr = listener.local_addr()?;
+        if settings.public_url.port_or_known_default() != Some(addr.port())
+            && settings
+                .public_url
+                .host_str()
+                .is_some_and(|h| h == "127.0.0.1" || h == "localhost")
+        {
+            let _ = settings.public_url.set_port(Some(addr.port()));
+        }
+        let state = AppState::connect(settings, namespace).await?;
+        Ok(Self { listener, state })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let sessions = self.state.sessions.clone();
+        let sweeper = tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+            loop {
+                every.tick().await;
+                if let Err(err) = sessions.delete_expired().await {
+                    tracing::warn!(error = %err, "could not delete expired sessions");
+                }
+            }
+        });
+        let router = crate::http::router::build(self.state);
+        let result = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        sweeper.abort();
+        result.context("serving HTTP")
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

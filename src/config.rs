@@ -1,0 +1,477 @@
+//! Typed settings from the environment (and an optional `.env`), validated once at start-up.
+//!
+//! Every problem is collected and reported together, so a misconfigured deployment is fixed in
+//! one pass rather than one restart per variable.
+use std::{
+    fmt,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use base64::{Engine, engine::general_purpose::STANDARD as B64};
+use rand::RngCore;
+use url::Url;
+
+/// A value that must never reach a log line or an error message.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    pub fn new(value: T) -> Self {
+        Self(value)
+    }
+
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Where a secret came from: production secrets must be given explicitly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretSource {
+    Environment,
+    /// Generated on first start in sandbox mode and kept in a local file.
+    DevFile,
+}
+
+#[derive(Clone, Debug)]
+pub struct ProviderCredentials {
+    pub client_id: Option<String>,
+    pub client_secret: Option<Secret<String>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub bind_addr: SocketAddr,
+    /// Base URL the service is reached at; OAuth redirect URIs derive from it.
+    pub public_url: Url,
+    /// The one browser origin allowed by CORS and as `postMessage` target.
+    pub frontend_origin: String,
+    pub database_url: Secret<String>,
+    pub redis_url: Option<Secret<String>>,
+    pub jwt_secret: Secret<Vec<u8>>,
+    pub token_encryption_key: Secret<[u8; 32]>,
+    pub secrets_source: SecretSource,
+    pub discord: ProviderCredentials,
+    pub discord_bot_token: Option<Secret<String>>,
+    pub discord_api_base: Url,
+    pub github: ProviderCredentials,
+    pub github_oauth_base: Url,
+    pub github_api_base: Url,
+    /// Built-in Discord/GitHub simulators instead of the real platforms.
+    pub sandbox: bool,
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
+pub struct ConfigError(pub Vec<String>);
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://switchboard.db?mode=rwc";
+pub const DEV_SECRETS_FILE: &str = ".switchboard-dev-secrets";
+const MIN_JWT_SECRET_BYTES: usize = 32;
+
+impl Settings {
+    /// Reads the process environment, after loading `.env` when one exists.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        // A missing .env is normal; a malformed one is not silently ignored.
+        if let Err(err) = dotenvy::dotenv()
+            && !err.not_found()
+        {
+            return Err(ConfigError(vec![format!(".env: {err}")]));
+        }
+        let dev_file = std::env::var("SWITCHBOARD_DEV_SECRETS_FILE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| PathBuf::from(DEV_SECRETS_FILE));
+        Self::from_lookup(|name| std::env::var(name).ok(), &dev_file)
+    }
+
+    /// Builds settings from any variable source; an empty value counts as unset.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+        dev_secrets_file: &Path,
+    ) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let mut errors = Vec::new();
+
+        let bind_addr = match get("BIND_ADDR") {
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+            Some(raw) => raw.parse().unwrap_or_else(|_| {
+                errors.push(format!(
+                    "BIND_ADDR: `{raw}` is not an address like 127.0.0.1:8080"
+                ));
+                SocketAddr::from(([127, 0, 0, 1], 8080))
+            }),
+        };
+        let public_url = parse_url(
+            &mut errors,
+            "PUBLIC_URL",
+            get("PUBLIC_URL"),
+            &default_public_url(bind_addr),
+        );
+        let frontend_origin = match get("FRONTEND_ORIGIN") {
+            None => "http://localhost:5173".to_owned(),
+            Some(raw) => match Url::parse(&raw) {
+                Ok(url) if url.origin().is_tuple() => url.origin().ascii_serialization(),
+                _ => {
+                    errors.push(format!(
+                        "FRONTEND_ORIGIN: `{raw}` is not an origin like https://app.example.com"
+                    ));
+                    String::new()
+                }
+            },
+        };
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            errors
+                .push("DATABASE_URL: must start with sqlite:, postgres:// or postgresql://".into());
+        }
+        let redis_url = get("REDIS_URL");
+        if let Some(url) = &redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            errors.push("REDIS_URL: must start with redis:// or rediss://".into());
+        }
+
+        let discord_bot_token = get("DISCORD_BOT_TOKEN");
+        let sandbox = match get("SANDBOX").as_deref() {
+            None => discord_bot_token.is_none(),
+            Some("1" | "true" | "yes" | "on") => true,
+            Some("0" | "false" | "no" | "off") => {
+                if discord_bot_token.is_none() {
+                    errors.push("DISCORD_BOT_TOKEN: required when SANDBOX is off".into());
+                }
+                false
+            }
+            Some(other) => {
+                errors.push(format!("SANDBOX: `{other}` is not one of 1/0/true/false"));
+                false
+            }
+        };
+        let discord = ProviderCredentials {
+            client_id: get("DISCORD_CLIENT_ID"),
+            client_secret: get("DISCORD_CLIENT_SECRET").map(Secret),
+        };
+        let github = ProviderCredentials {
+            client_id: get("GITHUB_CLIENT_ID"),
+            client_secret: get("GITHUB_CLIENT_SECRET").map(Secret),
+        };
+        let discord_api_base = parse_url(
+            &mut errors,
+            "DISCORD_API_BASE",
+            get("DISCORD_API_BASE"),
+            "https://discord.com",
+        );
+        let github_oauth_base = parse_url(
+            &mut errors,
+            "GITHUB_OAUTH_BASE",
+            get("GITHUB_OAUTH_BASE"),
+            "https://github.com",
+        );
+        let github_api_base = parse_url(
+            &mut errors,
+            "GITHUB_API_BASE",
+            get("GITHUB_API_BASE"),
+            "https://api.github.com",
+        );
+
+        let (jwt_secret, token_encryption_key, secrets_source) = load_secrets(
+            &mut errors,
+            get("JWT_SECRET"),
+            get("TOKEN_ENCRYPTION_KEY"),
+            sandbox,
+            dev_secrets_file,
+        );
+
+        let log_format = match get("LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                errors.push(format!("LOG_FORMAT: `{other}` is not `pretty` or `json`"));
+                LogFormat::Pretty
+            }
+        };
+
+        if !errors.is_empty() {
+            return Err(ConfigError(errors));
+        }
+        Ok(Self {
+            bind_addr,
+            public_url,
+            frontend_origin,
+            database_url: Secret(database_url),
+            redis_url: redis_url.map(Secret),
+            jwt_secret: Secret(jwt_secret),
+            token_encryption_key: Secret(token_encryption_key),
+            secrets_source,
+            discord,
+            discord_bot_token: discord_bot_token.map(Secret),
+            discord_api_base,
+            github,
+            github_oauth_base,
+            github_api_base,
+            sandbox,
+            log_format,
+        })
+    }
+
+    /// Settings for tests and tools: sandbox mode, the given database, fresh random secrets.
+    pub fn for_tests(database_url: &str, redis_url: Option<&str>) -> Self {
+        let mut jwt = vec![0u8; 48];
+        rand::rng().fill_bytes(&mut jwt);
+        let mut key = [0u8; 32];
+        rand::rng().fill_bytes(&mut key);
+        let bind_addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        Self {
+            bind_addr,
+            public_url: Url::parse("http://127.0.0.1").expect("static URL parses"),
+            frontend_origin: "http://localhost:5173".into(),
+            database_url: Secret(database_url.to_owned()),
+            redis_url: redis_url.map(|u| Secret(u.to_owned())),
+            jwt_secret: Secret(jwt),
+            token_encryption_key: Secret(key),
+            secrets_source: SecretSource::DevFile,
+            discord: ProviderCredentials {
+                client_id: None,
+                client_secret: None,
+            },
+            discord_bot_token: None,
+            discord_api_base: Url::parse("https://discord.com").expect("static URL parses"),
+            github: ProviderCredentials {
+                client_id: None,
+                client_secret: None,
+            },
+            github_oauth_base: Url::parse("https://github.com").expect("static URL parses"),
+            github_api_base: Url::parse("https://api.github.com").expect("static URL parses"),
+            sandbox: true,
+            log_format: LogFormat::Pretty,
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        !self.database_url.expose().starts_with("sqlite:")
+    }
+
+    /// The JWT issuer: this deployment's public URL.
+    pub fn jwt_issuer(&self) -> String {
+        self.public_url.as_str().trim_end_matches('/').to_owned()
+    }
+
+    /// Cookies are marked `Secure` when the service is reached over HTTPS.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+}
+
+fn default_public_url(bind: SocketAddr) -> String {
+    let host = if bind.ip().is_unspecified() {
+        "localhost".to_owned()
+    } else {
+        bind.ip().to_string()
+    };
+    format!("http://{host}:{}", bind.port())
+}
+
+fn parse_url(errors: &mut Vec<String>, name: &str, raw: Option<String>, default: &str) -> Url {
+    let raw = raw.unwrap_or_else(|| default.to_owned());
+    match Url::parse(&raw) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => url,
+        _ => {
+            errors.push(format!("{name}: `{raw}` is not an http(s) URL"));
+            Url::parse(default).unwrap_or_else(|_| Url::parse("http://localhost").expect("static"))
+        }
+    }
+}
+
+fn load_secrets(
+    errors: &mut Vec<String>,
+    jwt: Option<String>,
+    key: Option<String>,
+    sandbox: bool,
+    dev_file: &Path,
+) -> (Vec<u8>, [u8; 32], SecretSource) {
+    let explicit = jwt.is_some() && key.is_some();
+    if !explicit && !sandbox {
+        // Real credentials are configured: a generated development secret would silently
+        // weaken every session and every stored token, so refuse to start instead.
+        for (name, value) in [("JWT_SECRET", &jwt), ("TOKEN_ENCRYPTION_KEY", &key)] {
+            if value.is_none() {
+                errors.push(format!(
+                    "{name}: required when real Discord/GitHub credentials are configured"
+                ));
+            }
+        }
+    }
+    let (jwt, key, source) = if explicit || !sandbox {
+        (jwt, key, SecretSource::Environment)
+    } else {
+        match dev_secrets(dev_file) {
+            Ok((dev_jwt, dev_key)) => (
+                jwt.or(Some(dev_jwt)),
+                key.or(Some(dev_key)),
+                SecretSource::DevFile,
+            ),
+            Err(err) => {
+                errors.push(format!("{}: {err}", dev_file.display()));
+                (jwt, key, SecretSource::DevFile)
+            }
+        }
+    };
+    let jwt = jwt.unwrap_or_default().into_bytes();
+    if !jwt.is_empty() && jwt.len() < MIN_JWT_SECRET_BYTES {
+        errors.push(format!(
+            "JWT_SECRET: must be at least {MIN_JWT_SECRET_BYTES} bytes"
+        ));
+    }
+    let key = match key {
+        None => [0u8; 32],
+        Some(raw) => match B64
+            .decode(raw.trim())
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        {
+            Some(bytes) => bytes,
+            None => {
+                errors.push("TOKEN_ENCRYPTION_KEY: must be 32 bytes, base64-encoded".into());
+                [0u8; 32]
+            }
+        },
+    };
+    (jwt, key, source)
+}
+
+/// Reads the sandbox's development secrets, creating the file (mode 0600) on first use.
+fn dev_secrets(path: &Path) -> std::io::Result<(String, String)> {
+    if let Ok(text) = std::fs::read_to_string(path) {
+        let value = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
+                .map(str::to_owned)
+        };
+        if let (Some(jwt), Some(key)) = (value("JWT_SECRET"), value("TOKEN_ENCRYPTION_KEY")) {
+            return Ok((jwt, key));
+        }
+    }
+    let mut jwt = [0u8; 48];
+    rand::rng().fill_bytes(&mut jwt);
+    let mut key = [0u8; 32];
+    rand::rng().fill_bytes(&mut key);
+    let (jwt, key) = (hex::encode(jwt), B64.encode(key));
+    let body = format!(
+        "# Generated by switchboard for sandbox mode only. Never use these with real credentials.\n\
+         JWT_SECRET={jwt}\nTOKEN_ENCRYPTION_KEY={key}\n"
+    );
+    write_private(path, body.as_bytes())?;
+    Ok((jwt, key))
+}
+
+fn write_private(path: &Path, body: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn settings(vars: &[(&str, &str)]) -> (Result<Settings, ConfigError>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let result =
+            Settings::from_lookup(|k| vars.get(k).cloned(), &dir.path().join("dev-secrets"));
+        (result, dir)
+    }
+
+    #[test]
+    fn nothing_set_means_sandbox_sqlite_and_generated_dev_secrets() {
+        let (result, dir) = settings(&[]);
+        let s = result.expect("defaults are valid");
+        assert!(s.sandbox);
+        assert!(!s.is_postgres());
+        assert!(s.redis_url.is_none());
+        assert_eq!(s.secrets_source, SecretSource::DevFile);
+        assert!(dir.path().join("dev-secrets").exists());
+    }
+
+    #[test]
+    fn dev_secrets_are_stable_across_restarts() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("dev");
+        let a = Settings::from_lookup(|_| None, &file).expect("valid");
+        let b = Settings::from_lookup(|_| None, &file).expect("valid");
+        assert_eq!(a.jwt_secret.expose(), b.jwt_secret.expose());
+        assert_eq!(
+            a.token_encryption_key.expose(),
+            b.token_encryption_key.expose()
+        );
+    }
+
+    #[test]
+    fn real_credentials_without_secrets_are_refused() {
+        let (result, dir) = settings(&[("DISCORD_BOT_TOKEN", "abc")]);
+        let err = result.expect_err("must refuse").to_string();
+        assert!(err.contains("JWT_SECRET"), "{err}");
+        assert!(err.contains("TOKEN_ENCRYPTION_KEY"), "{err}");
+        assert!(
+            !dir.path().join("dev-secrets").exists(),
+            "no dev secret is generated"
+        );
+    }
+
+    #[test]
+    fn every_error_is_reported_at_once() {
+        let (result, _dir) = settings(&[
+            ("BIND_ADDR", "nope"),
+            ("DATABASE_URL", "mysql://x"),
+            ("TOKEN_ENCRYPTION_KEY", "short"),
+            ("JWT_SECRET", "also-short"),
+        ]);
+        let err = result.expect_err("invalid").0;
+        assert_eq!(err.len(), 4, "{err:?}");
+    }
+
+    #[test]
+    fn explicit_secrets_are_used_as_given() {
+        let key = B64.encode([7u8; 32]);
+        let (result, _dir) = settings(&[
+            ("DISCORD_BOT_TOKEN", "abc"),
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("TOKEN_ENCRYPTION_KEY", &key),
+        ]);
+        let s = result.expect("valid");
+        assert!(!s.sandbox);
+        assert_eq!(s.secrets_source, SecretSource::Environment);
+        assert_eq!(s.token_encryption_key.expose(), &[7u8; 32]);
+    }
+
+    #[test]
+    fn secrets_never_appear_in_debug_output() {
+        let (result, _dir) = settings(&[("JWT_SECRET", "super-secret-value-that-is-long-enough")]);
+        let s = result.expect("valid");
+        assert!(!format!("{s:?}").contains("super-secret"));
+    }
+}

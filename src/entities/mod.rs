@@ -1,0 +1,8 @@
+//! sea-orm entities, one per table. Queries on tenant tables go through the scoped helpers in
+//! the domain modules (`leads::find_for(company_id)`), never a bare `Entity::find()`.
+pub mod api_key;
+pub mod company;
+pub mod lead;
+pub mod membership;
+pub mod session;
+pub mod user;

@@ -1,0 +1,159 @@
+//! The one error type of the service. Domain code says *what* went wrong (a kind and a stable
+//! code); `http::problem` decides how that looks on the wire (RFC 9457 problem+json).
+use std::fmt;
+
+use sea_orm::DbErr;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Missing or invalid credentials.
+    Unauthenticated,
+    /// Authenticated, but the role does not allow this.
+    Forbidden,
+    /// Does not exist, or belongs to another company (never distinguished).
+    NotFound,
+    /// The request conflicts with the current state (duplicates, in-flight requests).
+    Conflict,
+    /// The input is well-formed JSON but a field is invalid.
+    Validation,
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    TooManyRequests,
+    /// A dependency (database, Redis, a platform) is unavailable.
+    Unavailable,
+    Internal,
+}
+
+/// One invalid field: `field` is the JSON path (`name`, `members[0].email`) or the parameter.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+pub struct Error {
+    pub kind: ErrorKind,
+    /// Stable, machine-readable (`lead_not_found`, `validation_failed`, …).
+    pub code: &'static str,
+    /// For people; never contains secrets or internal error text.
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+    /// Seconds a client should wait (429 and 503).
+    pub retry_after: Option<u64>,
+    /// The underlying cause of an internal error, logged once, never sent.
+    pub source: Option<anyhow::Error>,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(kind: ErrorKind, code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            kind,
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after: None,
+            source: None,
+        }
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        let code = match what {
+            "lead" => "lead_not_found",
+            "member" => "member_not_found",
+            "api key" => "api_key_not_found",
+            _ => "not_found",
+        };
+        Self::new(ErrorKind::NotFound, code, format!("No such {what}."))
+    }
+
+    pub fn unauthenticated(detail: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unauthenticated, "unauthenticated", detail)
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Forbidden, "forbidden", detail)
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Conflict, code, detail)
+    }
+
+    /// A single invalid field.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let (field, message) = (field.into(), message.into());
+        let mut err = Self::new(
+            ErrorKind::Validation,
+            "validation_failed",
+            format!("{field}: {message}"),
+        );
+        err.errors.push(FieldError { field, message });
+        err
+    }
+
+    pub fn internal(source: impl Into<anyhow::Error>) -> Self {
+        let mut err = Self::new(
+            ErrorKind::Internal,
+            "internal_error",
+            "An internal error occurred.",
+        );
+        err.source = Some(source.into());
+        err
+    }
+
+    pub fn unavailable(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unavailable, code, detail)
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.kind)
+            .field("code", &self.code)
+            .field("detail", &self.detail)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.detail)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<DbErr> for Error {
+    fn from(err: DbErr) -> Self {
+        Self::internal(err)
+    }
+}
+
+impl From<crate::state::StateError> for Error {
+    fn from(err: crate::state::StateError) -> Self {
+        Self::internal(err)
+    }
+}
+
+impl From<anyhow::Error> for Error {
+    fn from(err: anyhow::Error) -> Self {
+        Self::internal(err)
+    }
+}
+
+/// Whether a database error is a unique-constraint violation (the caller knows which one: the
+/// mapping happens where the insert is written, not by guessing from message text later).
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}

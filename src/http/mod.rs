@@ -1,0 +1,5 @@
+//! The HTTP surface: routes, extractors and the problem+json envelope.
+pub mod extract;
+pub mod problem;
+pub mod router;
+pub mod routes;

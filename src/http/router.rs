@@ -1,0 +1,142 @@
+//! The one place routes are wired, and the middleware every request passes through.
+use std::time::Duration;
+
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    http::{HeaderName, HeaderValue, Method, Request, StatusCode, header},
+    middleware,
+    response::{IntoResponse, Response},
+};
+use tower::ServiceBuilder;
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    cors::CorsLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    sensitive_headers::SetSensitiveRequestHeadersLayer,
+    timeout::TimeoutLayer,
+    trace::{DefaultOnResponse, TraceLayer},
+};
+use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use super::{problem, routes};
+use crate::{app::AppState, error::Error, metrics, openapi::ApiDoc};
+
+pub const SESSION_COOKIE: &str = "sb_session";
+/// Large enough for any request this API accepts (a message is at most 2,000 characters).
+const BODY_LIMIT: usize = 256 * 1024;
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+const SESSION_INACTIVITY: time::Duration = time::Duration::days(7);
+
+/// Every documented route. `openapi::spec()` reads the docs from the same value.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(routes::health::router())
+        .nest(
+            "/api",
+            OpenApiRouter::new()
+                .merge(routes::auth::router())
+                .merge(routes::companies::router())
+                .merge(routes::api_keys::router())
+                .merge(routes::leads::router()),
+        )
+}
+
+pub fn build(state: AppState) -> Router {
+    let (router, doc) = api().split_for_parts();
+    let doc = crate::openapi::finish(doc);
+
+    let sessions = SessionManagerLayer::new(state.sessions.clone())
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.settings.secure_cookies())
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(SESSION_INACTIVITY));
+
+    let cors = CorsLayer::new()
+        .allow_origin(
+            HeaderValue::from_str(&state.settings.frontend_origin)
+                .unwrap_or_else(|_| HeaderValue::from_static("null")),
+        )
+        .allow_credentials(true)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PATCH,
+            Method::PUT,
+            Method::DELETE,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("idempotency-key"),
+            HeaderName::from_static("last-event-id"),
+            HeaderName::from_static("x-api-key"),
+        ])
+        .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
+        .max_age(Duration::from_secs(600));
+
+    let x_api_key = HeaderName::from_static("x-api-key");
+    let middleware = ServiceBuilder::new()
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::AUTHORIZATION,
+            header::COOKIE,
+            x_api_key,
+        ]))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<_>| {
+                    let request_id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
+                    tracing::info_span!(
+                        "request",
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                        request_id,
+                        company.id = tracing::field::Empty,
+                    )
+                })
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(cors)
+        .layer(CatchPanicLayer::custom(on_panic))
+        .layer(middleware::map_response(problem::normalize))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(sessions);
+
+    router
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
+        .route("/metrics", axum::routing::get(routes::health::metrics))
+        .fallback(|| async {
+            Error::new(
+                crate::error::ErrorKind::NotFound,
+                "not_found",
+                "No such resource.",
+            )
+        })
+        .route_layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::track,
+        ))
+        .layer(middleware)
+        .with_state(state)
+}
+
+fn on_panic(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    Error::internal(anyhow::anyhow!("handler panicked")).into_response()
+}

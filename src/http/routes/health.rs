@@ -1,0 +1,78 @@
+use axum::{
+    extract::State,
+    http::{StatusCode, header},
+    response::IntoResponse,
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{app::AppState, error::Error};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` when the check passed.
+    status: &'static str,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Readiness {
+    status: &'static str,
+    database: &'static str,
+    /// `redis` or `memory`.
+    state_store: &'static str,
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
+    responses((status = 200, description = "The process is alive", body = Health)))]
+async fn healthz() -> axum::Json<Health> {
+    axum::Json(Health { status: "ok" })
+}
+
+/// Readiness: the database and the state store (Redis when configured) answer.
+#[utoipa::path(get, path = "/readyz", tag = "operations", security(()),
+    responses(
+        (status = 200, description = "Ready to serve", body = Readiness),
+        (status = 503, description = "A dependency is unreachable", body = crate::http::problem::Problem,
+            content_type = "application/problem+json"),
+    ))]
+async fn readyz(State(state): State<AppState>) -> Result<axum::Json<Readiness>, Error> {
+    state.db.ping().await.map_err(|_| {
+        Error::unavailable("database_unavailable", "The database is not reachable.")
+    })?;
+    state.state.ping().await.map_err(|_| {
+        Error::unavailable(
+            "state_store_unavailable",
+            "The state store (Redis) is not reachable.",
+        )
+    })?;
+    Ok(axum::Json(Readiness {
+        status: "ok",
+        database: if state.settings.is_postgres() {
+            "postgres"
+        } else {
+            "sqlite"
+        },
+        state_store: state.state.backend(),
+    }))
+}
+
+/// Prometheus text exposition format.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+}

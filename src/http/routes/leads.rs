@@ -1,0 +1,258 @@
+use axum::{Json, extract::State, http::StatusCode};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::nullable;
+use crate::{
+    app::AppState,
+    entities::lead,
+    error::{Error, Result},
+    http::extract::{ApiJson, ApiPath, ApiQuery},
+    leads::{self, LeadFilter, LeadStatus, LeadUpdate, NewLead},
+    pagination::PageParams,
+    tenancy::Principal,
+    types::{DiscordUsername, Email, PersonName, Snowflake},
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_lead, list_leads))
+        .routes(routes!(get_lead, update_lead, delete_lead))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LeadView {
+    id: Uuid,
+    owner_user_id: Option<Uuid>,
+    name: String,
+    email: Option<String>,
+    /// Discord user id (a snowflake, as a string).
+    discord_user_id: Option<String>,
+    discord_username: Option<String>,
+    /// The lead's private channel, once created.
+    discord_channel_id: Option<String>,
+    discord_invite_sent: bool,
+    discord_joined_channel: bool,
+    status: LeadStatus,
+    last_contact_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<lead::Model> for LeadView {
+    type Error = Error;
+
+    fn try_from(l: lead::Model) -> Result<Self> {
+        Ok(Self {
+            status: leads::parse_status(&l.status)?,
+            id: l.id,
+            owner_user_id: l.owner_user_id,
+            name: l.name,
+            email: l.email,
+            discord_user_id: l.discord_user_id,
+            discord_username: l.discord_username,
+            discord_channel_id: l.discord_channel_id,
+            discord_invite_sent: l.discord_invite_sent,
+            discord_joined_channel: l.discord_joined_channel,
+            last_contact_at: l.last_contact_at,
+            created_at: l.created_at,
+            updated_at: l.updated_at,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateLeadRequest {
+    #[schema(example = "Grace Hopper", max_length = 200)]
+    name: String,
+    #[schema(example = "grace@example.com")]
+    email: Option<String>,
+    #[schema(example = "175928847299117063")]
+    discord_user_id: Option<String>,
+    #[schema(example = "grace.hopper")]
+    discord_username: Option<String>,
+    /// A member of your company; defaults to you (none for API keys).
+    owner_user_id: Option<Uuid>,
+}
+
+fn parse_opt<T>(value: Option<&str>, parse: impl FnOnce(&str) -> Result<T>) -> Result<Option<T>> {
+    value.map(parse).transpose()
+}
+
+/// Create a lead
+#[utoipa::path(post, path = "/leads", tag = "leads",
+    request_body = CreateLeadRequest,
+    responses((status = 201, description = "Created", body = LeadView)))]
+async fn create_lead(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<CreateLeadRequest>,
+) -> Result<(StatusCode, Json<LeadView>)> {
+    let new = NewLead {
+        name: PersonName::parse("name", &body.name)?,
+        email: parse_opt(body.email.as_deref(), |v| Email::parse("email", v))?,
+        discord_user_id: parse_opt(body.discord_user_id.as_deref(), |v| {
+            Snowflake::parse("discordUserId", v)
+        })?,
+        discord_username: parse_opt(body.discord_username.as_deref(), |v| {
+            DiscordUsername::parse("discordUsername", v)
+        })?,
+        owner_user_id: body.owner_user_id.or(principal.user_id),
+    };
+    let lead = leads::create(&state.db, principal.company_id, new).await?;
+    tracing::info!(lead.id = %lead.id, "lead created");
+    Ok((StatusCode::CREATED, Json(lead.try_into()?)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LeadListParams {
+    /// Only leads with this status.
+    status: Option<LeadStatus>,
+    /// Only leads owned by this member.
+    owner_user_id: Option<Uuid>,
+    /// How many (1–100, default 50).
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<u64>,
+    /// `nextCursor` from the previous page.
+    cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LeadList {
+    items: Vec<LeadView>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    next_cursor: Option<String>,
+}
+
+/// List leads, newest first
+#[utoipa::path(get, path = "/leads", tag = "leads",
+    params(LeadListParams),
+    responses((status = 200, description = "A page of leads", body = LeadList)))]
+async fn list_leads(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(params): ApiQuery<LeadListParams>,
+) -> Result<Json<LeadList>> {
+    let (limit, cursor) = PageParams {
+        limit: params.limit,
+        cursor: params.cursor,
+    }
+    .parse()?;
+    let filter = LeadFilter {
+        status: params.status,
+        owner_user_id: params.owner_user_id,
+    };
+    let page = leads::list(&state.db, principal.company_id, filter, limit, cursor).await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(TryInto::try_into)
+        .collect::<Result<_>>()?;
+    Ok(Json(LeadList {
+        items,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Path)]
+pub struct LeadPath {
+    lead_id: Uuid,
+}
+
+/// Get a lead
+#[utoipa::path(get, path = "/leads/{leadId}", tag = "leads",
+    params(LeadPath),
+    responses((status = 200, description = "The lead", body = LeadView)))]
+async fn get_lead(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(path): ApiPath<LeadPath>,
+) -> Result<Json<LeadView>> {
+    Ok(Json(
+        leads::get(&state.db, principal.company_id, path.lead_id)
+            .await?
+            .try_into()?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateLeadRequest {
+    #[schema(max_length = 200)]
+    name: Option<String>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    discord_user_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    discord_username: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Uuid>)]
+    owner_user_id: Option<Option<Uuid>>,
+    status: Option<LeadStatus>,
+}
+
+/// Update a lead
+///
+/// Fields left out are unchanged; `null` clears a nullable field.
+#[utoipa::path(patch, path = "/leads/{leadId}", tag = "leads",
+    params(LeadPath), request_body = UpdateLeadRequest,
+    responses((status = 200, description = "Updated", body = LeadView)))]
+async fn update_lead(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(path): ApiPath<LeadPath>,
+    ApiJson(body): ApiJson<UpdateLeadRequest>,
+) -> Result<Json<LeadView>> {
+    let update = LeadUpdate {
+        name: parse_opt(body.name.as_deref(), |v| PersonName::parse("name", v))?,
+        email: body
+            .email
+            .map(|v| parse_opt(v.as_deref(), |v| Email::parse("email", v)))
+            .transpose()?,
+        discord_user_id: body
+            .discord_user_id
+            .map(|v| parse_opt(v.as_deref(), |v| Snowflake::parse("discordUserId", v)))
+            .transpose()?,
+        discord_username: body
+            .discord_username
+            .map(|v| {
+                parse_opt(v.as_deref(), |v| {
+                    DiscordUsername::parse("discordUsername", v)
+                })
+            })
+            .transpose()?,
+        owner_user_id: body.owner_user_id,
+        status: body.status,
+    };
+    let lead = leads::update(&state.db, principal.company_id, path.lead_id, update).await?;
+    Ok(Json(lead.try_into()?))
+}
+
+/// Delete a lead
+#[utoipa::path(delete, path = "/leads/{leadId}", tag = "leads",
+    params(LeadPath),
+    responses((status = 204, description = "Deleted")))]
+async fn delete_lead(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(path): ApiPath<LeadPath>,
+) -> Result<StatusCode> {
+    leads::delete(&state.db, principal.company_id, path.lead_id).await?;
+    tracing::info!(lead.id = %path.lead_id, actor = %principal.actor(), "lead deleted");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,15 @@
+//! One file per resource; handlers are short and call into the domain modules.
+pub mod api_keys;
+pub mod auth;
+pub mod companies;
+pub mod health;
+pub mod leads;
+
+/// Double option for PATCH bodies: absent → `None`, `null` → `Some(None)`.
+pub(crate) fn nullable<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    serde::Deserialize::deserialize(de).map(Some)
+}

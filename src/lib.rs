@@ -1,0 +1,19 @@
+//! Switchboard: lets a CRM talk to its leads on Discord, for many companies at once.
+//!
+//! `app` assembles the service; `http` is its surface; `tenancy` and `leads` are the domain;
+//! `state`, `sessions` and `db` are the storage it stands on.
+pub mod app;
+pub mod config;
+pub mod db;
+pub mod entities;
+pub mod error;
+pub mod http;
+pub mod leads;
+pub mod metrics;
+pub mod openapi;
+pub mod pagination;
+pub mod sessions;
+pub mod state;
+pub mod telemetry;
+pub mod tenancy;
+pub mod types;

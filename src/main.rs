@@ -1,0 +1,141 @@
+use std::{io::Write, path::PathBuf, process::ExitCode};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use migration::{Migrator, MigratorTrait};
+use switchboard::{
+    app::{Server, shutdown_signal},
+    config::{self, SecretSource, Settings},
+    db, openapi, telemetry,
+};
+
+#[derive(Parser)]
+#[command(
+    name = "switchboard",
+    version,
+    about = "Lets a CRM talk to its leads on Discord"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API (the default).
+    Serve,
+    /// Apply, roll back or list database migrations (DATABASE_URL).
+    Migrate {
+        #[command(subcommand)]
+        action: Option<MigrateAction>,
+    },
+    /// Print the OpenAPI document, or write it to a file.
+    Openapi {
+        /// Write here instead of standard output (e.g. openapi/openapi.json).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Clone, Copy)]
+enum MigrateAction {
+    /// Apply every pending migration (the default).
+    Up,
+    /// Roll back the last `steps` migrations.
+    Down {
+        #[arg(long, short = 'n', default_value_t = 1)]
+        steps: u32,
+    },
+    /// List migrations and whether each is applied.
+    Status,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve().await,
+        Command::Migrate { action } => migrate(action.unwrap_or(MigrateAction::Up)).await,
+        Command::Openapi { output } => write_openapi(output),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let _ = writeln!(std::io::stderr(), "error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> anyhow::Result<()> {
+    let settings = Settings::from_env()?;
+    telemetry::init(settings.log_format);
+    if settings.sandbox {
+        tracing::warn!(
+            "SANDBOX MODE: Discord and GitHub are the built-in simulators, not the real platforms \
+             (set DISCORD_BOT_TOKEN and friends for production)"
+        );
+    }
+    if settings.secrets_source == SecretSource::DevFile {
+        tracing::warn!(
+            file = config::DEV_SECRETS_FILE,
+            "using generated development secrets (JWT_SECRET, TOKEN_ENCRYPTION_KEY) kept in a local file; \
+             set them explicitly for production"
+        );
+    }
+    let server = Server::bind(settings.clone(), "switchboard").await?;
+    tracing::info!(
+        addr = %server.local_addr()?,
+        public_url = %settings.public_url,
+        database = if settings.is_postgres() { "postgres" } else { "sqlite" },
+        state_store = server.state().state.backend(),
+        "switchboard listening; API docs at {}docs",
+        settings.public_url
+    );
+    server.run(shutdown_signal()).await
+}
+
+async fn migrate(action: MigrateAction) -> anyhow::Result<()> {
+    let _ = dotenvy::dotenv();
+    telemetry::init(config::LogFormat::Pretty);
+    let url =
+        std::env::var("DATABASE_URL").unwrap_or_else(|_| config::DEFAULT_DATABASE_URL.to_owned());
+    let db = db::connect(&url)
+        .await
+        .context("connecting to the database")?;
+    let mut out = std::io::stdout().lock();
+    match action {
+        MigrateAction::Up => {
+            Migrator::up(&db, None).await?;
+            writeln!(out, "database is up to date")?;
+        }
+        MigrateAction::Down { steps } => {
+            Migrator::down(&db, Some(steps)).await?;
+            writeln!(out, "rolled back {steps} migration(s)")?;
+        }
+        MigrateAction::Status => {
+            for migration in Migrator::get_migration_with_status(&db).await? {
+                writeln!(
+                    out,
+                    "{:<10} {}",
+                    migration.status().to_string(),
+                    migration.name()
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_openapi(output: Option<PathBuf>) -> anyhow::Result<()> {
+    let json = openapi::spec_json();
+    match output {
+        Some(path) => {
+            std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))
+        }
+        None => std::io::stdout()
+            .lock()
+            .write_all(json.as_bytes())
+            .context("writing to stdout"),
+    }
+}

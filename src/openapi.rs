@@ -1,0 +1,168 @@
+//! The base OpenAPI document. Paths come from the routers (`http::router::api`), so routes
+//! and documentation cannot diverge; building the spec does no I/O.
+use utoipa::{
+    Modify, OpenApi,
+    openapi::{
+        self, ContentBuilder, RefOr, ResponseBuilder,
+        security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+        },
+    },
+};
+
+use crate::http::problem::{PROBLEM_JSON, Problem};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Switchboard API",
+        description = "Lets a CRM talk to its leads on Discord, for many companies at once.\n\n\
+            Authenticate with a bearer JWT from `POST /api/auth/login`, a company API key \
+            (`Authorization: Bearer sbk_…` or `X-Api-Key`), or the session cookie set at log-in. \
+            Errors are `application/problem+json` with a stable `code`.",
+        license(name = "MIT")
+    ),
+    components(schemas(Problem, crate::error::FieldError)),
+    modifiers(&Security),
+    tags(
+        (name = "auth", description = "Sign-up, log-in and the current principal"),
+        (name = "companies", description = "The current company and its members"),
+        (name = "api-keys", description = "Company API keys for CRM backends"),
+        (name = "leads", description = "The people a company talks to"),
+        (name = "operations", description = "Health and readiness"),
+    )
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT or API key")
+                    .description(Some("A JWT from log-in, or an API key (`sbk_…`)"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "apiKey",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Api-Key"))),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::http::router::SESSION_COOKIE,
+            ))),
+        );
+        // Every operation needs one of the three unless it says otherwise (`security(())`).
+        doc.security = Some(
+            ["bearer", "apiKey", "session"]
+                .into_iter()
+                .map(|name| SecurityRequirement::new(name, Vec::<String>::new()))
+                .collect(),
+        );
+    }
+}
+
+/// Adds the error responses every operation shares, so handlers list only their own.
+struct StandardResponses;
+
+const STANDARD: &[(&str, &str, &str)] = &[
+    (
+        "401",
+        "Unauthorized",
+        "Missing, invalid, expired or revoked credentials.",
+    ),
+    ("404", "NotFound", "No such resource in your company."),
+    ("413", "PayloadTooLarge", "The request body is too large."),
+    (
+        "415",
+        "UnsupportedMediaType",
+        "The body is not application/json.",
+    ),
+    (
+        "422",
+        "ValidationFailed",
+        "A field or parameter is invalid; `errors` names it.",
+    ),
+    (
+        "500",
+        "InternalError",
+        "An internal error; details are logged, not returned.",
+    ),
+];
+
+impl Modify for StandardResponses {
+    fn modify(&self, doc: &mut openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        for (_, name, description) in STANDARD {
+            let response = ResponseBuilder::new()
+                .description(*description)
+                .content(
+                    PROBLEM_JSON,
+                    ContentBuilder::new()
+                        .schema(Some(openapi::Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build();
+            components
+                .responses
+                .insert((*name).to_owned(), RefOr::T(response));
+        }
+        for (path, item) in doc.paths.paths.iter_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let secured = match &operation.security {
+                    None => true,
+                    Some(reqs) => reqs.iter().any(|r| *r != SecurityRequirement::default()),
+                };
+                let has_body = operation.request_body.is_some();
+                let has_params = operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                for (status, name, _) in STANDARD {
+                    let applies = match *status {
+                        "401" => secured,
+                        "404" => path.contains('{'),
+                        "413" | "415" => has_body,
+                        "422" => has_body || has_params,
+                        _ => true,
+                    };
+                    if applies && !operation.responses.responses.contains_key(*status) {
+                        operation.responses.responses.insert(
+                            (*status).to_owned(),
+                            RefOr::Ref(openapi::Ref::new(format!("#/components/responses/{name}"))),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The complete document, as served at `/openapi.json` and written to `openapi/openapi.json`.
+pub fn spec() -> openapi::OpenApi {
+    finish(crate::http::router::api().split_for_parts().1)
+}
+
+/// Completes the document once the routers have added their paths.
+pub fn finish(mut doc: openapi::OpenApi) -> openapi::OpenApi {
+    StandardResponses.modify(&mut doc);
+    doc
+}
+
+/// Pretty JSON with a trailing newline, exactly as checked in.
+pub fn spec_json() -> String {
+    let mut json = spec().to_pretty_json().unwrap_or_else(|_| "{}".to_owned());
+    json.push('\n');
+    json
+}

@@ -1,0 +1,292 @@
+//! Parse, don't validate: input strings become these types at the edge, so the domain only
+//! ever sees values that fit the database and the platforms' rules.
+use std::fmt;
+
+use crate::error::Error;
+
+/// Rejects what PostgreSQL cannot store (NUL) and what no human-facing text should contain.
+fn check_text(field: &str, raw: &str, min: usize, max: usize) -> Result<String, Error> {
+    let value = raw.trim();
+    if value.chars().any(|c| c.is_control()) {
+        return Err(Error::invalid(field, "must not contain control characters"));
+    }
+    let len = value.chars().count();
+    if len < min {
+        return Err(Error::invalid(
+            field,
+            if min == 1 {
+                "must not be blank".to_owned()
+            } else {
+                format!("must be at least {min} characters")
+            },
+        ));
+    }
+    if len > max {
+        return Err(Error::invalid(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+macro_rules! text_type {
+    ($(#[$doc:meta])* $name:ident, $min:expr, $max:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub struct $name(String);
+
+        impl $name {
+            pub const MAX_CHARS: usize = $max;
+
+            pub fn parse(field: &str, raw: &str) -> Result<Self, Error> {
+                check_text(field, raw, $min, $max).map(Self)
+            }
+
+            pub fn into_inner(self) -> String {
+                self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+text_type!(
+    /// A company's display name.
+    CompanyName, 1, 200
+);
+text_type!(
+    /// A person's or lead's display name.
+    PersonName, 1, 200
+);
+text_type!(
+    /// The CRM's own identifier for a company.
+    ExternalId, 1, 200
+);
+text_type!(
+    /// A label for an API key.
+    KeyName, 1, 100
+);
+
+/// An email address, lowercased. Deliberately simple: one `@`, a dotted domain, no spaces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, Error> {
+        let value = raw.trim().to_lowercase();
+        let invalid = || Error::invalid(field, "must be an email address like name@example.com");
+        if value.len() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(invalid());
+        }
+        let (local, domain) = value.split_once('@').ok_or_else(invalid)?;
+        let domain_ok = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && !domain.contains('@');
+        if local.is_empty() || local.len() > 64 || !domain_ok {
+            return Err(invalid());
+        }
+        Ok(Self(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A password as typed: 8 to 128 characters. Never logged (no Debug of the value).
+pub struct Password(String);
+
+impl Password {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, Error> {
+        let len = raw.chars().count();
+        if raw.contains('\0') {
+            return Err(Error::invalid(field, "must not contain NUL characters"));
+        }
+        if len < 8 {
+            return Err(Error::invalid(field, "must be at least 8 characters"));
+        }
+        if len > 128 {
+            return Err(Error::invalid(field, "must be at most 128 characters"));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password([redacted])")
+    }
+}
+
+/// A Discord id: a non-zero 64-bit integer written in decimal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Snowflake(u64);
+
+impl Snowflake {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, Error> {
+        let invalid =
+            || Error::invalid(field, "must be a Discord id (a number of up to 20 digits)");
+        if raw.is_empty() || raw.len() > 20 || !raw.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid());
+        }
+        match raw.parse::<u64>() {
+            Ok(0) | Err(_) => Err(invalid()),
+            Ok(id) => Ok(Self(id)),
+        }
+    }
+
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for Snowflake {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A Discord username under Discord's current rules: 2–32 characters of `a-z 0-9 _ .`, no
+/// two periods in a row. Input is lowercased, as Discord does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DiscordUsername(String);
+
+impl DiscordUsername {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, Error> {
+        let value = raw.trim().to_lowercase();
+        let len = value.chars().count();
+        if !(2..=32).contains(&len) {
+            return Err(Error::invalid(field, "must be 2 to 32 characters"));
+        }
+        if !value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')
+            || value.contains("..")
+        {
+            return Err(Error::invalid(
+                field,
+                "may contain only letters, digits, `_` and `.`, with no `..`",
+            ));
+        }
+        Ok(Self(value))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed() {
+        assert_eq!(
+            PersonName::parse("name", "  Ada  ")
+                .map(|n| n.into_inner())
+                .ok(),
+            Some("Ada".into())
+        );
+    }
+
+    #[test]
+    fn blank_names_are_rejected_naming_the_field() {
+        let err = PersonName::parse("name", "   ").expect_err("blank");
+        assert_eq!(err.errors[0].field, "name");
+    }
+
+    #[test]
+    fn nul_and_control_characters_are_rejected() {
+        assert!(PersonName::parse("name", "a\0b").is_err());
+        assert!(CompanyName::parse("companyName", "a\u{7}b").is_err());
+        assert!(Password::parse("password", "abcdefgh\0").is_err());
+    }
+
+    #[test]
+    fn lengths_are_counted_in_characters_not_bytes() {
+        assert!(PersonName::parse("name", &"é".repeat(200)).is_ok());
+        assert!(PersonName::parse("name", &"é".repeat(201)).is_err());
+    }
+
+    #[test]
+    fn emails_are_lowercased_and_checked() {
+        assert_eq!(
+            Email::parse("email", " Ada@Example.COM ")
+                .map(Email::into_inner)
+                .ok(),
+            Some("ada@example.com".into())
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a da@example.com",
+            "ada@@example.com",
+            "ada@.com",
+        ] {
+            assert!(
+                Email::parse("email", bad).is_err(),
+                "{bad:?} should be rejected"
+            );
+        }
+    }
+
+    #[test]
+    fn snowflakes_are_decimal_u64_and_not_zero() {
+        assert_eq!(
+            Snowflake::parse("id", "175928847299117063")
+                .map(Snowflake::get)
+                .ok(),
+            Some(175_928_847_299_117_063)
+        );
+        for bad in ["", "0", "-1", "12a", "18446744073709551616", " 1"] {
+            assert!(
+                Snowflake::parse("id", bad).is_err(),
+                "{bad:?} should be rejected"
+            );
+        }
+    }
+
+    #[test]
+    fn discord_usernames_follow_discord_rules() {
+        assert!(DiscordUsername::parse("u", "Ada.Lovelace_1").is_ok());
+        for bad in ["a", "ada..l", "ada lovelace", "ada#1234", &"a".repeat(33)] {
+            assert!(
+                DiscordUsername::parse("u", bad).is_err(),
+                "{bad:?} should be rejected"
+            );
+        }
+    }
+
+    #[test]
+    fn passwords_need_eight_to_128_characters() {
+        assert!(Password::parse("password", "short").is_err());
+        assert!(Password::parse("password", "long enough").is_ok());
+        assert!(Password::parse("password", &"x".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn passwords_never_print() {
+        let password = Password::parse("password", "hunter2hunter2").expect("valid");
+        assert!(!format!("{password:?}").contains("hunter2"));
+    }
+}

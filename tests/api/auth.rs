@@ -1,0 +1,292 @@
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::Auth;
+
+storage_test!(signup_creates_an_owner_whose_token_works, |app| {
+    let account = app.signup("Analytical Engines").await;
+    let me = app.get("/api/me", &account.token).await;
+    me.assert_status(200);
+    assert_eq!(me.body["user"]["email"], account.email.as_str());
+    assert_eq!(me.body["company"]["name"], "Analytical Engines");
+    assert_eq!(me.body["role"], "owner");
+    assert_eq!(me.body["authMethod"], "token");
+});
+
+storage_test!(signing_up_twice_with_one_email_is_a_conflict, |app| {
+    let account = app.signup("First").await;
+    let reply = app
+        .request(Method::POST, "/api/auth/signup", Auth::None,
+            Some(json!({"email": account.email.to_uppercase(), "password": "another password", "companyName": "Second"})))
+        .await;
+    reply.assert_problem(409, "email_taken");
+});
+
+storage_test!(login_returns_a_token_and_a_session_cookie, |app| {
+    let account = app.signup("Login Co").await;
+    let browser = crate::helpers::browser();
+    let reply = app
+        .send(
+            browser.post(app.url("/api/auth/login")),
+            Auth::None,
+            Some(json!({"email": account.email, "password": account.password})),
+        )
+        .await;
+    reply.assert_status(200);
+    let cookie = reply
+        .headers
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(cookie.starts_with("sb_session="), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    // The cookie alone authenticates.
+    let me = app
+        .send(browser.get(app.url("/api/me")), Auth::Cookie, None)
+        .await;
+    me.assert_status(200);
+    assert_eq!(me.body["authMethod"], "session");
+    // And so does the token.
+    app.get("/api/me", reply.body["token"].as_str().unwrap_or_default())
+        .await
+        .assert_status(200);
+});
+
+storage_test!(a_wrong_password_and_an_unknown_email_look_the_same, |app| {
+    let account = app.signup("Secret Co").await;
+    let wrong = app
+        .request(
+            Method::POST,
+            "/api/auth/login",
+            Auth::None,
+            Some(json!({"email": account.email, "password": "not the password"})),
+        )
+        .await;
+    wrong.assert_problem(401, "invalid_credentials");
+    let unknown = app
+        .request(
+            Method::POST,
+            "/api/auth/login",
+            Auth::None,
+            Some(json!({"email": "nobody@example.com", "password": "not the password"})),
+        )
+        .await;
+    unknown.assert_problem(401, "invalid_credentials");
+    assert_eq!(wrong.body["detail"], unknown.body["detail"]);
+});
+
+storage_test!(repeated_failed_logins_pause_login_for_that_email, |app| {
+    let account = app.signup("Throttle Co").await;
+    for _ in 0..10 {
+        app.request(
+            Method::POST,
+            "/api/auth/login",
+            Auth::None,
+            Some(json!({"email": account.email, "password": "wrong password"})),
+        )
+        .await
+        .assert_status(401);
+    }
+    let reply = app
+        .request(
+            Method::POST,
+            "/api/auth/login",
+            Auth::None,
+            Some(json!({"email": account.email, "password": account.password})),
+        )
+        .await;
+    reply.assert_problem(429, "too_many_attempts");
+    assert!(reply.headers.contains_key("retry-after"));
+});
+
+storage_test!(logout_revokes_the_token_and_ends_the_session, |app| {
+    let account = app.signup("Logout Co").await;
+    let browser = crate::helpers::browser();
+    let login = app
+        .send(
+            browser.post(app.url("/api/auth/login")),
+            Auth::None,
+            Some(json!({"email": account.email, "password": account.password})),
+        )
+        .await;
+    let token = login.body["token"].as_str().unwrap_or_default().to_owned();
+    app.send(
+        browser.post(app.url("/api/auth/logout")),
+        Auth::Bearer(&token),
+        None,
+    )
+    .await
+    .assert_status(204);
+    app.get("/api/me", &token)
+        .await
+        .assert_problem(401, "unauthenticated");
+    app.send(browser.get(app.url("/api/me")), Auth::Cookie, None)
+        .await
+        .assert_problem(401, "unauthenticated");
+    // Other tokens of the same user are unaffected.
+    app.get("/api/me", &account.token).await.assert_status(200);
+});
+
+storage_test!(forged_expired_and_foreign_tokens_are_refused, |app| {
+    let account = app.signup("Forgery Co").await;
+    let secret = app.state.settings.jwt_secret.expose().clone();
+    let issuer = app.state.settings.jwt_issuer();
+    let now = chrono::Utc::now().timestamp();
+    let claims = |iss: &str, aud: &str, exp: i64| {
+        json!({"sub": account.user_id, "cid": account.company_id, "iss": iss, "aud": aud,
+               "iat": now, "exp": exp, "jti": "forged"})
+    };
+    let sign = |claims: &serde_json::Value, alg: Algorithm, key: &[u8]| {
+        jsonwebtoken::encode(&Header::new(alg), claims, &EncodingKey::from_secret(key))
+            .expect("sign")
+    };
+    let good = claims(&issuer, "switchboard-api", now + 600);
+    // Sanity: the same claims, correctly signed, are accepted.
+    app.get("/api/me", &sign(&good, Algorithm::HS256, &secret))
+        .await
+        .assert_status(200);
+
+    let unsigned = format!(
+        "{}.{}.",
+        B64.encode(br#"{"alg":"none","typ":"JWT"}"#),
+        B64.encode(good.to_string())
+    );
+    let forged = [
+        ("alg none", unsigned),
+        ("another algorithm", sign(&good, Algorithm::HS512, &secret)),
+        (
+            "another secret",
+            sign(
+                &good,
+                Algorithm::HS256,
+                b"an attacker's secret of 32 bytes!",
+            ),
+        ),
+        (
+            "expired",
+            sign(
+                &claims(&issuer, "switchboard-api", now - 3600),
+                Algorithm::HS256,
+                &secret,
+            ),
+        ),
+        (
+            "another issuer",
+            sign(
+                &claims("https://evil.example", "switchboard-api", now + 600),
+                Algorithm::HS256,
+                &secret,
+            ),
+        ),
+        (
+            "another audience",
+            sign(
+                &claims(&issuer, "another-api", now + 600),
+                Algorithm::HS256,
+                &secret,
+            ),
+        ),
+        ("garbage", "not.a.jwt".to_owned()),
+    ];
+    for (what, token) in forged {
+        let reply = app.get("/api/me", &token).await;
+        assert_eq!(
+            reply.status.as_u16(),
+            401,
+            "{what} token was not refused: {}",
+            reply.text
+        );
+        assert_eq!(reply.body["code"], "unauthenticated", "{what}");
+    }
+});
+
+storage_test!(unsupported_authorization_schemes_are_refused, |app| {
+    let reply = app
+        .send(
+            app.client
+                .get(app.url("/api/me"))
+                .header("authorization", "Basic dXNlcjpwYXNz"),
+            Auth::None,
+            None,
+        )
+        .await;
+    reply.assert_problem(401, "unauthenticated");
+    assert!(reply.headers.contains_key("www-authenticate"));
+});
+
+storage_test!(a_removed_member_loses_access_at_once, |app| {
+    let owner = app.signup("Owner Co").await;
+    let member = app.signup("Member's own company").await;
+    let token = app.join(&owner, &member, "member").await;
+    app.get("/api/leads", &token).await.assert_status(200);
+    app.delete(
+        &format!("/api/companies/current/members/{}", member.user_id),
+        &owner.token,
+    )
+    .await
+    .assert_status(204);
+    app.get("/api/leads", &token)
+        .await
+        .assert_problem(401, "unauthenticated");
+});
+
+storage_test!(
+    a_session_cookie_cannot_be_used_from_a_foreign_origin,
+    |app| {
+        let account = app.signup("Csrf Co").await;
+        let browser = crate::helpers::browser();
+        app.send(
+            browser.post(app.url("/api/auth/login")),
+            Auth::None,
+            Some(json!({"email": account.email, "password": account.password})),
+        )
+        .await
+        .assert_status(200);
+        let evil = app
+            .send(
+                browser
+                    .post(app.url("/api/leads"))
+                    .header("origin", "https://evil.example"),
+                Auth::Cookie,
+                Some(json!({"name": "Planted"})),
+            )
+            .await;
+        evil.assert_problem(403, "cross_origin_request");
+        let own = app
+            .send(
+                browser
+                    .post(app.url("/api/leads"))
+                    .header("origin", "http://localhost:5173"),
+                Auth::Cookie,
+                Some(json!({"name": "Real"})),
+            )
+            .await;
+        own.assert_status(201);
+        let leads = app.get("/api/leads", &account.token).await;
+        assert_eq!(
+            leads.body["items"].as_array().map(Vec::len),
+            Some(1),
+            "only the real lead exists"
+        );
+    }
+);
+
+storage_test!(login_can_choose_among_the_users_companies, |app| {
+    let alice = app.signup("Alice Co").await;
+    let bob = app.signup("Bob Co").await;
+    let token = app.join(&bob, &alice, "admin").await;
+    let me = app.get("/api/me", &token).await;
+    assert_eq!(me.body["company"]["id"], bob.company_id.as_str());
+    assert_eq!(me.body["role"], "admin");
+    assert_eq!(me.body["memberships"].as_array().map(Vec::len), Some(2));
+    let not_mine = app
+        .request(Method::POST, "/api/auth/login", Auth::None,
+            Some(json!({"email": bob.email, "password": bob.password, "companyId": alice.company_id})))
+        .await;
+    not_mine.assert_invalid_field("companyId");
+});

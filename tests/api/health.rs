@@ -1,0 +1,97 @@
+use reqwest::Method;
+
+use crate::helpers::{Auth, Backend, TestApp};
+
+storage_test!(readyz_reports_the_backends_in_use, |app| {
+    let reply = app.request(Method::GET, "/readyz", Auth::None, None).await;
+    reply.assert_status(200);
+    let (db, store) = match app.backend {
+        Backend::Embedded => ("sqlite", "memory"),
+        Backend::Services => ("postgres", "redis"),
+    };
+    assert_eq!(reply.body["database"], db);
+    assert_eq!(reply.body["stateStore"], store);
+});
+
+storage_test!(
+    healthz_answers_and_every_response_carries_a_request_id,
+    |app| {
+        let reply = app.request(Method::GET, "/healthz", Auth::None, None).await;
+        reply.assert_status(200);
+        assert_eq!(reply.body["status"], "ok");
+        assert!(reply.headers.contains_key("x-request-id"));
+    }
+);
+
+storage_test!(a_client_supplied_request_id_is_echoed_back, |app| {
+    let reply = app
+        .send(
+            app.client
+                .get(app.url("/healthz"))
+                .header("x-request-id", "trace-me-123"),
+            Auth::None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        reply
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok()),
+        Some("trace-me-123")
+    );
+});
+
+storage_test!(metrics_count_requests_by_route_template, |app| {
+    let account = app.signup("Metrics Co").await;
+    let lead = app.create_lead(&account.token, "Ada").await;
+    app.get(
+        &format!("/api/leads/{}", lead["id"].as_str().unwrap_or_default()),
+        &account.token,
+    )
+    .await
+    .assert_status(200);
+    let reply = app.request(Method::GET, "/metrics", Auth::None, None).await;
+    reply.assert_status(200);
+    assert!(
+        reply.text.contains(r#"route="/api/leads/{leadId}""#),
+        "metrics should label by route template:\n{}",
+        reply.text
+    );
+    assert!(
+        reply
+            .text
+            .contains("switchboard_http_request_duration_seconds")
+    );
+});
+
+async fn docs_page_is_served_from_the_binary(app: TestApp) {
+    let reply = app.request(Method::GET, "/docs/", Auth::None, None).await;
+    reply.assert_status(200);
+    assert!(reply.text.contains("swagger-ui"), "{}", reply.text);
+    // Nothing the page needs may come from a CDN: users may have no internet.
+    assert!(
+        !reply.text.contains("https://"),
+        "docs page references an external URL"
+    );
+    let init = app
+        .request(
+            Method::GET,
+            "/docs/swagger-initializer.js",
+            Auth::None,
+            None,
+        )
+        .await;
+    init.assert_status(200);
+    assert!(init.text.contains("/openapi.json"));
+    let spec = app
+        .request(Method::GET, "/openapi.json", Auth::None, None)
+        .await;
+    spec.assert_status(200);
+    assert_eq!(spec.body["info"]["title"], "Switchboard API");
+}
+
+#[tokio::test]
+async fn the_docs_page_and_spec_are_served() {
+    docs_page_is_served_from_the_binary(crate::helpers::spawn_app(Backend::Embedded).await).await;
+}

@@ -1,0 +1,383 @@
+use std::net::SocketAddr;
+
+use reqwest::{Method, StatusCode, header};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use switchboard::{
+    app::{AppState, Server},
+    config::Settings,
+};
+use uuid::Uuid;
+
+/// Which storage a test runs on.
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    /// SQLite in a temporary file and in-process state: the embedded default.
+    Embedded,
+    /// PostgreSQL (a fresh database per test) and Redis (a fresh namespace per test).
+    Services,
+}
+
+/// Runs the body once per backend, as `<name>::sqlite_memory` and `<name>::postgres_redis`.
+macro_rules! storage_test {
+    ($name:ident, |$app:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($app: $crate::helpers::TestApp) $body
+
+            #[tokio::test]
+            async fn sqlite_memory() {
+                run($crate::helpers::spawn_app($crate::helpers::Backend::Embedded).await).await
+            }
+
+            #[tokio::test]
+            #[ignore = "needs PostgreSQL and Redis: run scripts/test"]
+            async fn postgres_redis() {
+                run($crate::helpers::spawn_app($crate::helpers::Backend::Services).await).await
+            }
+        }
+    };
+}
+
+pub fn services_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the PostgreSQL/Redis tests through scripts/test")
+    })
+}
+
+/// Owns the test's storage and removes it when the test ends, pass or fail.
+enum Storage {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, database: String },
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        if let Storage::Postgres {
+            admin_url,
+            database,
+        } = self
+        {
+            let (admin_url, database) = (admin_url.clone(), database.clone());
+            // Drop runs inside the test's runtime; a database round trip needs one of its own.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                rt.block_on(async {
+                    let admin = Database::connect(&admin_url).await.ok()?;
+                    admin
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
+                        ))
+                        .await
+                        .ok()
+                })
+            })
+            .join();
+        }
+    }
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub backend: Backend,
+    /// The settings the app was started with, to start a second replica on the same storage.
+    pub settings: Settings,
+    pub namespace: String,
+    /// A client with a cookie jar, like a browser.
+    pub client: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _storage: std::sync::Arc<Storage>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let namespace = format!("test:{}", Uuid::new_v4().simple());
+    let (database_url, redis_url, storage) = match backend {
+        Backend::Embedded => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("switchboard.db").display()
+            );
+            (url, None, Storage::Sqlite(dir))
+        }
+        Backend::Services => {
+            let admin_url = services_env("TEST_DATABASE_URL");
+            let database = format!("sb_test_{}", Uuid::new_v4().simple());
+            let admin = Database::connect(&admin_url)
+                .await
+                .expect("connect to PostgreSQL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{database}\""))
+                .await
+                .expect("create test database");
+            let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
+            url.set_path(&database);
+            (
+                url.to_string(),
+                Some(services_env("TEST_REDIS_URL")),
+                Storage::Postgres {
+                    admin_url,
+                    database,
+                },
+            )
+        }
+    };
+    let settings = Settings::for_tests(&database_url, redis_url.as_deref());
+    start(backend, settings, namespace, std::sync::Arc::new(storage)).await
+}
+
+async fn start(
+    backend: Backend,
+    settings: Settings,
+    namespace: String,
+    storage: std::sync::Arc<Storage>,
+) -> TestApp {
+    let server = Server::bind(settings.clone(), &namespace)
+        .await
+        .expect("server starts");
+    let addr = server.local_addr().expect("bound");
+    let state = server.state().clone();
+    let settings = (*state.settings).clone();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server.run(async move {
+        let _ = rx.await;
+    }));
+    TestApp {
+        addr,
+        state,
+        backend,
+        settings,
+        namespace,
+        client: browser(),
+        shutdown: Some(tx),
+        _storage: storage,
+    }
+}
+
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client")
+}
+
+/// A signed-up user with their company.
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub email: String,
+    pub password: String,
+    pub token: String,
+    pub user_id: String,
+    pub company_id: String,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    #[track_caller]
+    pub fn assert_status(&self, expected: u16) -> &Self {
+        assert_eq!(
+            self.status.as_u16(),
+            expected,
+            "unexpected status; body: {}",
+            self.text
+        );
+        self
+    }
+
+    /// Asserts a problem+json error with this status and code.
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16, code: &str) -> &Self {
+        self.assert_status(status);
+        let content_type = self
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        assert_eq!(
+            content_type,
+            Some("application/problem+json"),
+            "body: {}",
+            self.text
+        );
+        assert_eq!(self.body["code"], code, "body: {}", self.text);
+        assert_eq!(self.body["status"], status, "body: {}", self.text);
+        self
+    }
+
+    /// Asserts a 422 naming `field`.
+    #[track_caller]
+    pub fn assert_invalid_field(&self, field: &str) -> &Self {
+        self.assert_status(422);
+        let fields: Vec<&str> = self.body["errors"]
+            .as_array()
+            .map(|e| e.iter().filter_map(|e| e["field"].as_str()).collect())
+            .unwrap_or_default();
+        assert!(
+            fields.contains(&field),
+            "expected field {field} in {}",
+            self.text
+        );
+        self
+    }
+}
+
+/// How a request authenticates.
+#[derive(Clone, Copy)]
+pub enum Auth<'a> {
+    None,
+    Bearer(&'a str),
+    ApiKeyHeader(&'a str),
+    /// The client's cookie jar.
+    Cookie,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Auth<'_>,
+        body: Option<Value>,
+    ) -> Reply {
+        self.send(self.client.request(method, self.url(path)), auth, body)
+            .await
+    }
+
+    pub async fn send(
+        &self,
+        builder: reqwest::RequestBuilder,
+        auth: Auth<'_>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut builder = match auth {
+            Auth::Bearer(token) => builder.bearer_auth(token),
+            Auth::ApiKeyHeader(key) => builder.header("x-api-key", key),
+            Auth::None | Auth::Cookie => builder,
+        };
+        if let Some(body) = body {
+            builder = builder.json(&body);
+        }
+        let response = builder.send().await.expect("request reaches the server");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.request(Method::GET, path, Auth::Bearer(token), None)
+            .await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.request(Method::POST, path, Auth::Bearer(token), Some(body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.request(Method::PATCH, path, Auth::Bearer(token), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Reply {
+        self.request(Method::DELETE, path, Auth::Bearer(token), None)
+            .await
+    }
+
+    pub async fn signup(&self, company: &str) -> Account {
+        let email = format!("{}@example.com", Uuid::new_v4().simple());
+        let password = "correct horse battery".to_owned();
+        let reply = self
+            .request(
+                Method::POST,
+                "/api/auth/signup",
+                Auth::None,
+                Some(json!({"email": email, "password": password, "companyName": company})),
+            )
+            .await;
+        reply.assert_status(201);
+        Account {
+            email,
+            password,
+            token: reply.body["token"].as_str().expect("token").to_owned(),
+            user_id: reply.body["user"]["id"]
+                .as_str()
+                .expect("user id")
+                .to_owned(),
+            company_id: reply.body["company"]["id"]
+                .as_str()
+                .expect("company id")
+                .to_owned(),
+        }
+    }
+
+    /// Adds `member` to `owner`'s company with `role` and returns a token acting for it.
+    pub async fn join(&self, owner: &Account, member: &Account, role: &str) -> String {
+        self.post(
+            "/api/companies/current/members",
+            &owner.token,
+            json!({"email": member.email, "role": role}),
+        )
+        .await
+        .assert_status(201);
+        let reply = self
+            .request(
+                Method::POST,
+                "/api/auth/login",
+                Auth::None,
+                Some(json!({"email": member.email, "password": member.password, "companyId": owner.company_id})),
+            )
+            .await;
+        reply.assert_status(200);
+        reply.body["token"].as_str().expect("token").to_owned()
+    }
+
+    pub async fn create_lead(&self, token: &str, name: &str) -> Value {
+        let reply = self.post("/api/leads", token, json!({"name": name})).await;
+        reply.assert_status(201);
+        reply.body
+    }
+
+    /// A second replica on the same database and state store (same secrets).
+    pub async fn second_replica(&self) -> TestApp {
+        let mut settings = self.settings.clone();
+        settings.bind_addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        settings.public_url = self.settings.public_url.clone();
+        start(
+            self.backend,
+            settings,
+            self.namespace.clone(),
+            self._storage.clone(),
+        )
+        .await
+    }
+}

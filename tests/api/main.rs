@@ -1,0 +1,17 @@
+//! Integration tests: the real server on a random loopback port, spoken to over HTTP.
+//!
+//! Every storage-touching test runs twice: on SQLite with in-process state, and on PostgreSQL
+//! with Redis (those variants are `#[ignore]`d unless `scripts/test` provides the servers).
+#[macro_use]
+mod helpers;
+
+mod api_keys;
+mod auth;
+mod companies;
+mod health;
+mod leads;
+mod openapi;
+mod sessions;
+mod state_store;
+mod tenancy;
+mod validation;

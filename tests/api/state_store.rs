@@ -1,0 +1,175 @@
+//! The state store contract, run against the in-process store and against Redis.
+use std::{sync::Arc, time::Duration};
+
+use futures::StreamExt;
+use switchboard::state::{MemoryStore, RedisStore, SharedState};
+use uuid::Uuid;
+
+macro_rules! state_test {
+    ($name:ident, |$store:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($store: SharedState) $body
+
+            #[tokio::test]
+            async fn memory() {
+                run(Arc::new(MemoryStore::new())).await
+            }
+
+            #[tokio::test]
+            #[ignore = "needs Redis: run scripts/test"]
+            async fn redis() {
+                let url = crate::helpers::services_env("TEST_REDIS_URL");
+                let namespace = format!("test:{}", Uuid::new_v4().simple());
+                run(Arc::new(RedisStore::connect(&url, &namespace).await.expect("redis"))).await
+            }
+        }
+    };
+}
+
+state_test!(a_value_is_kept_until_its_ttl, |store| {
+    store
+        .put("k", b"v", Duration::from_millis(300))
+        .await
+        .expect("put");
+    assert_eq!(store.get("k").await.expect("get"), Some(b"v".to_vec()));
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert_eq!(store.get("k").await.expect("get"), None);
+});
+
+state_test!(put_replaces_and_delete_removes, |store| {
+    store
+        .put("k", b"one", Duration::from_secs(60))
+        .await
+        .expect("put");
+    store
+        .put("k", b"two", Duration::from_secs(60))
+        .await
+        .expect("put");
+    assert_eq!(store.get("k").await.expect("get"), Some(b"two".to_vec()));
+    assert!(store.delete("k").await.expect("delete"));
+    assert!(!store.delete("k").await.expect("delete"));
+    assert_eq!(store.get("k").await.expect("get"), None);
+});
+
+state_test!(put_if_absent_stores_only_once, |store| {
+    assert!(
+        store
+            .put_if_absent("lock", b"a", Duration::from_secs(60))
+            .await
+            .expect("first")
+    );
+    assert!(
+        !store
+            .put_if_absent("lock", b"b", Duration::from_secs(60))
+            .await
+            .expect("second")
+    );
+    assert_eq!(store.get("lock").await.expect("get"), Some(b"a".to_vec()));
+});
+
+state_test!(put_if_absent_succeeds_again_after_expiry, |store| {
+    assert!(
+        store
+            .put_if_absent("lease", b"a", Duration::from_millis(200))
+            .await
+            .expect("first")
+    );
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert!(
+        store
+            .put_if_absent("lease", b"b", Duration::from_secs(60))
+            .await
+            .expect("after expiry")
+    );
+});
+
+state_test!(
+    take_hands_a_value_to_exactly_one_of_many_concurrent_callers,
+    |store| {
+        store
+            .put("oauth_state:x", b"payload", Duration::from_secs(60))
+            .await
+            .expect("put");
+        let takers = (0..20).map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.take("oauth_state:x").await.expect("take") })
+        });
+        let results = futures::future::join_all(takers).await;
+        let winners = results
+            .into_iter()
+            .filter(|r| matches!(r, Ok(Some(_))))
+            .count();
+        assert_eq!(winners, 1);
+        assert_eq!(store.get("oauth_state:x").await.expect("get"), None);
+    }
+);
+
+state_test!(counters_count_within_their_window, |store| {
+    for expected in 1..=3 {
+        assert_eq!(
+            store
+                .increment("hits", Duration::from_millis(300))
+                .await
+                .expect("incr"),
+            expected
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert_eq!(
+        store
+            .increment("hits", Duration::from_millis(300))
+            .await
+            .expect("incr"),
+        1
+    );
+});
+
+state_test!(subscribers_receive_messages_in_order, |store| {
+    let mut first = store.subscribe("events").await.expect("subscribe");
+    let mut second = store.subscribe("events").await.expect("subscribe");
+    let mut elsewhere = store.subscribe("other").await.expect("subscribe");
+    for i in 0..5 {
+        store
+            .publish("events", format!("m{i}").as_bytes())
+            .await
+            .expect("publish");
+    }
+    for sub in [&mut first, &mut second] {
+        for i in 0..5 {
+            let msg = tokio::time::timeout(Duration::from_secs(5), sub.next())
+                .await
+                .expect("in time");
+            assert_eq!(msg.as_deref(), Some(format!("m{i}").as_bytes()));
+        }
+    }
+    let nothing = tokio::time::timeout(Duration::from_millis(200), elsewhere.next()).await;
+    assert!(nothing.is_err(), "a message leaked to another channel");
+});
+
+state_test!(publishing_with_no_subscribers_is_fine, |store| {
+    store
+        .publish("nobody-listens", b"hello")
+        .await
+        .expect("publish");
+    store.ping().await.expect("ping");
+});
+
+#[tokio::test]
+#[ignore = "needs Redis: run scripts/test"]
+async fn redis_namespaces_keep_deployments_apart() {
+    let url = crate::helpers::services_env("TEST_REDIS_URL");
+    let a = RedisStore::connect(&url, &format!("test:{}", Uuid::new_v4().simple()))
+        .await
+        .expect("redis");
+    let b = RedisStore::connect(&url, &format!("test:{}", Uuid::new_v4().simple()))
+        .await
+        .expect("redis");
+    use switchboard::state::StateStore;
+    a.put("shared-name", b"a", Duration::from_secs(60))
+        .await
+        .expect("put");
+    assert_eq!(b.get("shared-name").await.expect("get"), None);
+}

@@ -1,0 +1,136 @@
+//! Company B must not be able to see or touch anything of company A's, through any endpoint.
+//! Every templated path in the OpenAPI document must appear in `probes`, so a new endpoint
+//! cannot be added without being walked here.
+use std::collections::BTreeSet;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::Auth;
+
+storage_test!(
+    another_company_gets_404_from_every_tenant_scoped_endpoint,
+    |app| {
+        let a = app.signup("Company A").await;
+        let b = app.signup("Company B").await;
+        let a_member = app.signup("A member home").await;
+        app.join(&a, &a_member, "member").await;
+        let lead = app.create_lead(&a.token, "A's lead").await;
+        let lead_id = lead["id"].as_str().unwrap_or_default().to_owned();
+        let key = app
+            .post("/api/api-keys", &a.token, json!({"name": "A's key"}))
+            .await;
+        let key_id = key.body["id"].as_str().unwrap_or_default().to_owned();
+        let key_secret = key.body["secret"].as_str().unwrap_or_default().to_owned();
+
+        // (method, documented path, concrete path with A's ids, body)
+        let probes: Vec<(Method, &str, String, Option<Value>)> = vec![
+            (
+                Method::GET,
+                "/api/leads/{leadId}",
+                format!("/api/leads/{lead_id}"),
+                None,
+            ),
+            (
+                Method::PATCH,
+                "/api/leads/{leadId}",
+                format!("/api/leads/{lead_id}"),
+                Some(json!({"name": "Stolen"})),
+            ),
+            (
+                Method::DELETE,
+                "/api/leads/{leadId}",
+                format!("/api/leads/{lead_id}"),
+                None,
+            ),
+            (
+                Method::DELETE,
+                "/api/api-keys/{keyId}",
+                format!("/api/api-keys/{key_id}"),
+                None,
+            ),
+            (
+                Method::PATCH,
+                "/api/companies/current/members/{userId}",
+                format!("/api/companies/current/members/{}", a_member.user_id),
+                Some(json!({"role": "admin"})),
+            ),
+            (
+                Method::DELETE,
+                "/api/companies/current/members/{userId}",
+                format!("/api/companies/current/members/{}", a_member.user_id),
+                None,
+            ),
+        ];
+
+        let spec: Value =
+            serde_json::from_str(&switchboard::openapi::spec_json()).unwrap_or_default();
+        let documented: BTreeSet<(String, String)> = spec["paths"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(path, _)| path.contains('{'))
+            .flat_map(|(path, item)| {
+                item.as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(move |(m, _)| (m.to_uppercase(), path.clone()))
+            })
+            .collect();
+        let walked: BTreeSet<(String, String)> = probes
+            .iter()
+            .map(|(m, p, _, _)| (m.to_string(), (*p).to_owned()))
+            .collect();
+        let missing: Vec<_> = documented.difference(&walked).collect();
+        assert!(
+            missing.is_empty(),
+            "tenant-isolation probes missing for {missing:?}"
+        );
+
+        for (method, documented, path, body) in &probes {
+            let reply = app
+                .request(method.clone(), path, Auth::Bearer(&b.token), body.clone())
+                .await;
+            assert_eq!(
+                reply.status.as_u16(),
+                404,
+                "{method} {documented} as company B: {}",
+                reply.text
+            );
+        }
+
+        // Lists show only B's own things.
+        let leads = app.get("/api/leads", &b.token).await;
+        assert_eq!(leads.body["items"], json!([]));
+        let keys = app.get("/api/api-keys", &b.token).await;
+        assert_eq!(keys.body["items"], json!([]));
+        let members = app.get("/api/companies/current/members", &b.token).await;
+        assert_eq!(members.body["items"].as_array().map(Vec::len), Some(1));
+        assert_eq!(
+            app.get("/api/companies/current", &b.token).await.body["name"],
+            "Company B"
+        );
+
+        // A's things are untouched.
+        let still = app.get(&format!("/api/leads/{lead_id}"), &a.token).await;
+        still.assert_status(200);
+        assert_eq!(still.body["name"], "A's lead");
+        app.get("/api/leads", &key_secret).await.assert_status(200);
+        let a_members = app.get("/api/companies/current/members", &a.token).await;
+        assert_eq!(a_members.body["items"].as_array().map(Vec::len), Some(2));
+    }
+);
+
+storage_test!(a_tenant_id_in_the_body_is_ignored, |app| {
+    let a = app.signup("Company A").await;
+    let b = app.signup("Company B").await;
+    app.post(
+        "/api/leads",
+        &b.token,
+        json!({"name": "Sneaky", "companyId": a.company_id}),
+    )
+    .await
+    .assert_status(422);
+    let a_leads = app.get("/api/leads", &a.token).await;
+    assert_eq!(a_leads.body["items"], json!([]));
+});
