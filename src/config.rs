@@ -190,11 +190,16 @@ impl Settings {
             "https://api.github.com",
         );
 
+        // Any real credential means real users' tokens may be stored: no generated secrets then,
+        // even if the sandbox is forced on.
+        let real_credentials = discord_bot_token.is_some()
+            || discord.client_secret.is_some()
+            || github.client_secret.is_some();
         let (jwt_secret, token_encryption_key, secrets_source) = load_secrets(
             &mut errors,
             get("JWT_SECRET"),
             get("TOKEN_ENCRYPTION_KEY"),
-            sandbox,
+            !real_credentials,
             dev_secrets_file,
         );
 
@@ -302,11 +307,11 @@ fn load_secrets(
     errors: &mut Vec<String>,
     jwt: Option<String>,
     key: Option<String>,
-    sandbox: bool,
+    dev_allowed: bool,
     dev_file: &Path,
 ) -> (Vec<u8>, [u8; 32], SecretSource) {
     let explicit = jwt.is_some() && key.is_some();
-    if !explicit && !sandbox {
+    if !explicit && !dev_allowed {
         // Real credentials are configured: a generated development secret would silently
         // weaken every session and every stored token, so refuse to start instead.
         for (name, value) in [("JWT_SECRET", &jwt), ("TOKEN_ENCRYPTION_KEY", &key)] {
@@ -317,7 +322,7 @@ fn load_secrets(
             }
         }
     }
-    let (jwt, key, source) = if explicit || !sandbox {
+    let (jwt, key, source) = if explicit || !dev_allowed {
         (jwt, key, SecretSource::Environment)
     } else {
         match dev_secrets(dev_file) {
@@ -439,6 +444,25 @@ mod tests {
         assert!(
             !dir.path().join("dev-secrets").exists(),
             "no dev secret is generated"
+        );
+    }
+
+    #[test]
+    fn a_real_github_secret_needs_real_secrets_even_in_sandbox_mode() {
+        let (result, dir) = settings(&[("SANDBOX", "1"), ("GITHUB_CLIENT_SECRET", "real")]);
+        let err = result.expect_err("must refuse").to_string();
+        assert!(err.contains("JWT_SECRET"), "{err}");
+        assert!(!dir.path().join("dev-secrets").exists());
+    }
+
+    #[test]
+    fn sandbox_off_without_a_bot_token_is_refused() {
+        let (result, _dir) = settings(&[("SANDBOX", "0")]);
+        assert!(
+            result
+                .expect_err("must refuse")
+                .to_string()
+                .contains("DISCORD_BOT_TOKEN")
         );
     }
 

@@ -11,7 +11,7 @@ use axum::{
 use tower::ServiceBuilder;
 use tower_http::{
     catch_panic::CatchPanicLayer,
-    cors::CorsLayer,
+    cors::{AllowOrigin, CorsLayer},
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     sensitive_headers::SetSensitiveRequestHeadersLayer,
     timeout::TimeoutLayer,
@@ -58,10 +58,10 @@ pub fn build(state: AppState) -> Router {
         .with_expiry(Expiry::OnInactivity(SESSION_INACTIVITY));
 
     let cors = CorsLayer::new()
-        .allow_origin(
-            HeaderValue::from_str(&state.settings.frontend_origin)
-                .unwrap_or_else(|_| HeaderValue::from_static("null")),
-        )
+        // A list, not `exact`: other origins get no CORS headers at all.
+        .allow_origin(AllowOrigin::list(
+            HeaderValue::from_str(&state.settings.frontend_origin).ok(),
+        ))
         .allow_credentials(true)
         .allow_methods([
             Method::GET,

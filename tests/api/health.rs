@@ -95,3 +95,30 @@ async fn docs_page_is_served_from_the_binary(app: TestApp) {
 async fn the_docs_page_and_spec_are_served() {
     docs_page_is_served_from_the_binary(crate::helpers::spawn_app(Backend::Embedded).await).await;
 }
+
+storage_test!(cors_allows_only_the_frontend_origin, |app| {
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(Method::OPTIONS, app.url("/api/leads"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            )
+    };
+    let allowed = app
+        .send(preflight("http://localhost:5173"), Auth::None, None)
+        .await;
+    assert_eq!(
+        allowed
+            .headers
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
+        Some("http://localhost:5173")
+    );
+    let other = app
+        .send(preflight("https://evil.example"), Auth::None, None)
+        .await;
+    assert!(other.headers.get("access-control-allow-origin").is_none());
+});

@@ -7,6 +7,7 @@ mod helpers;
 
 mod api_keys;
 mod auth;
+mod cli;
 mod companies;
 mod health;
 mod leads;
