@@ -54,6 +54,15 @@ fn is_json(content_type: Option<&header::HeaderValue>) -> bool {
 }
 
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    // serde accepts a JSON array for a struct (fields by position); every body of this API is
+    // an object, so anything else is refused rather than read positionally.
+    if body
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b != b'{')
+    {
+        return Err(Error::invalid("body", "must be a JSON object"));
+    }
     if let Some(field) = nul_escape(body) {
         return Err(Error::invalid(field, "must not contain NUL characters"));
     }
@@ -155,6 +164,12 @@ mod tests {
             (err.code, err.errors[0].field.as_str()),
             ("malformed_json", "body")
         );
+    }
+
+    #[test]
+    fn an_array_is_not_read_as_a_struct() {
+        let err = parse::<Body>(br#"["x", 1]"#).expect_err("array");
+        assert_eq!(err.errors[0].field, "body");
     }
 
     #[test]

@@ -63,10 +63,33 @@ pub struct CreatedApiKey {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateApiKeyRequest {
-    #[schema(example = "CRM production", max_length = 100)]
+    #[schema(
+        example = "CRM production",
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     name: String,
-    /// `member` (default) or `admin`; never above your own role, never `owner`.
-    role: Option<Role>,
+    /// Defaults to `member`; never above your own role.
+    #[serde(default)]
+    role: Option<KeyRole>,
+}
+
+/// The roles a key can have: keys never own a company.
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyRole {
+    Member,
+    Admin,
+}
+
+impl From<KeyRole> for Role {
+    fn from(role: KeyRole) -> Self {
+        match role {
+            KeyRole::Member => Role::Member,
+            KeyRole::Admin => Role::Admin,
+        }
+    }
 }
 
 /// Create an API key (admin)
@@ -82,10 +105,7 @@ async fn create_key(
     ApiJson(body): ApiJson<CreateApiKeyRequest>,
 ) -> Result<(StatusCode, Json<CreatedApiKey>)> {
     let name = KeyName::parse("name", &body.name)?;
-    let role = body.role.unwrap_or(Role::Member);
-    if role == Role::Owner {
-        return Err(Error::invalid("role", "must be `member` or `admin`"));
-    }
+    let role = body.role.map_or(Role::Member, Role::from);
     if role > principal.role {
         return Err(Error::forbidden(
             "An API key cannot have more power than its creator.",

@@ -69,23 +69,35 @@ impl From<company::Model> for CompanyView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SignupRequest {
-    #[schema(example = "ada@example.com")]
+    #[schema(example = "ada@example.com", format = Email, min_length = 3, max_length = 254)]
     email: String,
     /// 8 to 128 characters.
-    #[schema(min_length = 8, max_length = 128)]
+    #[schema(min_length = 8, max_length = 128, pattern = "^[^\\u0000]*$")]
     password: String,
-    #[schema(max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
+    #[serde(default)]
     name: Option<String>,
-    #[schema(example = "Analytical Engines Ltd", max_length = 200)]
+    #[schema(
+        example = "Analytical Engines Ltd",
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     company_name: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoginRequest {
+    #[schema(format = Email)]
     email: String,
     password: String,
     /// Which of your companies to act for; defaults to the first you joined.
+    #[serde(default)]
     company_id: Option<Uuid>,
 }
 
@@ -176,6 +188,8 @@ async fn signup(
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = AuthResponse),
+        (status = 401, description = "`invalid_credentials`: wrong email or password",
+            body = crate::http::problem::Problem, content_type = "application/problem+json"),
         (status = 403, description = "`no_company`: the account belongs to no company",
             body = crate::http::problem::Problem, content_type = "application/problem+json"),
         (status = 429, description = "`too_many_attempts`: too many failed log-ins",

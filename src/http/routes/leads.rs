@@ -68,15 +68,24 @@ impl TryFrom<lead::Model> for LeadView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateLeadRequest {
-    #[schema(example = "Grace Hopper", max_length = 200)]
+    #[schema(
+        example = "Grace Hopper",
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     name: String,
-    #[schema(example = "grace@example.com")]
+    #[schema(example = "grace@example.com", format = Email, min_length = 3, max_length = 254)]
+    #[serde(default)]
     email: Option<String>,
-    #[schema(example = "175928847299117063")]
+    #[schema(example = "175928847299117063", pattern = "^[1-9][0-9]{0,19}$")]
+    #[serde(default)]
     discord_user_id: Option<String>,
-    #[schema(example = "grace.hopper")]
+    #[schema(example = "grace.hopper", pattern = "^[A-Za-z0-9_.]{2,32}$")]
+    #[serde(default)]
     discord_username: Option<String>,
     /// A member of your company; defaults to you (none for API keys).
+    #[serde(default)]
     owner_user_id: Option<Uuid>,
 }
 
@@ -188,11 +197,16 @@ async fn get_lead(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateLeadRequest {
-    #[schema(max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
+    #[serde(default)]
     name: Option<String>,
     /// `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Email, min_length = 3, max_length = 254)]
     email: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
@@ -203,6 +217,7 @@ pub struct UpdateLeadRequest {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<Uuid>)]
     owner_user_id: Option<Option<Uuid>>,
+    #[serde(default)]
     status: Option<LeadStatus>,
 }
 
