@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_create_tenancy;
 mod m20261124_000002_create_sessions;
 mod m20261124_000003_create_leads;
+mod util;
 
 pub struct Migrator;
 

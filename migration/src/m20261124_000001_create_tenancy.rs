@@ -1,5 +1,7 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::util;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -18,16 +20,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("companies_external_id_key")
-                    .table(Companies::Table)
-                    .col(Companies::ExternalId)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
+        util::index(
+            manager,
+            "companies_external_id_key",
+            Companies::Table,
+            [Companies::ExternalId],
+            true,
+        )
+        .await?;
 
         manager
             .create_table(
@@ -42,16 +42,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("users_email_key")
-                    .table(Users::Table)
-                    .col(Users::Email)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
+        util::index(
+            manager,
+            "users_email_key",
+            Users::Table,
+            [Users::Email],
+            true,
+        )
+        .await?;
 
         manager
             .create_table(
@@ -77,26 +75,22 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("memberships_user_company_key")
-                    .table(Memberships::Table)
-                    .col(Memberships::UserId)
-                    .col(Memberships::CompanyId)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("memberships_company_idx")
-                    .table(Memberships::Table)
-                    .col(Memberships::CompanyId)
-                    .to_owned(),
-            )
-            .await?;
+        util::index(
+            manager,
+            "memberships_user_company_key",
+            Memberships::Table,
+            [Memberships::UserId, Memberships::CompanyId],
+            true,
+        )
+        .await?;
+        util::index(
+            manager,
+            "memberships_company_idx",
+            Memberships::Table,
+            [Memberships::CompanyId],
+            false,
+        )
+        .await?;
 
         manager
             .create_table(
@@ -127,25 +121,22 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("api_keys_key_hash_key")
-                    .table(ApiKeys::Table)
-                    .col(ApiKeys::KeyHash)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("api_keys_company_idx")
-                    .table(ApiKeys::Table)
-                    .col(ApiKeys::CompanyId)
-                    .to_owned(),
-            )
-            .await
+        util::index(
+            manager,
+            "api_keys_key_hash_key",
+            ApiKeys::Table,
+            [ApiKeys::KeyHash],
+            true,
+        )
+        .await?;
+        util::index(
+            manager,
+            "api_keys_company_idx",
+            ApiKeys::Table,
+            [ApiKeys::CompanyId],
+            false,
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

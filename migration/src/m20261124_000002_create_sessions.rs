@@ -1,5 +1,7 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::util;
+
 /// Browser sessions (tower-sessions) when no Redis is configured.
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -17,15 +19,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("sessions_expires_at_idx")
-                    .table(Sessions::Table)
-                    .col(Sessions::ExpiresAt)
-                    .to_owned(),
-            )
-            .await
+        util::index(
+            manager,
+            "sessions_expires_at_idx",
+            Sessions::Table,
+            [Sessions::ExpiresAt],
+            false,
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

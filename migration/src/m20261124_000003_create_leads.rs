@@ -1,5 +1,7 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::util;
+
 use crate::m20261124_000001_create_tenancy::{Companies, Users};
 
 #[derive(DeriveMigrationName)]
@@ -43,35 +45,46 @@ impl MigrationTrait for Migration {
             .await?;
         // Listing is always "this company's leads, newest first": ids are UUIDv7, so
         // (company_id, id) serves both the filter and the cursor order.
-        for (name, cols) in [
-            ("leads_company_id_idx", vec![Leads::CompanyId, Leads::Id]),
-            (
-                "leads_company_status_idx",
-                vec![Leads::CompanyId, Leads::Status, Leads::Id],
-            ),
-            (
-                "leads_company_owner_idx",
-                vec![Leads::CompanyId, Leads::OwnerUserId, Leads::Id],
-            ),
-            ("leads_discord_user_id_idx", vec![Leads::DiscordUserId]),
-        ] {
-            let mut index = Index::create();
-            index.name(name).table(Leads::Table);
-            for col in cols {
-                index.col(col);
-            }
-            manager.create_index(index.to_owned()).await?;
-        }
-        manager
-            .create_index(
-                Index::create()
-                    .name("leads_discord_channel_id_key")
-                    .table(Leads::Table)
-                    .col(Leads::DiscordChannelId)
-                    .unique()
-                    .to_owned(),
-            )
-            .await
+        util::index(
+            manager,
+            "leads_company_id_idx",
+            Leads::Table,
+            [Leads::CompanyId, Leads::Id],
+            false,
+        )
+        .await?;
+        util::index(
+            manager,
+            "leads_company_status_idx",
+            Leads::Table,
+            [Leads::CompanyId, Leads::Status, Leads::Id],
+            false,
+        )
+        .await?;
+        util::index(
+            manager,
+            "leads_company_owner_idx",
+            Leads::Table,
+            [Leads::CompanyId, Leads::OwnerUserId, Leads::Id],
+            false,
+        )
+        .await?;
+        util::index(
+            manager,
+            "leads_discord_user_id_idx",
+            Leads::Table,
+            [Leads::DiscordUserId],
+            false,
+        )
+        .await?;
+        util::index(
+            manager,
+            "leads_discord_channel_id_key",
+            Leads::Table,
+            [Leads::DiscordChannelId],
+            true,
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

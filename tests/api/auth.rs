@@ -26,14 +26,7 @@ storage_test!(signing_up_twice_with_one_email_is_a_conflict, |app| {
 
 storage_test!(login_returns_a_token_and_a_session_cookie, |app| {
     let account = app.signup("Login Co").await;
-    let browser = crate::helpers::browser();
-    let reply = app
-        .send(
-            browser.post(app.url("/api/auth/login")),
-            Auth::None,
-            Some(json!({"email": account.email, "password": account.password})),
-        )
-        .await;
+    let (browser, reply) = app.login_browser(&account).await;
     reply.assert_status(200);
     let cookie = reply
         .headers
@@ -106,14 +99,7 @@ storage_test!(repeated_failed_logins_pause_login_for_that_email, |app| {
 
 storage_test!(logout_revokes_the_token_and_ends_the_session, |app| {
     let account = app.signup("Logout Co").await;
-    let browser = crate::helpers::browser();
-    let login = app
-        .send(
-            browser.post(app.url("/api/auth/login")),
-            Auth::None,
-            Some(json!({"email": account.email, "password": account.password})),
-        )
-        .await;
+    let (browser, login) = app.login_browser(&account).await;
     let token = login.body["token"].as_str().unwrap_or_default().to_owned();
     app.send(
         browser.post(app.url("/api/auth/logout")),
@@ -239,14 +225,7 @@ storage_test!(
     a_session_cookie_cannot_be_used_from_a_foreign_origin,
     |app| {
         let account = app.signup("Csrf Co").await;
-        let browser = crate::helpers::browser();
-        app.send(
-            browser.post(app.url("/api/auth/login")),
-            Auth::None,
-            Some(json!({"email": account.email, "password": account.password})),
-        )
-        .await
-        .assert_status(200);
+        let (browser, _login) = app.login_browser(&account).await;
         let evil = app
             .send(
                 browser

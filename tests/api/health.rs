@@ -122,3 +122,28 @@ storage_test!(cors_allows_only_the_frontend_origin, |app| {
         .await;
     assert!(other.headers.get("access-control-allow-origin").is_none());
 });
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL and Redis: run scripts/test"]
+async fn readyz_is_503_problem_json_when_the_database_is_gone() {
+    use sea_orm::{ConnectionTrait, Database};
+    let app = crate::helpers::spawn_app(Backend::Services).await;
+    app.request(Method::GET, "/readyz", Auth::None, None)
+        .await
+        .assert_status(200);
+    let database = url::Url::parse(app.settings.database_url.expose())
+        .map(|u| u.path().trim_start_matches('/').to_owned())
+        .expect("database URL");
+    let admin = Database::connect(crate::helpers::services_env("TEST_DATABASE_URL"))
+        .await
+        .expect("admin");
+    admin
+        .execute_unprepared(&format!("DROP DATABASE \"{database}\" WITH (FORCE)"))
+        .await
+        .expect("drop the app's database");
+    let reply = app.request(Method::GET, "/readyz", Auth::None, None).await;
+    reply.assert_problem(503, "database_unavailable");
+    app.request(Method::GET, "/healthz", Auth::None, None)
+        .await
+        .assert_status(200);
+}

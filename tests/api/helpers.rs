@@ -361,6 +361,20 @@ impl TestApp {
         reply.body["token"].as_str().expect("token").to_owned()
     }
 
+    /// Logs in like a browser: a fresh cookie jar holding the session, and the log-in reply.
+    pub async fn login_browser(&self, account: &Account) -> (reqwest::Client, Reply) {
+        let browser = browser();
+        let reply = self
+            .send(
+                browser.post(self.url("/api/auth/login")),
+                Auth::None,
+                Some(json!({"email": account.email, "password": account.password})),
+            )
+            .await;
+        reply.assert_status(200);
+        (browser, reply)
+    }
+
     pub async fn create_lead(&self, token: &str, name: &str) -> Value {
         let reply = self.post("/api/leads", token, json!({"name": name})).await;
         reply.assert_status(201);

@@ -1,19 +1,11 @@
 use reqwest::Method;
-use serde_json::json;
 
 use crate::helpers::Auth;
 
 storage_test!(a_session_survives_on_another_replica, |app| {
     // Sessions live in SQL or Redis, never only in one process's memory.
     let account = app.signup("Replica Co").await;
-    let browser = crate::helpers::browser();
-    app.send(
-        browser.post(app.url("/api/auth/login")),
-        Auth::None,
-        Some(json!({"email": account.email, "password": account.password})),
-    )
-    .await
-    .assert_status(200);
+    let (browser, _login) = app.login_browser(&account).await;
     let replica = app.second_replica().await;
     let me = replica
         .send(browser.get(replica.url("/api/me")), Auth::Cookie, None)
