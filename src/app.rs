@@ -8,7 +8,9 @@ use tower_sessions::ExpiredDeletion;
 
 use crate::{
     config::Settings,
+    crypto::TokenCipher,
     db,
+    integrations::{Providers, flow},
     metrics::Metrics,
     sessions::SessionBackend,
     state::{self, SharedState},
@@ -23,6 +25,12 @@ pub struct AppState {
     pub tokens: Arc<TokenIssuer>,
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
+    /// For calls to the platforms (OAuth, GitHub API); never follows redirects.
+    pub http: reqwest::Client,
+    pub providers: Providers,
+    pub cipher: Arc<TokenCipher>,
+    /// The built-in simulators' state, in sandbox mode.
+    pub sandbox: Option<Arc<crate::sandbox::Sandbox>>,
 }
 
 impl axum::extract::FromRef<AppState> for Arc<Metrics> {
@@ -54,6 +62,26 @@ impl AppState {
             settings.jwt_secret.expose(),
             settings.jwt_issuer(),
         ));
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("Switchboard/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .timeout(std::time::Duration::from_secs(15))
+            .build()
+            .context("building the HTTP client")?;
+        let providers = Providers::from_settings(&settings, http.clone());
+        let previous: Vec<[u8; 32]> = settings
+            .previous_encryption_keys
+            .iter()
+            .map(|k| *k.expose())
+            .collect();
+        let cipher = Arc::new(TokenCipher::new(
+            settings.token_encryption_key.expose(),
+            &previous,
+        ));
+        let sandbox = settings
+            .sandbox
+            .then(|| Arc::new(crate::sandbox::Sandbox::new(&settings)));
         Ok(Self {
             db,
             state,
@@ -61,6 +89,10 @@ impl AppState {
             tokens,
             settings: Arc::new(settings),
             metrics: Arc::new(Metrics::new()),
+            http,
+            providers,
+            cipher,
+            sandbox,
         })
     }
 }
@@ -86,6 +118,7 @@ impl Server {
         {
             let _ = settings.public_url.set_port(Some(addr.port()));
         }
+        settings.apply_sandbox();
         let state = AppState::connect(settings, namespace).await?;
         Ok(Self { listener, state })
     }
@@ -113,6 +146,16 @@ impl Server {
                 }
             }
         });
+        let refresher_state = self.state.clone();
+        let refresher = tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                if let Err(err) = flow::refresh_due(&refresher_state).await {
+                    tracing::warn!(error = %err, "refreshing provider tokens failed");
+                }
+            }
+        });
         let router = crate::http::router::build(self.state);
         let result = axum::serve(
             self.listener,
@@ -121,6 +164,7 @@ impl Server {
         .with_graceful_shutdown(shutdown)
         .await;
         sweeper.abort();
+        refresher.abort();
         result.context("serving HTTP")
     }
 }

@@ -63,6 +63,8 @@ pub struct Settings {
     pub redis_url: Option<Secret<String>>,
     pub jwt_secret: Secret<Vec<u8>>,
     pub token_encryption_key: Secret<[u8; 32]>,
+    /// Older keys, still readable, for rotation (`TOKEN_ENCRYPTION_KEYS_PREVIOUS`).
+    pub previous_encryption_keys: Vec<Secret<[u8; 32]>>,
     pub secrets_source: SecretSource,
     pub discord: ProviderCredentials,
     pub discord_bot_token: Option<Secret<String>>,
@@ -203,6 +205,24 @@ impl Settings {
             dev_secrets_file,
         );
 
+        let mut previous_encryption_keys = Vec::new();
+        for (i, raw) in get("TOKEN_ENCRYPTION_KEYS_PREVIOUS")
+            .unwrap_or_default()
+            .split(',')
+            .enumerate()
+        {
+            if raw.trim().is_empty() {
+                continue;
+            }
+            match decode_key(raw) {
+                Some(key) => previous_encryption_keys.push(Secret(key)),
+                None => errors.push(format!(
+                    "TOKEN_ENCRYPTION_KEYS_PREVIOUS: key {} is not 32 bytes, base64-encoded",
+                    i + 1
+                )),
+            }
+        }
+
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
@@ -223,6 +243,7 @@ impl Settings {
             redis_url: redis_url.map(Secret),
             jwt_secret: Secret(jwt_secret),
             token_encryption_key: Secret(token_encryption_key),
+            previous_encryption_keys,
             secrets_source,
             discord,
             discord_bot_token: discord_bot_token.map(Secret),
@@ -250,6 +271,7 @@ impl Settings {
             redis_url: redis_url.map(|u| Secret(u.to_owned())),
             jwt_secret: Secret(jwt),
             token_encryption_key: Secret(key),
+            previous_encryption_keys: Vec::new(),
             secrets_source: SecretSource::DevFile,
             discord: ProviderCredentials {
                 client_id: None,
@@ -266,6 +288,45 @@ impl Settings {
             sandbox: true,
             log_format: LogFormat::Pretty,
         }
+    }
+
+    /// In sandbox mode, points every provider base at the built-in simulators under
+    /// `{PUBLIC_URL}/sandbox/…` and fills in the sandbox application's credentials. Called once
+    /// the public URL is final (after binding, when the port was chosen by the OS).
+    pub fn apply_sandbox(&mut self) {
+        if !self.sandbox {
+            return;
+        }
+        let base = self.public_url.as_str().trim_end_matches('/').to_owned();
+        let at = |path: &str| {
+            Url::parse(&format!("{base}{path}")).unwrap_or_else(|_| self.public_url.clone())
+        };
+        self.discord_api_base = at("/sandbox/discord");
+        self.github_oauth_base = at("/sandbox/github");
+        self.github_api_base = at("/sandbox/github/api");
+        use crate::sandbox::credentials as sandbox;
+        self.discord
+            .client_id
+            .get_or_insert_with(|| sandbox::DISCORD_CLIENT_ID.to_owned());
+        self.discord
+            .client_secret
+            .get_or_insert_with(|| Secret(sandbox::DISCORD_CLIENT_SECRET.to_owned()));
+        self.discord_bot_token
+            .get_or_insert_with(|| Secret(sandbox::DISCORD_BOT_TOKEN.to_owned()));
+        self.github
+            .client_id
+            .get_or_insert_with(|| sandbox::GITHUB_CLIENT_ID.to_owned());
+        self.github
+            .client_secret
+            .get_or_insert_with(|| Secret(sandbox::GITHUB_CLIENT_SECRET.to_owned()));
+    }
+
+    /// The OAuth redirect URI for a provider: `{PUBLIC_URL}/api/integrations/{provider}/callback`.
+    pub fn redirect_uri(&self, provider: &str) -> String {
+        format!(
+            "{}/api/integrations/{provider}/callback",
+            self.public_url.as_str().trim_end_matches('/')
+        )
     }
 
     pub fn is_postgres(&self) -> bool {
@@ -358,6 +419,12 @@ fn load_secrets(
         },
     };
     (jwt, key, source)
+}
+
+fn decode_key(raw: &str) -> Option<[u8; 32]> {
+    B64.decode(raw.trim())
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
 }
 
 /// Reads the sandbox's development secrets, creating the file (mode 0600) on first use.

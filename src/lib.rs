@@ -3,15 +3,19 @@
 //! `app` assembles the service; `http` is its surface; `tenancy` and `leads` are the domain;
 //! `state`, `sessions` and `db` are the storage it stands on.
 pub mod app;
+pub mod audit;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod entities;
 pub mod error;
 pub mod http;
+pub mod integrations;
 pub mod leads;
 pub mod metrics;
 pub mod openapi;
 pub mod pagination;
+pub mod sandbox;
 pub mod sessions;
 pub mod state;
 pub mod telemetry;

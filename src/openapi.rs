@@ -29,6 +29,7 @@ use crate::http::problem::{PROBLEM_JSON, Problem};
         (name = "companies", description = "The current company and its members"),
         (name = "api-keys", description = "Company API keys for CRM backends"),
         (name = "leads", description = "The people a company talks to"),
+        (name = "integrations", description = "Connecting Discord and GitHub through OAuth popups"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

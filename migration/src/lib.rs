@@ -4,6 +4,8 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_create_tenancy;
 mod m20261124_000002_create_sessions;
 mod m20261124_000003_create_leads;
+mod m20261124_000004_create_integrations;
+mod m20261124_000005_create_audit_log;
 mod util;
 
 pub struct Migrator;
@@ -15,6 +17,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_create_tenancy::Migration),
             Box::new(m20261124_000002_create_sessions::Migration),
             Box::new(m20261124_000003_create_leads::Migration),
+            Box::new(m20261124_000004_create_integrations::Migration),
+            Box::new(m20261124_000005_create_audit_log::Migration),
         ]
     }
 }

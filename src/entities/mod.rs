@@ -1,7 +1,10 @@
 //! sea-orm entities, one per table. Queries on tenant tables go through the scoped helpers in
 //! the domain modules (`leads::find_for(company_id)`), never a bare `Entity::find()`.
 pub mod api_key;
+pub mod audit_entry;
 pub mod company;
+pub mod discord_connection;
+pub mod integration;
 pub mod lead;
 pub mod membership;
 pub mod session;

@@ -103,11 +103,14 @@ impl IntoResponse for Error {
 /// timeouts, body limits, panics) into problem+json, so clients see one envelope everywhere.
 pub async fn normalize(response: Response) -> Response {
     let status = response.status();
-    let is_problem = response
+    // Only bodiless or plain-text errors come from outside our handlers (axum's and
+    // tower-http's defaults); HTML pages (the OAuth popup) and the simulators' JSON errors,
+    // shaped like the real platforms', are deliberate and left alone.
+    let deliberate = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        .is_some_and(|v| !v.as_bytes().starts_with(b"text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || deliberate {
         return response;
     }
     let (code, detail) = match status {

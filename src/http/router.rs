@@ -41,7 +41,9 @@ pub fn api() -> OpenApiRouter<AppState> {
                 .merge(routes::auth::router())
                 .merge(routes::companies::router())
                 .merge(routes::api_keys::router())
-                .merge(routes::leads::router()),
+                .merge(routes::leads::router())
+                .merge(routes::integrations::router())
+                .merge(routes::audit::router()),
         )
 }
 
@@ -118,6 +120,11 @@ pub fn build(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(sessions);
 
+    // The simulators exist only in sandbox mode, and are not part of the documented API.
+    let router = match &state.sandbox {
+        Some(sandbox) => router.merge(crate::sandbox::router(sandbox.clone())),
+        None => router,
+    };
     router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
         .route("/metrics", axum::routing::get(routes::health::metrics))

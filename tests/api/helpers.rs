@@ -168,9 +168,11 @@ async fn start(
     }
 }
 
+/// A client with a cookie jar that does not follow redirects (tests follow them by hand).
 pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client")
 }

@@ -22,6 +22,11 @@ storage_test!(
             .await;
         let key_id = key.body["id"].as_str().unwrap_or_default().to_owned();
         let key_secret = key.body["secret"].as_str().unwrap_or_default().to_owned();
+        let (browser, _) = app.login_browser(&a).await;
+        crate::oauth::connect(&app, &browser, &a, "discord", None)
+            .await
+            .0
+            .assert_status(200);
 
         // (method, documented path, concrete path with A's ids, body)
         let probes: Vec<(Method, &str, String, Option<Value>)> = vec![
@@ -61,6 +66,27 @@ storage_test!(
                 format!("/api/companies/current/members/{}", a_member.user_id),
                 None,
             ),
+            // A's Discord integration is not B's to check or disconnect.
+            (
+                Method::POST,
+                "/api/integrations/{provider}/check",
+                "/api/integrations/discord/check".to_owned(),
+                Some(json!({})),
+            ),
+            (
+                Method::DELETE,
+                "/api/integrations/{provider}",
+                "/api/integrations/discord".to_owned(),
+                None,
+            ),
+        ];
+        // Templated paths that name no resource of a company, with why they need no probe.
+        let exempt = [
+            // Starts a flow for the caller's own company; tested in integrations.rs.
+            ("POST", "/api/integrations/{provider}/authorize"),
+            // Bound to a single-use state and the browser session, not to the caller's
+            // company; `every_failed_callback_…` covers another session finishing a flow.
+            ("GET", "/api/integrations/{provider}/callback"),
         ];
 
         let spec: Value =
@@ -80,6 +106,11 @@ storage_test!(
         let walked: BTreeSet<(String, String)> = probes
             .iter()
             .map(|(m, p, _, _)| (m.to_string(), (*p).to_owned()))
+            .chain(
+                exempt
+                    .iter()
+                    .map(|(m, p)| ((*m).to_owned(), (*p).to_owned())),
+            )
             .collect();
         let missing: Vec<_> = documented.difference(&walked).collect();
         assert!(
@@ -116,6 +147,28 @@ storage_test!(
         still.assert_status(200);
         assert_eq!(still.body["name"], "A's lead");
         app.get("/api/leads", &key_secret).await.assert_status(200);
+        let integrations = app.get("/api/integrations", &b.token).await;
+        assert_eq!(integrations.body["items"], json!([]));
+        assert_eq!(
+            app.get("/api/audit-log", &b.token).await.body["items"],
+            json!([])
+        );
+        let a_integrations = app.get("/api/integrations", &a.token).await;
+        assert_eq!(
+            a_integrations.body["items"][0]["status"], "active",
+            "A's integration is untouched"
+        );
+        let integrations = app.get("/api/integrations", &b.token).await;
+        assert_eq!(integrations.body["items"], json!([]));
+        assert_eq!(
+            app.get("/api/audit-log", &b.token).await.body["items"],
+            json!([])
+        );
+        let a_integrations = app.get("/api/integrations", &a.token).await;
+        assert_eq!(
+            a_integrations.body["items"][0]["status"], "active",
+            "A's integration is untouched"
+        );
         let a_members = app.get("/api/companies/current/members", &a.token).await;
         assert_eq!(a_members.body["items"].as_array().map(Vec::len), Some(2));
     }

@@ -1,8 +1,10 @@
 //! One file per resource; handlers are short and call into the domain modules.
 pub mod api_keys;
+pub mod audit;
 pub mod auth;
 pub mod companies;
 pub mod health;
+pub mod integrations;
 pub mod leads;
 
 /// Double option for PATCH bodies: absent → `None`, `null` → `Some(None)`.

@@ -1,0 +1,134 @@
+//! Built-in simulators of Discord and GitHub, mounted under `/sandbox/…` in sandbox mode only.
+//!
+//! The product reaches them exactly as it reaches discord.com and github.com: over HTTP, at the
+//! configured base URLs. They check what the real platforms check and answer in their shapes,
+//! errors included, so a flow that works here works there.
+pub mod discord;
+pub mod github;
+mod page;
+
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use axum::{Router, http::HeaderMap};
+use base64::{Engine, engine::general_purpose::STANDARD as B64};
+use rand::RngCore;
+
+use crate::config::Settings;
+
+/// The sandbox application's credentials, used when none are configured.
+pub mod credentials {
+    pub const DISCORD_CLIENT_ID: &str = "1300000000000000001";
+    pub const DISCORD_CLIENT_SECRET: &str = "sandbox-discord-client-secret";
+    pub const DISCORD_BOT_TOKEN: &str = "sandbox-discord-bot-token";
+    pub const GITHUB_CLIENT_ID: &str = "Ov23liSandboxSwitchboard";
+    pub const GITHUB_CLIENT_SECRET: &str = "sandbox-github-client-secret";
+}
+
+/// Authorisation codes live this long on both platforms.
+pub const CODE_TTL: Duration = Duration::from_secs(10 * 60);
+
+/// A registered OAuth application.
+#[derive(Clone, Debug)]
+pub struct OAuthApp {
+    pub client_id: String,
+    pub client_secret: String,
+    pub redirect_uris: Vec<String>,
+}
+
+impl OAuthApp {
+    /// Client credentials from HTTP Basic or the form, as both platforms accept.
+    fn authenticates(&self, headers: &HeaderMap, form: &HashMap<String, String>) -> bool {
+        let basic = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Basic "))
+            .and_then(|v| B64.decode(v.trim()).ok())
+            .and_then(|v| String::from_utf8(v).ok())
+            .and_then(|v| {
+                v.split_once(':')
+                    .map(|(a, b)| (decode_form(a), decode_form(b)))
+            });
+        let (id, secret) = match basic {
+            Some(pair) => pair,
+            None => match (form.get("client_id"), form.get("client_secret")) {
+                (Some(id), Some(secret)) => (id.clone(), secret.clone()),
+                _ => return false,
+            },
+        };
+        use subtle::ConstantTimeEq;
+        id == self.client_id && bool::from(secret.as_bytes().ct_eq(self.client_secret.as_bytes()))
+    }
+}
+
+/// RFC 6749 §2.3.1: Basic credentials are form-encoded before base64.
+fn decode_form(value: &str) -> String {
+    url::form_urlencoded::parse(format!("v={value}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+pub(crate) fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    hex::encode(buf)
+}
+
+pub(crate) fn expired(at: Instant) -> bool {
+    Instant::now() >= at
+}
+
+pub struct Sandbox {
+    pub discord: discord::DiscordSim,
+    pub github: github::GitHubSim,
+}
+
+impl Sandbox {
+    pub fn new(settings: &Settings) -> Self {
+        let app = |id: &Option<String>,
+                   secret: &Option<crate::config::Secret<String>>,
+                   provider: &str,
+                   default_id: &str,
+                   default_secret: &str| OAuthApp {
+            client_id: id.clone().unwrap_or_else(|| default_id.to_owned()),
+            client_secret: secret
+                .as_ref()
+                .map_or_else(|| default_secret.to_owned(), |s| s.expose().clone()),
+            redirect_uris: vec![settings.redirect_uri(provider)],
+        };
+        Self {
+            discord: discord::DiscordSim::new(
+                app(
+                    &settings.discord.client_id,
+                    &settings.discord.client_secret,
+                    "discord",
+                    credentials::DISCORD_CLIENT_ID,
+                    credentials::DISCORD_CLIENT_SECRET,
+                ),
+                settings.discord_bot_token.as_ref().map_or_else(
+                    || credentials::DISCORD_BOT_TOKEN.to_owned(),
+                    |t| t.expose().clone(),
+                ),
+            ),
+            github: github::GitHubSim::new(app(
+                &settings.github.client_id,
+                &settings.github.client_secret,
+                "github",
+                credentials::GITHUB_CLIENT_ID,
+                credentials::GITHUB_CLIENT_SECRET,
+            )),
+        }
+    }
+}
+
+/// `/sandbox/discord/…` and `/sandbox/github/…`.
+pub fn router<S>(sandbox: Arc<Sandbox>) -> Router<S> {
+    Router::new()
+        .nest("/sandbox/discord", discord::router())
+        .nest("/sandbox/github", github::router())
+        .with_state(sandbox)
+}

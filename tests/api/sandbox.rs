@@ -1,0 +1,322 @@
+//! The simulators answer like the real platforms: same checks, same shapes, errors included.
+//! Shapes are checked against Discord's official OpenAPI document in shared/fixtures.
+use std::path::PathBuf;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use switchboard::sandbox::credentials::{
+    DISCORD_BOT_TOKEN, DISCORD_CLIENT_ID, DISCORD_CLIENT_SECRET, GITHUB_CLIENT_ID,
+    GITHUB_CLIENT_SECRET,
+};
+
+use crate::{
+    helpers::{Auth, Reply, TestApp},
+    oauth,
+};
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures")
+}
+
+/// Validates `instance` against `#/components/schemas/{schema}` of Discord's OpenAPI document.
+pub fn assert_discord_schema(schema: &str, instance: &Value) {
+    let errors = discord_schema_errors(schema, instance);
+    assert!(
+        errors.is_empty(),
+        "not a valid Discord {schema}: {errors:#?}"
+    );
+}
+
+pub fn discord_schema_errors(schema: &str, instance: &Value) -> Vec<String> {
+    let path = fixtures().join("discord/openapi.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut document: Value =
+        serde_json::from_str(&text).expect("Discord's OpenAPI document parses");
+    // The whole document is the root, so every `$ref` inside it resolves; validation starts at
+    // the named schema.
+    document["$ref"] = json!(format!("#/components/schemas/{schema}"));
+    document["$schema"] = json!("https://json-schema.org/draft/2020-12/schema");
+    let validator = jsonschema::validator_for(&document).expect("a usable schema");
+    validator
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
+}
+
+#[test]
+fn the_schema_check_rejects_an_incomplete_guild() {
+    assert!(!discord_schema_errors("GuildResponse", &json!({"id": "1", "name": "x"})).is_empty());
+    assert!(!discord_schema_errors("GuildResponse", &json!({"id": 1})).is_empty());
+}
+
+async fn discord_code(app: &TestApp, account: &crate::helpers::Account) -> (String, String) {
+    let (browser, _) = app.login_browser(account).await;
+    let consent = oauth::start(app, &browser, account, "discord").await;
+    let location = oauth::decide(&browser, &consent, true, None).await;
+    let url = url::Url::parse(&location).expect("URL");
+    let code = url
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("code");
+    (code, app.state.settings.redirect_uri("discord"))
+}
+
+async fn discord_token(app: &TestApp, secret: &str, form: &[(&str, &str)]) -> Reply {
+    app.send(
+        app.client
+            .post(app.url("/sandbox/discord/api/v10/oauth2/token"))
+            .basic_auth(DISCORD_CLIENT_ID, Some(secret))
+            .form(form),
+        Auth::None,
+        None,
+    )
+    .await
+}
+
+storage_test!(discord_token_endpoint_checks_what_discord_checks, |app| {
+    let account = app.signup("Sim Co").await;
+    let (code, redirect) = discord_code(&app, &account).await;
+    let wrong_client = discord_token(
+        &app,
+        "wrong",
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &redirect),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (
+            wrong_client.status.as_u16(),
+            wrong_client.body["error"].as_str()
+        ),
+        (401, Some("invalid_client"))
+    );
+    let wrong_redirect = discord_token(
+        &app,
+        DISCORD_CLIENT_SECRET,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "http://evil.example/cb"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (
+            wrong_redirect.status.as_u16(),
+            wrong_redirect.body["error"].as_str()
+        ),
+        (400, Some("invalid_grant"))
+    );
+    // The refused attempt used the code up: codes are single-use.
+    let reused = discord_token(
+        &app,
+        DISCORD_CLIENT_SECRET,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &redirect),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (reused.status.as_u16(), reused.body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+
+    let (code, redirect) = discord_code(&app, &account).await;
+    let ok = discord_token(
+        &app,
+        DISCORD_CLIENT_SECRET,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &redirect),
+        ],
+    )
+    .await;
+    ok.assert_status(200);
+    assert_eq!(ok.body["token_type"], "Bearer");
+    assert!(ok.body["access_token"].is_string() && ok.body["refresh_token"].is_string());
+    assert_eq!(ok.body["expires_in"], 604_800);
+    assert_eq!(ok.body["scope"], "bot applications.commands");
+    assert_discord_schema("GuildResponse", &ok.body["guild"]);
+
+    let unsupported =
+        discord_token(&app, DISCORD_CLIENT_SECRET, &[("grant_type", "password")]).await;
+    assert_eq!(unsupported.body["error"], "unsupported_grant_type");
+    let json_body = app
+        .send(
+            app.client
+                .post(app.url("/sandbox/discord/api/v10/oauth2/token"))
+                .basic_auth(DISCORD_CLIENT_ID, Some(DISCORD_CLIENT_SECRET)),
+            Auth::None,
+            Some(json!({"grant_type": "authorization_code"})),
+        )
+        .await;
+    assert_eq!(
+        (json_body.status.as_u16(), json_body.body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+});
+
+storage_test!(
+    discord_guild_route_needs_the_bot_token_and_answers_discord_shapes,
+    |app| {
+        let account = app.signup("Guild Co").await;
+        let guild = oauth::sandbox_guild(&app, "Shapes").await;
+        let path = format!("/sandbox/discord/api/v10/guilds/{guild}");
+        let get = |token: &'static str| {
+            app.client
+                .request(Method::GET, app.url(&path))
+                .header("authorization", token)
+        };
+        let unauthorized = app.send(get("Bot not-the-token"), Auth::None, None).await;
+        assert_eq!(
+            (unauthorized.status.as_u16(), &unauthorized.body),
+            (401, &json!({"message": "401: Unauthorized", "code": 0}))
+        );
+        let not_member = app
+            .send(get("Bot sandbox-discord-bot-token"), Auth::None, None)
+            .await;
+        assert_eq!(
+            (not_member.status.as_u16(), not_member.body["code"].as_u64()),
+            (403, Some(50001))
+        );
+        let (browser, _) = app.login_browser(&account).await;
+        oauth::connect(&app, &browser, &account, "discord", Some(&guild))
+            .await
+            .0
+            .assert_status(200);
+        let ok = app
+            .send(get("Bot sandbox-discord-bot-token"), Auth::None, None)
+            .await;
+        ok.assert_status(200);
+        assert_discord_schema("GuildResponse", &ok.body);
+        let unknown = app
+            .send(
+                app.client
+                    .get(app.url("/sandbox/discord/api/v10/guilds/1"))
+                    .header("authorization", format!("Bot {DISCORD_BOT_TOKEN}")),
+                Auth::None,
+                None,
+            )
+            .await;
+        assert_eq!(
+            (unknown.status.as_u16(), unknown.body["code"].as_u64()),
+            (404, Some(10004))
+        );
+    }
+);
+
+storage_test!(
+    discord_consent_page_refuses_unknown_clients_and_redirect_uris_without_redirecting,
+    |app| {
+        let redirect = app.state.settings.redirect_uri("discord");
+        for (client, redirect_uri) in [
+            ("999", redirect.as_str()),
+            (DISCORD_CLIENT_ID, "https://evil.example/cb"),
+        ] {
+            let url = url::Url::parse_with_params(
+                &app.url("/sandbox/discord/oauth2/authorize"),
+                &[
+                    ("client_id", client),
+                    ("redirect_uri", redirect_uri),
+                    ("response_type", "code"),
+                    ("scope", "bot"),
+                    ("state", "s"),
+                ],
+            )
+            .expect("URL");
+            let reply = app.send(app.client.get(url), Auth::None, None).await;
+            reply.assert_status(400);
+            assert!(
+                reply.headers.get("location").is_none(),
+                "an unverified redirect URI is never followed"
+            );
+        }
+    }
+);
+
+async fn github_code(app: &TestApp, account: &crate::helpers::Account) -> String {
+    let (browser, _) = app.login_browser(account).await;
+    let consent = oauth::start(app, &browser, account, "github").await;
+    let location = oauth::decide(&browser, &consent, true, None).await;
+    url::Url::parse(&location)
+        .expect("URL")
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("code")
+}
+
+storage_test!(
+    github_token_endpoint_answers_errors_with_200_like_github,
+    |app| {
+        let account = app.signup("Octo Co").await;
+        let redirect = app.state.settings.redirect_uri("github");
+        let exchange = |secret: &'static str, code: String, verifier: &'static str| {
+            app.client
+                .post(app.url("/sandbox/github/login/oauth/access_token"))
+                .header("accept", "application/json")
+                .form(&[
+                    ("client_id", GITHUB_CLIENT_ID),
+                    ("client_secret", secret),
+                    ("code", code.as_str()),
+                    ("redirect_uri", redirect.as_str()),
+                    ("code_verifier", verifier),
+                ])
+        };
+        let code = github_code(&app, &account).await;
+        let wrong_secret = app
+            .send(exchange("wrong", code, "v"), Auth::None, None)
+            .await;
+        wrong_secret.assert_status(200);
+        assert_eq!(wrong_secret.body["error"], "incorrect_client_credentials");
+        let code = github_code(&app, &account).await;
+        let wrong_verifier = app
+            .send(
+                exchange(GITHUB_CLIENT_SECRET, code, "not-the-verifier"),
+                Auth::None,
+                None,
+            )
+            .await;
+        wrong_verifier.assert_status(200);
+        assert_eq!(wrong_verifier.body["error"], "bad_verification_code");
+        assert!(wrong_verifier.body["error_uri"].is_string());
+
+        let bad_credentials = app
+            .send(
+                app.client
+                    .get(app.url("/sandbox/github/api/user"))
+                    .bearer_auth("gho_unknown"),
+                Auth::None,
+                None,
+            )
+            .await;
+        assert_eq!(
+            (
+                bad_credentials.status.as_u16(),
+                bad_credentials.body["message"].as_str()
+            ),
+            (401, Some("Bad credentials"))
+        );
+    }
+);
+
+storage_test!(
+    the_simulators_exist_only_in_sandbox_mode_and_outside_the_documented_api,
+    |app| {
+        assert!(app.state.sandbox.is_some());
+        let spec = app
+            .request(Method::GET, "/openapi.json", Auth::None, None)
+            .await;
+        assert!(
+            !spec.text.contains("/sandbox/"),
+            "simulator routes are not part of the API"
+        );
+    }
+);
