@@ -106,18 +106,15 @@ impl DiscordProvider {
             .set_auth_type(AuthType::BasicAuth))
     }
 
-    fn grant(response: DiscordTokenResponse, require_guild: bool) -> Result<Grant, ProviderError> {
-        let details = match (&response.extra_fields().guild, require_guild) {
-            (Some(guild), _) => GrantDetails::Discord {
+    /// A bot install's token response names the guild; the connect flow refuses one that
+    /// does not (`missing_guild`). A refresh has no guild.
+    fn grant(response: DiscordTokenResponse) -> Result<Grant, ProviderError> {
+        let details = match &response.extra_fields().guild {
+            Some(guild) => GrantDetails::Discord {
                 guild_id: guild.id.clone(),
                 guild_name: guild.name.clone(),
             },
-            (None, true) => {
-                return Err(ProviderError::Invalid(
-                    "the token response has no guild".into(),
-                ));
-            }
-            (None, false) => GrantDetails::None,
+            None => GrantDetails::None,
         };
         Ok(Grant {
             access_token: Secret::new(response.access_token().secret().clone()),
@@ -204,7 +201,7 @@ impl Provider for DiscordProvider {
             .request_async(&|req| oauth::send(http.clone(), req))
             .await
             .map_err(oauth::map_error)?;
-        Self::grant(response, true)
+        Self::grant(response)
     }
 
     async fn refresh(&self, refresh_token: &str) -> Result<Grant, ProviderError> {
@@ -216,7 +213,7 @@ impl Provider for DiscordProvider {
             .request_async(&|req| oauth::send(http.clone(), req))
             .await
             .map_err(oauth::map_error)?;
-        Self::grant(response, false)
+        Self::grant(response)
     }
 
     async fn revoke(&self, access_token: &str) -> Result<(), ProviderError> {

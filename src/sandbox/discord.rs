@@ -57,11 +57,20 @@ struct DiscordState {
     refresh: HashMap<String, TokenGrant>,
 }
 
+/// Faults a test can switch on, to see the product handle Discord misbehaving.
+#[derive(Clone, Debug, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Faults {
+    /// Token responses leave out the `guild` object.
+    pub omit_token_guild: bool,
+}
+
 pub struct DiscordSim {
     app: OAuthApp,
     bot_token: String,
     state: Mutex<DiscordState>,
     sequence: AtomicU64,
+    faults: Mutex<Faults>,
 }
 
 impl DiscordSim {
@@ -71,11 +80,19 @@ impl DiscordSim {
             bot_token,
             state: Mutex::new(DiscordState::default()),
             sequence: AtomicU64::new(0),
+            faults: Mutex::new(Faults::default()),
         };
         for name in ["Sandbox Server", "Acme Support", "Beta Testers"] {
             sim.create_guild(name);
         }
         sim
+    }
+
+    pub fn faults(&self) -> Faults {
+        self.faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, DiscordState> {
@@ -207,6 +224,7 @@ pub fn router() -> Router<Arc<Sandbox>> {
         .route("/api/v10/guilds/{guild_id}", get(get_guild))
         .route("/servers", get(list_servers).post(create_server))
         .route("/servers/{guild_id}/bot", delete(remove_bot))
+        .route("/faults", get(get_faults).put(set_faults))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -454,7 +472,11 @@ async fn token(State(sandbox): State<Arc<Sandbox>>, headers: HeaderMap, body: By
         "refresh_token": refresh,
         "scope": scope,
     });
-    if let Some(guild) = guild_id.and_then(|g| state.guilds.get(&g)) {
+    let omit_guild = sim.faults().omit_token_guild;
+    if let Some(guild) = guild_id
+        .and_then(|g| state.guilds.get(&g))
+        .filter(|_| !omit_guild)
+    {
         response["guild"] = guild_json(guild);
     }
     Json(response).into_response()
@@ -547,4 +569,21 @@ async fn remove_bot(State(sandbox): State<Arc<Sandbox>>, Path(guild_id): Path<St
         }
         None => discord_error(StatusCode::NOT_FOUND, 10004, "Unknown Guild"),
     }
+}
+
+async fn get_faults(State(sandbox): State<Arc<Sandbox>>) -> Json<Faults> {
+    Json(sandbox.discord.faults())
+}
+
+/// Sandbox control: switch faults on or off (the whole set is replaced).
+async fn set_faults(
+    State(sandbox): State<Arc<Sandbox>>,
+    Json(faults): Json<Faults>,
+) -> Json<Faults> {
+    *sandbox
+        .discord
+        .faults
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = faults.clone();
+    Json(faults)
 }

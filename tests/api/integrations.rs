@@ -583,3 +583,28 @@ storage_test!(only_admins_connect_and_everyone_sees_the_providers, |app| {
                 && u.contains("scope=bot+applications.commands"))
     );
 });
+
+storage_test!(a_discord_token_without_a_guild_connects_nothing, |app| {
+    let account = app.signup("No Guild Co").await;
+    let (browser, _) = app.login_browser(&account).await;
+    app.request(
+        Method::PUT,
+        "/sandbox/discord/faults",
+        Auth::None,
+        Some(json!({"omitTokenGuild": true})),
+    )
+    .await
+    .assert_status(200);
+    let (reply, message) = oauth::connect(&app, &browser, &account, "discord", None).await;
+    reply.assert_status(400);
+    assert_eq!(message["code"], "missing_guild", "{}", reply.text);
+    assert_eq!(
+        app.get("/api/integrations", &account.token).await.body["items"],
+        json!([])
+    );
+    let connection =
+        store::connection_for(&app.state.db, account.company_id.parse().expect("uuid"))
+            .await
+            .expect("query");
+    assert!(connection.is_none());
+});
