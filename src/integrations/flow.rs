@@ -418,6 +418,32 @@ pub async fn fresh(app: &AppState, row: integration::Model) -> Result<integratio
     if !due || row.status == status::REVOKED {
         return Ok(row);
     }
+    // One refresh per grant across replicas: providers rotate refresh tokens, so a second,
+    // concurrent refresh with the same token would fail and wrongly mark the grant broken.
+    let lease = format!("refresh_lease:{}", row.id);
+    if !app.state.put_if_absent(&lease, b"1", REFRESH_LEASE).await? {
+        return Ok(row);
+    }
+    let result = refresh_now(app, row).await;
+    app.state.delete(&lease).await?;
+    result
+}
+
+/// How long one replica may hold a grant's refresh before another may try.
+const REFRESH_LEASE: Duration = Duration::from_secs(60);
+
+async fn refresh_now(app: &AppState, row: integration::Model) -> Result<integration::Model> {
+    // Re-read under the lease: another replica may have refreshed it a moment ago.
+    let Some(row) = integration::Entity::find_by_id(row.id).one(&app.db).await? else {
+        return Ok(row);
+    };
+    if row
+        .expires_at
+        .is_none_or(|at| at - Utc::now() >= REFRESH_AHEAD)
+        || row.status == status::REVOKED
+    {
+        return Ok(row);
+    }
     let Some(refresh_token) = store::token(&app.cipher, &row, store::REFRESH_TOKEN)? else {
         return Ok(row);
     };

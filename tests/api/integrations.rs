@@ -608,3 +608,37 @@ storage_test!(a_discord_token_without_a_guild_connects_nothing, |app| {
             .expect("query");
     assert!(connection.is_none());
 });
+
+storage_test!(concurrent_refreshes_of_one_grant_refresh_it_once, |app| {
+    let account = app.signup("Race Co").await;
+    let (browser, _) = app.login_browser(&account).await;
+    oauth::connect(&app, &browser, &account, "discord", None)
+        .await
+        .0
+        .assert_status(200);
+    integration::Entity::update_many()
+        .col_expr(
+            integration::Column::ExpiresAt,
+            sea_orm::sea_query::Expr::value(chrono::Utc::now() + chrono::Duration::minutes(1)),
+        )
+        .exec(&app.state.db)
+        .await
+        .expect("update");
+    // Two replicas' refreshers at once: the provider rotates refresh tokens, so a second
+    // refresh with the same token would fail and mark the grant broken.
+    // More than one replica needs Redis (the embedded default is a single instance), so on
+    // SQLite the two refreshers run in one process.
+    let replica = match app.backend {
+        crate::helpers::Backend::Services => Some(app.second_replica().await),
+        crate::helpers::Backend::Embedded => None,
+    };
+    let other = replica
+        .as_ref()
+        .map_or_else(|| app.state.clone(), |r| r.state.clone());
+    let (a, b) = tokio::join!(flow::refresh_due(&app.state), flow::refresh_due(&other));
+    a.expect("first refresher");
+    b.expect("second refresher");
+    let discord = integration(&app, &account.token, "discord").await;
+    assert_eq!(discord["status"], "active", "{discord}");
+    assert_eq!(discord["errorCount"], 0);
+});
