@@ -6,7 +6,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use chrono::{DateTime, Utc};
 use oauth2::PkceCodeChallenge;
 use rand::RngCore;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -242,7 +242,7 @@ pub async fn callback(
         ));
     }
 
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     if provider.id() == "discord" {
         let permissions = metadata
             .permissions
@@ -320,7 +320,7 @@ pub async fn disconnect(app: &AppState, principal: &Principal, provider_id: &str
         Ok(None) => "no token".to_owned(),
         Err(err) => format!("failed: {err}"),
     };
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     let integration_id = row.id;
     store::mark_revoked(&txn, row).await?;
     let guild = if provider.id() == "discord" {

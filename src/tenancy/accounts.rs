@@ -4,7 +4,7 @@ use std::time::Duration;
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -34,7 +34,7 @@ pub async fn signup(
 ) -> Result<(user::Model, company::Model)> {
     let password_hash = passwords::hash(&account.password).await?;
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let user = user::ActiveModel {
         id: Set(Uuid::now_v7()),
         email: Set(account.email.into_inner()),
@@ -319,7 +319,7 @@ pub async fn change_role(
     user_id: Uuid,
     role: Role,
 ) -> Result<Member> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = member(&txn, company_id, user_id).await?;
     if (current.role == Role::Owner || role == Role::Owner) && actor_role < Role::Owner {
         return Err(Error::forbidden(
@@ -349,7 +349,7 @@ pub async fn remove_member(
     actor_role: Role,
     user_id: Uuid,
 ) -> Result<()> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = member(&txn, company_id, user_id).await?;
     if current.role == Role::Owner {
         if actor_role < Role::Owner {
@@ -367,11 +367,16 @@ pub async fn remove_member(
 }
 
 async fn ensure_another_owner(db: &impl ConnectionTrait, company_id: Uuid) -> Result<()> {
+    // FOR UPDATE on PostgreSQL: two owners demoting each other at once are serialised, so the
+    // second sees the first's change and the company keeps an owner. (SQLite serialises
+    // writing transactions by itself.)
     let owners = membership::Entity::find()
         .filter(membership::Column::CompanyId.eq(company_id))
         .filter(membership::Column::Role.eq(Role::Owner.as_str()))
-        .count(db)
-        .await?;
+        .lock_exclusive()
+        .all(db)
+        .await?
+        .len();
     if owners <= 1 {
         return Err(Error::conflict(
             "last_owner",

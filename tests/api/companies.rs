@@ -158,3 +158,53 @@ storage_test!(only_owners_make_or_unmake_owners, |app| {
     .await
     .assert_problem(403, "forbidden");
 });
+
+storage_test!(
+    two_owners_demoting_each_other_at_once_leave_one_owner,
+    |app| {
+        let first = app.signup("Two Owners").await;
+        let second = app.signup("Second home").await;
+        let second_token = app.join(&first, &second, "owner").await;
+        for _ in 0..5 {
+            let second_path = format!("/api/companies/current/members/{}", second.user_id);
+            let first_path = format!("/api/companies/current/members/{}", first.user_id);
+            let demote_second = app.patch(&second_path, &first.token, json!({"role": "admin"}));
+            let demote_first = app.patch(&first_path, &second_token, json!({"role": "admin"}));
+            let (a, b) = tokio::join!(demote_second, demote_first);
+            let statuses = [a.status.as_u16(), b.status.as_u16()];
+            assert!(
+                statuses.iter().all(|s| [200, 401, 403, 409].contains(s)),
+                "no 5xx: {statuses:?} {} {}",
+                a.text,
+                b.text
+            );
+            let members = app
+                .get("/api/companies/current/members", &first.token)
+                .await;
+            let members = if members.status.as_u16() == 200 {
+                members
+            } else {
+                app.get("/api/companies/current/members", &second_token)
+                    .await
+            };
+            let owners = members.body["items"]
+                .as_array()
+                .map_or(0, |m| m.iter().filter(|m| m["role"] == "owner").count());
+            assert_eq!(owners, 1, "exactly one owner remains: {}", members.text);
+            // Make both owners again for the next round, from whichever is still owner.
+            let owner_token = if a.status.as_u16() == 200 {
+                &first.token
+            } else {
+                &second_token
+            };
+            for user in [&first.user_id, &second.user_id] {
+                app.patch(
+                    &format!("/api/companies/current/members/{user}"),
+                    owner_token,
+                    json!({"role": "owner"}),
+                )
+                .await;
+            }
+        }
+    }
+);
