@@ -104,13 +104,15 @@ pub struct Server {
 }
 
 impl Server {
-    /// Binds the listener; when `PUBLIC_URL` was not set, it follows the actual port.
+    /// Binds the listener; when `PUBLIC_URL` was not set, it follows the actual port (so a
+    /// development server on a chosen or random port links to itself).
     pub async fn bind(mut settings: Settings, namespace: &str) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(settings.bind_addr)
             .await
             .with_context(|| format!("binding {}", settings.bind_addr))?;
         let addr = listener.local_addr()?;
-        if settings.public_url.port_or_known_default() != Some(addr.port())
+        if !settings.public_url_explicit
+            && settings.public_url.port_or_known_default() != Some(addr.port())
             && settings
                 .public_url
                 .host_str()

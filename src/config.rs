@@ -57,6 +57,8 @@ pub struct Settings {
     pub bind_addr: SocketAddr,
     /// Base URL the service is reached at; OAuth redirect URIs derive from it.
     pub public_url: Url,
+    /// `PUBLIC_URL` was given; otherwise it follows the bound port.
+    pub public_url_explicit: bool,
     /// The one browser origin allowed by CORS and as `postMessage` target.
     pub frontend_origin: String,
     pub database_url: Secret<String>,
@@ -117,6 +119,7 @@ impl Settings {
                 SocketAddr::from(([127, 0, 0, 1], 8080))
             }),
         };
+        let public_url_explicit = get("PUBLIC_URL").is_some();
         let public_url = parse_url(
             &mut errors,
             "PUBLIC_URL",
@@ -238,6 +241,7 @@ impl Settings {
         Ok(Self {
             bind_addr,
             public_url,
+            public_url_explicit,
             frontend_origin,
             database_url: Secret(database_url),
             redis_url: redis_url.map(Secret),
@@ -266,6 +270,7 @@ impl Settings {
         Self {
             bind_addr,
             public_url: Url::parse("http://127.0.0.1").expect("static URL parses"),
+            public_url_explicit: false,
             frontend_origin: "http://localhost:5173".into(),
             database_url: Secret(database_url.to_owned()),
             redis_url: redis_url.map(|u| Secret(u.to_owned())),

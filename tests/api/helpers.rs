@@ -387,7 +387,10 @@ impl TestApp {
     pub async fn second_replica(&self) -> TestApp {
         let mut settings = self.settings.clone();
         settings.bind_addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        // Replicas share one public URL (a load balancer's), and so one set of platforms: in
+        // sandbox mode, the first replica's simulators.
         settings.public_url = self.settings.public_url.clone();
+        settings.public_url_explicit = true;
         start(
             self.backend,
             settings,
