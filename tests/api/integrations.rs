@@ -642,3 +642,35 @@ storage_test!(concurrent_refreshes_of_one_grant_refresh_it_once, |app| {
     assert_eq!(discord["status"], "active", "{discord}");
     assert_eq!(discord["errorCount"], 0);
 });
+
+storage_test!(
+    a_github_token_error_answered_with_http_200_is_read_as_a_refusal,
+    |app| {
+        // GitHub answers a bad code with 200 and `{"error": "bad_verification_code"}`; read naively
+        // that is a response without an access token, i.e. "GitHub is broken" (503). It is a refusal.
+        let account = app.signup("Quirk Co").await;
+        let (browser, _) = app.login_browser(&account).await;
+        let consent = oauth::start(&app, &browser, &account, "github").await;
+        let location = oauth::decide(&browser, &consent, true, None).await;
+        let mut url = url::Url::parse(&location).expect("URL");
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if k == "code" {
+                    "0000000000".to_owned()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+        let (reply, message) = oauth::land(&app, &browser, url.as_str()).await;
+        reply.assert_status(400);
+        assert_eq!(message["code"], "exchange_failed", "{}", reply.text);
+        assert_eq!(
+            app.get("/api/integrations", &account.token).await.body["items"],
+            json!([])
+        );
+    }
+);
