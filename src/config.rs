@@ -127,7 +127,7 @@ impl Settings {
             &default_public_url(bind_addr),
         );
         let frontend_origin = match get("FRONTEND_ORIGIN") {
-            None => "http://localhost:5173".to_owned(),
+            None => "http://127.0.0.1:5173".to_owned(),
             Some(raw) => match Url::parse(&raw) {
                 Ok(url) if url.origin().is_tuple() => url.origin().ascii_serialization(),
                 _ => {
@@ -271,7 +271,7 @@ impl Settings {
             bind_addr,
             public_url: Url::parse("http://127.0.0.1").expect("static URL parses"),
             public_url_explicit: false,
-            frontend_origin: "http://localhost:5173".into(),
+            frontend_origin: "http://127.0.0.1:5173".into(),
             database_url: Secret(database_url.to_owned()),
             redis_url: redis_url.map(|u| Secret(u.to_owned())),
             jwt_secret: Secret(jwt),

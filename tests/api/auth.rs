@@ -240,7 +240,7 @@ storage_test!(
             .send(
                 browser
                     .post(app.url("/api/leads"))
-                    .header("origin", "http://localhost:5173"),
+                    .header("origin", "http://127.0.0.1:5173"),
                 Auth::Cookie,
                 Some(json!({"name": "Real"})),
             )

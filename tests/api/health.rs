@@ -108,14 +108,14 @@ storage_test!(cors_allows_only_the_frontend_origin, |app| {
             )
     };
     let allowed = app
-        .send(preflight("http://localhost:5173"), Auth::None, None)
+        .send(preflight("http://127.0.0.1:5173"), Auth::None, None)
         .await;
     assert_eq!(
         allowed
             .headers
             .get("access-control-allow-origin")
             .and_then(|v| v.to_str().ok()),
-        Some("http://localhost:5173")
+        Some("http://127.0.0.1:5173")
     );
     let other = app
         .send(preflight("https://evil.example"), Auth::None, None)
