@@ -29,6 +29,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     pub providers: Providers,
     pub cipher: Arc<TokenCipher>,
+    /// The Discord REST client, when a bot token is configured (always in sandbox mode).
+    pub discord: Option<Arc<crate::discord::DiscordRest>>,
     /// The built-in simulators' state, in sandbox mode.
     pub sandbox: Option<Arc<crate::sandbox::Sandbox>>,
 }
@@ -69,7 +71,16 @@ impl AppState {
             .timeout(std::time::Duration::from_secs(15))
             .build()
             .context("building the HTTP client")?;
-        let providers = Providers::from_settings(&settings, http.clone());
+        let metrics = Arc::new(Metrics::new());
+        let discord = settings.discord_bot_token.clone().map(|token| {
+            Arc::new(crate::discord::DiscordRest::new(
+                http.clone(),
+                &settings.discord_api_base,
+                token,
+                &metrics,
+            ))
+        });
+        let providers = Providers::from_settings(&settings, http.clone(), discord.clone());
         let previous: Vec<[u8; 32]> = settings
             .previous_encryption_keys
             .iter()
@@ -88,10 +99,11 @@ impl AppState {
             sessions,
             tokens,
             settings: Arc::new(settings),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             http,
             providers,
             cipher,
+            discord,
             sandbox,
         })
     }

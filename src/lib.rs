@@ -7,6 +7,7 @@ pub mod audit;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod discord;
 pub mod entities;
 pub mod error;
 pub mod http;

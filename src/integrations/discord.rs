@@ -18,7 +18,11 @@ use super::{
     oauth::{self, endpoint},
     providers::{Grant, GrantDetails, IntegrationMetadata, Provider, ProviderError},
 };
-use crate::config::{Secret, Settings};
+use crate::{
+    config::{Secret, Settings},
+    discord::{DiscordError, DiscordRest},
+};
+use std::sync::Arc;
 
 /// Discord's permission bits the bot needs (https://discord.com/developers/docs/topics/permissions).
 pub mod permissions {
@@ -78,16 +82,19 @@ pub struct DiscordProvider {
     bot_token: Option<Secret<String>>,
     api_base: Url,
     http: reqwest::Client,
+    /// Bot calls go through the one rate-limited client.
+    rest: Option<Arc<DiscordRest>>,
 }
 
 impl DiscordProvider {
-    pub fn new(settings: &Settings, http: reqwest::Client) -> Self {
+    pub fn new(settings: &Settings, http: reqwest::Client, rest: Option<Arc<DiscordRest>>) -> Self {
         Self {
             client_id: settings.discord.client_id.clone(),
             client_secret: settings.discord.client_secret.clone(),
             bot_token: settings.discord_bot_token.clone(),
             api_base: settings.discord_api_base.clone(),
             http,
+            rest,
         }
     }
 
@@ -131,14 +138,6 @@ impl DiscordProvider {
                 .unwrap_or_default(),
             details,
         })
-    }
-
-    fn user_agent() -> String {
-        // Discord requires this form on every REST call.
-        format!(
-            "DiscordBot (https://github.com/switchboard, {})",
-            env!("CARGO_PKG_VERSION")
-        )
     }
 }
 
@@ -239,25 +238,24 @@ impl Provider for DiscordProvider {
         let guild = metadata
             .guild_id
             .as_deref()
+            .and_then(|g| g.parse::<u64>().ok())
             .ok_or_else(|| ProviderError::Invalid("no guild recorded".into()))?;
-        let token = self
-            .bot_token
+        let rest = self
+            .rest
             .as_ref()
             .ok_or_else(|| ProviderError::Invalid("no bot token".into()))?;
-        let response = self
-            .http
-            .get(endpoint(
-                &self.api_base,
-                &format!("/api/v10/guilds/{guild}"),
-            ))
-            .header(
-                reqwest::header::AUTHORIZATION,
-                format!("Bot {}", token.expose()),
-            )
-            .header(reqwest::header::USER_AGENT, Self::user_agent())
-            .send()
-            .await?;
-        expect_success(response).await
+        match rest.guild(guild).await {
+            Ok(_) => Ok(()),
+            Err(DiscordError::Api {
+                status,
+                code,
+                message,
+            }) if status < 500 => Err(ProviderError::Rejected {
+                error: format!("{message} (code {code})"),
+                description: None,
+            }),
+            Err(err) => Err(ProviderError::Unreachable(err.to_string())),
+        }
     }
 }
 

@@ -129,9 +129,13 @@ pub struct IntegrationMetadata {
 pub struct Providers(BTreeMap<&'static str, Arc<dyn Provider>>);
 
 impl Providers {
-    pub fn from_settings(settings: &Settings, http: reqwest::Client) -> Self {
+    pub fn from_settings(
+        settings: &Settings,
+        http: reqwest::Client,
+        discord: Option<Arc<crate::discord::DiscordRest>>,
+    ) -> Self {
         let providers: [Arc<dyn Provider>; 2] = [
-            Arc::new(DiscordProvider::new(settings, http.clone())),
+            Arc::new(DiscordProvider::new(settings, http.clone(), discord)),
             Arc::new(GitHubProvider::new(settings, http)),
         ];
         Self(providers.into_iter().map(|p| (p.id(), p)).collect())

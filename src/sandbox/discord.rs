@@ -22,7 +22,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{CODE_TTL, OAuthApp, Sandbox, expired, page, random_hex};
+use super::{CODE_TTL, OAuthApp, Sandbox, expired, limits, page, random_hex};
 
 /// Milliseconds between the Unix epoch and Discord's (2015-01-01).
 const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
@@ -63,6 +63,9 @@ struct DiscordState {
 pub struct Faults {
     /// Token responses leave out the `guild` object.
     pub omit_token_guild: bool,
+    /// Latency, forced 429s and 500s on the REST API.
+    #[serde(flatten)]
+    pub rest: super::limits::RestFaults,
 }
 
 pub struct DiscordSim {
@@ -71,6 +74,8 @@ pub struct DiscordSim {
     state: Mutex<DiscordState>,
     sequence: AtomicU64,
     faults: Mutex<Faults>,
+    /// Rate limits and REST faults.
+    pub limits: super::limits::Limiter,
 }
 
 impl DiscordSim {
@@ -81,6 +86,7 @@ impl DiscordSim {
             state: Mutex::new(DiscordState::default()),
             sequence: AtomicU64::new(0),
             faults: Mutex::new(Faults::default()),
+            limits: super::limits::Limiter::default(),
         };
         for name in ["Sandbox Server", "Acme Support", "Beta Testers"] {
             sim.create_guild(name);
@@ -89,10 +95,14 @@ impl DiscordSim {
     }
 
     pub fn faults(&self) -> Faults {
-        self.faults
+        let mut faults = self
+            .faults
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone()
+            .clone();
+        // The REST faults count down as they fire; the limiter holds the live values.
+        faults.rest = self.limits.faults();
+        faults
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, DiscordState> {
@@ -117,6 +127,30 @@ impl DiscordSim {
         };
         self.lock().guilds.insert(guild.id, guild.clone());
         guild
+    }
+
+    /// The application's bot user, as `GET /users/@me` answers for it.
+    pub fn bot_user(&self) -> Value {
+        json!({
+            "id": self.app.client_id,
+            "username": "Switchboard",
+            "avatar": null,
+            "discriminator": "0",
+            "public_flags": 0,
+            "flags": 0,
+            "bot": true,
+            "banner": null,
+            "accent_color": null,
+            "global_name": null,
+            "avatar_decoration_data": null,
+            "collectibles": null,
+            "primary_guild": null,
+            "mfa_enabled": true,
+            "locale": "en-US",
+            "premium_type": 0,
+            "email": null,
+            "verified": true,
+        })
     }
 
     pub fn guilds(&self) -> Vec<SimGuild> {
@@ -222,6 +256,8 @@ pub fn router() -> Router<Arc<Sandbox>> {
         .route("/api/v10/oauth2/token", post(token))
         .route("/api/v10/oauth2/token/revoke", post(revoke))
         .route("/api/v10/guilds/{guild_id}", get(get_guild))
+        .route("/api/v10/users/@me", get(current_user))
+        .route("/stats", get(stats))
         .route("/servers", get(list_servers).post(create_server))
         .route("/servers/{guild_id}/bot", delete(remove_bot))
         .route("/faults", get(get_faults).put(set_faults))
@@ -511,18 +547,56 @@ async fn get_guild(
     if let Err(denied) = sim.check_bot(&headers) {
         return *denied;
     }
-    let state = sim.lock();
-    match guild_id
-        .parse::<u64>()
-        .ok()
-        .and_then(|id| state.guilds.get(&id))
+    let allowed = match sim
+        .limits
+        .check(
+            "guilds/{guild_id}",
+            &guild_id,
+            limits::routes::DEFAULT,
+            &headers,
+        )
+        .await
     {
-        None => discord_error(StatusCode::NOT_FOUND, 10004, "Unknown Guild"),
-        Some(guild) if !guild.bot_member => {
-            discord_error(StatusCode::FORBIDDEN, 50001, "Missing Access")
+        Ok(allowed) => allowed,
+        Err(limited) => return limited,
+    };
+    let response = {
+        let state = sim.lock();
+        match guild_id
+            .parse::<u64>()
+            .ok()
+            .and_then(|id| state.guilds.get(&id))
+        {
+            None => discord_error(StatusCode::NOT_FOUND, 10004, "Unknown Guild"),
+            Some(guild) if !guild.bot_member => {
+                discord_error(StatusCode::FORBIDDEN, 50001, "Missing Access")
+            }
+            Some(guild) => Json(guild_json(guild)).into_response(),
         }
-        Some(guild) => Json(guild_json(guild)).into_response(),
+    };
+    allowed.apply(response)
+}
+
+/// The bot's own user.
+async fn current_user(State(sandbox): State<Arc<Sandbox>>, headers: HeaderMap) -> Response {
+    let sim = &sandbox.discord;
+    if let Err(denied) = sim.check_bot(&headers) {
+        return *denied;
     }
+    match sim
+        .limits
+        .check("users/@me", "", limits::routes::DEFAULT, &headers)
+        .await
+    {
+        Ok(allowed) => allowed.apply(Json(sim.bot_user()).into_response()),
+        Err(limited) => limited,
+    }
+}
+
+/// Sandbox control: how many REST calls arrived and how many were answered 429.
+async fn stats(State(sandbox): State<Arc<Sandbox>>) -> Json<Value> {
+    let limits = &sandbox.discord.limits;
+    Json(json!({ "calls": limits.calls(), "rateLimited": limits.sent_429() }))
 }
 
 fn server_json(g: &SimGuild) -> Value {
@@ -580,6 +654,7 @@ async fn set_faults(
     State(sandbox): State<Arc<Sandbox>>,
     Json(faults): Json<Faults>,
 ) -> Json<Faults> {
+    sandbox.discord.limits.set_faults(faults.rest.clone());
     *sandbox
         .discord
         .faults

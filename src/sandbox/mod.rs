@@ -5,6 +5,7 @@
 //! errors included, so a flow that works here works there.
 pub mod discord;
 pub mod github;
+pub mod limits;
 mod page;
 
 use std::{

@@ -48,7 +48,7 @@ storage_test!(
             Some("no-referrer")
         );
         assert!(
-            page.text.contains("\"http://localhost:5173\""),
+            page.text.contains("\"http://127.0.0.1:5173\""),
             "posts only to the frontend origin"
         );
 

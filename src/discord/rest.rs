@@ -1,0 +1,455 @@
+//! The one Discord REST client: reqwest for HTTP, serenity's model types for bodies, and
+//! twilight-http-ratelimiting pacing every call from Discord's own rate-limit headers.
+//!
+//! serenity's `Http` is not used for REST: with its rate limiter on it ignores the configured
+//! base URL, and it drops response headers on errors, losing `retry_after` and the buckets.
+use std::{
+    collections::VecDeque,
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use prometheus_client::metrics::{counter::Counter, family::Family, gauge::Gauge};
+use reqwest::{Method, StatusCode, header::HeaderMap};
+use serde::{Serialize, de::DeserializeOwned};
+use serenity::model::{gateway::BotGateway, guild::PartialGuild, user::CurrentUser};
+use twilight_http_ratelimiting::{Endpoint, RateLimitHeaders, RateLimiter};
+
+use crate::{config::Secret, metrics::Metrics};
+
+/// Discord bans an IP for an hour after 10,000 invalid requests (401, 403, 429) in 10 minutes.
+const INVALID_WINDOW: Duration = Duration::from_secs(600);
+/// Calls pause well before that: at this many invalid requests in the window.
+pub const INVALID_REQUEST_BUDGET: usize = 5_000;
+/// A request that still meets a 429 is retried this many times after waiting `retry_after`.
+const MAX_RATE_LIMIT_RETRIES: u32 = 3;
+/// Discord's global limit: 50 requests per second per bot.
+const GLOBAL_LIMIT: u16 = 50;
+/// Every call has an outer deadline, covering rate-limit waits and the request itself.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum DiscordError {
+    /// Discord answered with an error: its status, JSON error `code` and message.
+    #[error("Discord answered {status}: {message} (code {code})")]
+    Api {
+        status: u16,
+        code: u64,
+        message: String,
+    },
+    /// Still rate limited after retrying; try again after `retry_after`.
+    #[error("Discord rate limited the call (retry after {retry_after:?})")]
+    RateLimited { retry_after: Duration, global: bool },
+    /// Too many invalid requests lately: calls pause to stay clear of Discord's ban.
+    #[error("paused: {count} invalid Discord requests in the last 10 minutes")]
+    InvalidRequestBudget { count: usize },
+    #[error("Discord did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("Discord could not be reached: {0}")]
+    Transport(String),
+    #[error("Discord's answer was not understood: {0}")]
+    Decode(String),
+}
+
+impl DiscordError {
+    /// 401, 403 and 404 are not worth retrying (and retrying them counts toward the ban).
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            DiscordError::Api {
+                status: 401 | 403 | 404,
+                ..
+            }
+        )
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            DiscordError::Api { status, .. } => Some(*status),
+            DiscordError::RateLimited { .. } => Some(429),
+            _ => None,
+        }
+    }
+
+    /// When a retry may succeed, the earliest moment to try.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            DiscordError::RateLimited { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+struct CallLabels {
+    method: String,
+    /// The route with ids replaced (`channels/{id}/messages`).
+    route: String,
+    status: String,
+}
+
+struct DiscordMetrics {
+    calls: Family<CallLabels, Counter>,
+    rate_limited: Counter,
+    invalid_requests: Gauge,
+}
+
+pub struct DiscordRest {
+    http: reqwest::Client,
+    /// `{DISCORD_API_BASE}/api/v10`
+    base: String,
+    token: Secret<String>,
+    limiter: RateLimiter,
+    /// Set by a global 429: no call starts before this.
+    global_pause_until: Mutex<Option<Instant>>,
+    invalid: Mutex<VecDeque<Instant>>,
+    metrics: DiscordMetrics,
+    calls_total: AtomicU64,
+    timeout: Duration,
+}
+
+/// The rate-limit headers of a response, as twilight wants them.
+fn rate_limit_headers(headers: &HeaderMap) -> Option<RateLimitHeaders> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let bucket = text(RateLimitHeaders::BUCKET)?.as_bytes().to_vec();
+    let limit = text(RateLimitHeaders::LIMIT)?.parse().ok()?;
+    let remaining = text(RateLimitHeaders::REMAINING)?.parse().ok()?;
+    let reset_after: f64 = text(RateLimitHeaders::RESET_AFTER)?.parse().ok()?;
+    let reset_at = Instant::now() + Duration::try_from_secs_f64(reset_after.max(0.0)).ok()?;
+    Some(RateLimitHeaders {
+        bucket,
+        limit,
+        remaining,
+        reset_at,
+    })
+}
+
+/// `channels/123/messages/456` → `channels/{id}/messages/{id}`, for metrics.
+fn route_template(path: &str) -> String {
+    path.split('/')
+        .map(|s| {
+            if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+                "{id}"
+            } else {
+                s
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn limiter_method(method: &Method) -> twilight_http_ratelimiting::Method {
+    use twilight_http_ratelimiting::Method as M;
+    match *method {
+        Method::DELETE => M::Delete,
+        Method::PATCH => M::Patch,
+        Method::POST => M::Post,
+        Method::PUT => M::Put,
+        _ => M::Get,
+    }
+}
+
+impl DiscordRest {
+    pub fn new(
+        http: reqwest::Client,
+        api_base: &url::Url,
+        token: Secret<String>,
+        metrics: &Metrics,
+    ) -> Self {
+        let discord_metrics = DiscordMetrics {
+            calls: Family::default(),
+            rate_limited: Counter::default(),
+            invalid_requests: Gauge::default(),
+        };
+        metrics.with_registry(|registry| {
+            registry.register("discord_calls", "Discord REST calls by route and status", discord_metrics.calls.clone());
+            registry.register("discord_rate_limited", "Discord 429 answers received", discord_metrics.rate_limited.clone());
+            registry.register(
+                "discord_invalid_requests_10m",
+                "Invalid Discord requests (401, 403, 429) in the last 10 minutes; calls pause at the budget",
+                discord_metrics.invalid_requests.clone(),
+            );
+        });
+        Self {
+            http,
+            base: format!("{}/api/v10", api_base.as_str().trim_end_matches('/')),
+            token,
+            limiter: RateLimiter::new(GLOBAL_LIMIT),
+            global_pause_until: Mutex::new(None),
+            invalid: Mutex::new(VecDeque::new()),
+            metrics: discord_metrics,
+            calls_total: AtomicU64::new(0),
+            timeout: CALL_TIMEOUT,
+        }
+    }
+
+    /// A different outer deadline per call (tests, benchmarks).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Invalid requests (401, 403, 429) in the last 10 minutes.
+    pub fn invalid_requests(&self) -> usize {
+        let mut invalid = self.invalid.lock().unwrap_or_else(|p| p.into_inner());
+        let cutoff = Instant::now().checked_sub(INVALID_WINDOW);
+        while invalid.front().is_some_and(|t| Some(*t) < cutoff) {
+            invalid.pop_front();
+        }
+        self.metrics
+            .invalid_requests
+            .set(i64::try_from(invalid.len()).unwrap_or(i64::MAX));
+        invalid.len()
+    }
+
+    fn count_invalid(&self) {
+        self.invalid
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push_back(Instant::now());
+        self.invalid_requests();
+    }
+
+    /// Every call made, for tests and benchmarks.
+    pub fn calls_made(&self) -> u64 {
+        self.calls_total.load(Ordering::Relaxed)
+    }
+
+    fn user_agent() -> String {
+        // Discord requires `DiscordBot ($url, $versionNumber)` on every call.
+        format!(
+            "DiscordBot (https://github.com/switchboard, {})",
+            env!("CARGO_PKG_VERSION")
+        )
+    }
+
+    async fn wait_global_pause(&self) {
+        let until = *self
+            .global_pause_until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(until) = until {
+            tokio::time::sleep_until(until.into()).await;
+        }
+    }
+
+    /// Sends one call: `path` is relative to `/api/v10`, without a leading slash.
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&(impl Serialize + Sync)>,
+    ) -> Result<T, DiscordError> {
+        match tokio::time::timeout(self.timeout, self.call_inner(method, path, body)).await {
+            Ok(result) => result,
+            Err(_) => Err(DiscordError::Timeout(self.timeout)),
+        }
+    }
+
+    async fn call_inner<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&(impl Serialize + Sync)>,
+    ) -> Result<T, DiscordError> {
+        let route = route_template(path);
+        let mut attempt = 0;
+        loop {
+            let invalid = self.invalid_requests();
+            if invalid >= INVALID_REQUEST_BUDGET {
+                return Err(DiscordError::InvalidRequestBudget { count: invalid });
+            }
+            self.wait_global_pause().await;
+            let permit = self
+                .limiter
+                .acquire(Endpoint {
+                    method: limiter_method(&method),
+                    path: path.to_owned(),
+                })
+                .await;
+            let mut request = self
+                .http
+                .request(method.clone(), format!("{}/{path}", self.base))
+                .header(
+                    reqwest::header::AUTHORIZATION,
+                    format!("Bot {}", self.token.expose()),
+                )
+                .header(reqwest::header::USER_AGENT, Self::user_agent());
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            self.calls_total.fetch_add(1, Ordering::Relaxed);
+            let response = match request.send().await {
+                Ok(response) => response,
+                Err(err) => {
+                    // No answer: the permit is released without learning anything.
+                    drop(permit);
+                    return Err(if err.is_timeout() {
+                        DiscordError::Timeout(self.timeout)
+                    } else {
+                        DiscordError::Transport(err.without_url().to_string())
+                    });
+                }
+            };
+            let status = response.status();
+            let headers = response.headers().clone();
+            self.metrics
+                .calls
+                .get_or_create(&CallLabels {
+                    method: method.to_string(),
+                    route: route.clone(),
+                    status: status.as_u16().to_string(),
+                })
+                .inc();
+            let bytes = response
+                .bytes()
+                .await
+                .map_err(|e| DiscordError::Transport(e.without_url().to_string()))?;
+
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                self.metrics.rate_limited.inc();
+                let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+                let retry_after = body
+                    .get("retry_after")
+                    .and_then(serde_json::Value::as_f64)
+                    .or_else(|| {
+                        headers
+                            .get("retry-after")
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.parse().ok())
+                    })
+                    .and_then(|s| Duration::try_from_secs_f64(s.max(0.0)).ok())
+                    .unwrap_or(Duration::from_secs(1));
+                let scope = headers
+                    .get("x-ratelimit-scope")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("user");
+                let global = body
+                    .get("global")
+                    .and_then(serde_json::Value::as_bool)
+                    .unwrap_or(false)
+                    || scope == "global";
+                // Shared-resource limits do not count toward the invalid-request ban.
+                if scope != "shared" {
+                    self.count_invalid();
+                }
+                if global {
+                    *self
+                        .global_pause_until
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner()) = Some(Instant::now() + retry_after);
+                    permit.complete(None);
+                } else {
+                    let bucket = headers
+                        .get(RateLimitHeaders::BUCKET)
+                        .map(|b| b.as_bytes().to_vec())
+                        .unwrap_or_else(|| route.clone().into_bytes());
+                    let seconds =
+                        u16::try_from(retry_after.as_secs().saturating_add(1)).unwrap_or(u16::MAX);
+                    permit.complete(Some(rate_limit_headers(&headers).map_or_else(
+                        || RateLimitHeaders::shared(bucket.clone(), seconds),
+                        |mut h| {
+                            h.remaining = 0;
+                            h.reset_at = h.reset_at.max(Instant::now() + retry_after);
+                            h
+                        },
+                    )));
+                }
+                tracing::warn!(discord.route = %route, ?retry_after, global, scope, "Discord rate limited a call");
+                attempt += 1;
+                if attempt > MAX_RATE_LIMIT_RETRIES {
+                    return Err(DiscordError::RateLimited {
+                        retry_after,
+                        global,
+                    });
+                }
+                tokio::time::sleep(retry_after).await;
+                continue;
+            }
+
+            permit.complete(rate_limit_headers(&headers));
+            if status.is_success() {
+                let bytes = if bytes.is_empty() || status == StatusCode::NO_CONTENT {
+                    &b"null"[..]
+                } else {
+                    &bytes[..]
+                };
+                return serde_json::from_slice(bytes)
+                    .map_err(|e| DiscordError::Decode(e.to_string()));
+            }
+            if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+                self.count_invalid();
+            }
+            let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+            return Err(DiscordError::Api {
+                status: status.as_u16(),
+                code: body
+                    .get("code")
+                    .and_then(serde_json::Value::as_u64)
+                    .unwrap_or(0),
+                message: body
+                    .get("message")
+                    .and_then(|m| m.as_str())
+                    .unwrap_or("")
+                    .to_owned(),
+            });
+        }
+    }
+
+    pub async fn gateway_bot(&self) -> Result<BotGateway, DiscordError> {
+        self.call(Method::GET, "gateway/bot", None::<&()>).await
+    }
+
+    pub async fn current_user(&self) -> Result<CurrentUser, DiscordError> {
+        self.call(Method::GET, "users/@me", None::<&()>).await
+    }
+
+    pub async fn guild(&self, guild_id: u64) -> Result<PartialGuild, DiscordError> {
+        self.call(Method::GET, &format!("guilds/{guild_id}"), None::<&()>)
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_templates_hide_ids() {
+        assert_eq!(
+            route_template("channels/123/messages/456"),
+            "channels/{id}/messages/{id}"
+        );
+        assert_eq!(route_template("users/@me"), "users/@me");
+    }
+
+    #[test]
+    fn rate_limit_headers_are_read_as_discord_sends_them() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-ratelimit-bucket", "abcd".parse().expect("value"));
+        headers.insert("x-ratelimit-limit", "5".parse().expect("value"));
+        headers.insert("x-ratelimit-remaining", "0".parse().expect("value"));
+        headers.insert("x-ratelimit-reset-after", "1.25".parse().expect("value"));
+        let parsed = rate_limit_headers(&headers).expect("parsed");
+        assert_eq!(
+            (parsed.bucket.as_slice(), parsed.limit, parsed.remaining),
+            (&b"abcd"[..], 5, 0)
+        );
+        assert!(parsed.reset_at > Instant::now() + Duration::from_millis(1000));
+    }
+
+    #[test]
+    fn only_401_403_and_404_are_permanent() {
+        let api = |status| DiscordError::Api {
+            status,
+            code: 0,
+            message: String::new(),
+        };
+        assert!(api(403).is_permanent() && api(404).is_permanent() && api(401).is_permanent());
+        assert!(!api(500).is_permanent());
+        assert!(!DiscordError::Timeout(CALL_TIMEOUT).is_permanent());
+    }
+}

@@ -1,0 +1,245 @@
+//! Discord's rate limiting as the simulator enforces it: per-route buckets, each keyed by the
+//! route and its top-level resource (guild, channel), a global limit per bot, and the headers
+//! and 429 bodies Discord sends (https://discord.com/developers/docs/topics/rate-limits).
+use std::{
+    collections::HashMap,
+    hash::{Hash, Hasher},
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use axum::{
+    Json,
+    http::{HeaderMap, HeaderName, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// A route's limit: `limit` requests per `window`.
+#[derive(Clone, Copy, Debug)]
+pub struct RouteLimit {
+    pub limit: u32,
+    pub window: Duration,
+}
+
+/// Discord's documented and observed limits for the routes the product uses.
+pub mod routes {
+    use super::RouteLimit;
+    use std::time::Duration;
+
+    pub const CREATE_GUILD_CHANNEL: RouteLimit = RouteLimit {
+        limit: 10,
+        window: Duration::from_secs(10),
+    };
+    pub const CREATE_MESSAGE: RouteLimit = RouteLimit {
+        limit: 5,
+        window: Duration::from_secs(5),
+    };
+    pub const DEFAULT: RouteLimit = RouteLimit {
+        limit: 5,
+        window: Duration::from_secs(1),
+    };
+}
+
+/// Discord's global limit: 50 requests per second per bot.
+pub const GLOBAL: RouteLimit = RouteLimit {
+    limit: 50,
+    window: Duration::from_secs(1),
+};
+
+/// Faults a test switches on to see the product cope.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RestFaults {
+    /// Extra latency on every REST answer, in milliseconds.
+    pub latency_ms: u64,
+    /// The next this-many REST calls are answered 429.
+    pub force_429: u32,
+    /// The forced 429s are global ones.
+    pub force_429_global: bool,
+    /// `retry_after` of the forced 429s, in milliseconds.
+    pub force_429_retry_after_ms: u64,
+    /// The next this-many REST calls are answered 500.
+    pub force_500: u32,
+}
+
+#[derive(Default)]
+pub struct Limiter {
+    buckets: Mutex<HashMap<String, (u32, Instant)>>,
+    global: Mutex<Option<(u32, Instant)>>,
+    faults: Mutex<RestFaults>,
+    sent_429: AtomicU64,
+    calls: AtomicU64,
+}
+
+fn bucket_id(route: &str) -> String {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    route.hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
+}
+
+fn epoch_seconds(at: Instant) -> f64 {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    now + at.saturating_duration_since(Instant::now()).as_secs_f64()
+}
+
+fn header(name: &'static str, value: String) -> (HeaderName, HeaderValue) {
+    (
+        HeaderName::from_static(name),
+        HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("0")),
+    )
+}
+
+/// The 429 Discord sends: JSON with `retry_after` (seconds, float) and `global`, an integer
+/// `Retry-After` header, and the scope.
+fn too_many(
+    retry_after: Duration,
+    global: bool,
+    scope: &'static str,
+    mut headers: Vec<(HeaderName, HeaderValue)>,
+) -> Response {
+    let seconds = retry_after.as_secs_f64();
+    headers.push(header(
+        "retry-after",
+        (seconds.ceil() as u64).max(1).to_string(),
+    ));
+    headers.push(header("x-ratelimit-scope", scope.to_owned()));
+    if global {
+        headers.push(header("x-ratelimit-global", "true".to_owned()));
+    }
+    let mut response = (
+        StatusCode::TOO_MANY_REQUESTS,
+        Json(json!({ "message": "You are being rate limited.", "retry_after": (seconds * 1000.0).round() / 1000.0, "global": global })),
+    )
+        .into_response();
+    response.headers_mut().extend(headers);
+    response
+}
+
+/// Headers to add to an allowed answer.
+pub struct Allowed(Vec<(HeaderName, HeaderValue)>);
+
+impl Allowed {
+    pub fn apply(self, mut response: Response) -> Response {
+        response.headers_mut().extend(self.0);
+        response
+    }
+}
+
+impl Limiter {
+    pub fn faults(&self) -> RestFaults {
+        self.faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn set_faults(&self, faults: RestFaults) {
+        *self.faults.lock().unwrap_or_else(|p| p.into_inner()) = faults;
+    }
+
+    /// 429s the simulator has sent (a well-behaved client sees few or none).
+    pub fn sent_429(&self) -> u64 {
+        self.sent_429.load(Ordering::Relaxed)
+    }
+
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Checks one call against the faults, the global limit and its route's bucket.
+    pub async fn check(
+        &self,
+        route: &str,
+        major: &str,
+        limit: RouteLimit,
+        _headers: &HeaderMap,
+    ) -> Result<Allowed, Response> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let (latency, forced) = {
+            let mut faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
+            let forced = if faults.force_429 > 0 {
+                faults.force_429 -= 1;
+                Some(Err((
+                    faults.force_429_global,
+                    Duration::from_millis(faults.force_429_retry_after_ms.max(1)),
+                )))
+            } else if faults.force_500 > 0 {
+                faults.force_500 -= 1;
+                Some(Ok(()))
+            } else {
+                None
+            };
+            (faults.latency_ms, forced)
+        };
+        if latency > 0 {
+            tokio::time::sleep(Duration::from_millis(latency)).await;
+        }
+        match forced {
+            Some(Err((global, retry_after))) => {
+                self.sent_429.fetch_add(1, Ordering::Relaxed);
+                let scope = if global { "global" } else { "user" };
+                return Err(too_many(retry_after, global, scope, Vec::new()));
+            }
+            Some(Ok(())) => {
+                return Err((
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Json(json!({ "message": "500: Internal Server Error", "code": 0 })),
+                )
+                    .into_response());
+            }
+            None => {}
+        }
+        let now = Instant::now();
+        {
+            let mut global = self.global.lock().unwrap_or_else(|p| p.into_inner());
+            let (remaining, reset) = global.get_or_insert((GLOBAL.limit, now + GLOBAL.window));
+            if *reset <= now {
+                (*remaining, *reset) = (GLOBAL.limit, now + GLOBAL.window);
+            }
+            if *remaining == 0 {
+                self.sent_429.fetch_add(1, Ordering::Relaxed);
+                return Err(too_many(
+                    reset.saturating_duration_since(now),
+                    true,
+                    "global",
+                    Vec::new(),
+                ));
+            }
+            *remaining -= 1;
+        }
+        let id = bucket_id(route);
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let (remaining, reset) = buckets
+            .entry(format!("{id}:{major}"))
+            .or_insert((limit.limit, now + limit.window));
+        if *reset <= now {
+            (*remaining, *reset) = (limit.limit, now + limit.window);
+        }
+        let reset_after = reset.saturating_duration_since(now);
+        let headers = |remaining: u32| {
+            vec![
+                header("x-ratelimit-limit", limit.limit.to_string()),
+                header("x-ratelimit-remaining", remaining.to_string()),
+                header("x-ratelimit-reset", format!("{:.3}", epoch_seconds(*reset))),
+                header(
+                    "x-ratelimit-reset-after",
+                    format!("{:.3}", reset_after.as_secs_f64()),
+                ),
+                header("x-ratelimit-bucket", id.clone()),
+            ]
+        };
+        if *remaining == 0 {
+            self.sent_429.fetch_add(1, Ordering::Relaxed);
+            return Err(too_many(reset_after, false, "user", headers(0)));
+        }
+        *remaining -= 1;
+        Ok(Allowed(headers(*remaining)))
+    }
+}
