@@ -15,7 +15,15 @@ use std::{
 use prometheus_client::metrics::{counter::Counter, family::Family, gauge::Gauge};
 use reqwest::{Method, StatusCode, header::HeaderMap};
 use serde::{Serialize, de::DeserializeOwned};
-use serenity::model::{gateway::BotGateway, guild::PartialGuild, user::CurrentUser};
+use serenity::{
+    builder::{CreateChannel, CreateMessage, EditChannel},
+    model::{
+        channel::{GuildChannel, Message},
+        gateway::BotGateway,
+        guild::{Member, PartialGuild},
+        user::CurrentUser,
+    },
+};
 use twilight_http_ratelimiting::{Endpoint, RateLimitHeaders, RateLimiter};
 
 use crate::{config::Secret, metrics::Metrics};
@@ -243,7 +251,25 @@ impl DiscordRest {
         path: &str,
         body: Option<&(impl Serialize + Sync)>,
     ) -> Result<T, DiscordError> {
-        match tokio::time::timeout(self.timeout, self.call_inner(method, path, body)).await {
+        match tokio::time::timeout(self.timeout, self.call_inner(method, path, "", body)).await {
+            Ok(result) => result,
+            Err(_) => Err(DiscordError::Timeout(self.timeout)),
+        }
+    }
+
+    /// A GET with a query string; `path` stays the bare rate-limit endpoint.
+    pub async fn call_query<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &str,
+    ) -> Result<T, DiscordError> {
+        match tokio::time::timeout(
+            self.timeout,
+            self.call_inner(method, path, query, None::<&()>),
+        )
+        .await
+        {
             Ok(result) => result,
             Err(_) => Err(DiscordError::Timeout(self.timeout)),
         }
@@ -253,6 +279,7 @@ impl DiscordRest {
         &self,
         method: Method,
         path: &str,
+        query: &str,
         body: Option<&(impl Serialize + Sync)>,
     ) -> Result<T, DiscordError> {
         let route = route_template(path);
@@ -272,7 +299,14 @@ impl DiscordRest {
                 .await;
             let mut request = self
                 .http
-                .request(method.clone(), format!("{}/{path}", self.base))
+                .request(
+                    method.clone(),
+                    if query.is_empty() {
+                        format!("{}/{path}", self.base)
+                    } else {
+                        format!("{}/{path}?{query}", self.base)
+                    },
+                )
                 .header(
                     reqwest::header::AUTHORIZATION,
                     format!("Bot {}", self.token.expose()),
@@ -410,6 +444,123 @@ impl DiscordRest {
     pub async fn guild(&self, guild_id: u64) -> Result<PartialGuild, DiscordError> {
         self.call(Method::GET, &format!("guilds/{guild_id}"), None::<&()>)
             .await
+    }
+
+    pub async fn guild_channels(&self, guild_id: u64) -> Result<Vec<GuildChannel>, DiscordError> {
+        self.call(
+            Method::GET,
+            &format!("guilds/{guild_id}/channels"),
+            None::<&()>,
+        )
+        .await
+    }
+
+    pub async fn create_guild_channel(
+        &self,
+        guild_id: u64,
+        body: &CreateChannel<'_>,
+    ) -> Result<GuildChannel, DiscordError> {
+        self.call(
+            Method::POST,
+            &format!("guilds/{guild_id}/channels"),
+            Some(body),
+        )
+        .await
+    }
+
+    pub async fn channel(&self, channel_id: u64) -> Result<GuildChannel, DiscordError> {
+        self.call(Method::GET, &format!("channels/{channel_id}"), None::<&()>)
+            .await
+    }
+
+    pub async fn edit_channel(
+        &self,
+        channel_id: u64,
+        body: &EditChannel<'_>,
+    ) -> Result<GuildChannel, DiscordError> {
+        self.call(Method::PATCH, &format!("channels/{channel_id}"), Some(body))
+            .await
+    }
+
+    pub async fn delete_channel(&self, channel_id: u64) -> Result<GuildChannel, DiscordError> {
+        self.call(
+            Method::DELETE,
+            &format!("channels/{channel_id}"),
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// Creates or replaces one permission overwrite. `kind` is 0 for a role, 1 for a member;
+    /// the bitfields are sent as strings, as Discord's documentation has them.
+    pub async fn put_overwrite(
+        &self,
+        channel_id: u64,
+        target_id: u64,
+        kind: u8,
+        allow: u64,
+        deny: u64,
+    ) -> Result<(), DiscordError> {
+        let body = serde_json::json!({ "type": kind, "allow": allow.to_string(), "deny": deny.to_string() });
+        self.call::<serde_json::Value>(
+            Method::PUT,
+            &format!("channels/{channel_id}/permissions/{target_id}"),
+            Some(&body),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn delete_overwrite(
+        &self,
+        channel_id: u64,
+        target_id: u64,
+    ) -> Result<(), DiscordError> {
+        self.call::<serde_json::Value>(
+            Method::DELETE,
+            &format!("channels/{channel_id}/permissions/{target_id}"),
+            None::<&()>,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn create_message(
+        &self,
+        channel_id: u64,
+        body: &CreateMessage,
+    ) -> Result<Message, DiscordError> {
+        self.call(
+            Method::POST,
+            &format!("channels/{channel_id}/messages"),
+            Some(body),
+        )
+        .await
+    }
+
+    /// Up to `limit` (1–100) messages after `after`, newest first, as Discord answers. The
+    /// query is not part of the rate-limit endpoint (twilight wants the bare path).
+    pub async fn messages_after(
+        &self,
+        channel_id: u64,
+        after: u64,
+        limit: u8,
+    ) -> Result<Vec<Message>, DiscordError> {
+        self.call_query(
+            Method::GET,
+            &format!("channels/{channel_id}/messages"),
+            &format!("after={after}&limit={limit}"),
+        )
+        .await
+    }
+
+    pub async fn guild_member(&self, guild_id: u64, user_id: u64) -> Result<Member, DiscordError> {
+        self.call(
+            Method::GET,
+            &format!("guilds/{guild_id}/members/{user_id}"),
+            None::<&()>,
+        )
+        .await
     }
 }
 

@@ -35,12 +35,15 @@ pub struct SimGuild {
     pub owner_id: u64,
     /// Whether the application's bot is in the guild.
     pub bot_member: bool,
+    /// The permissions granted to the bot at install.
+    pub bot_permissions: u64,
 }
 
 struct IssuedCode {
     client_id: String,
     redirect_uri: String,
     guild_id: u64,
+    permissions: u64,
     scope: String,
     expires: Instant,
 }
@@ -76,6 +79,8 @@ pub struct DiscordSim {
     faults: Mutex<Faults>,
     /// Rate limits and REST faults.
     pub limits: super::limits::Limiter,
+    /// Channels, overwrites, messages and members.
+    pub channels: super::channels::Channels,
 }
 
 impl DiscordSim {
@@ -87,6 +92,7 @@ impl DiscordSim {
             sequence: AtomicU64::new(0),
             faults: Mutex::new(Faults::default()),
             limits: super::limits::Limiter::default(),
+            channels: super::channels::Channels::default(),
         };
         for name in ["Sandbox Server", "Acme Support", "Beta Testers"] {
             sim.create_guild(name);
@@ -124,9 +130,28 @@ impl DiscordSim {
             name: name.to_owned(),
             owner_id: self.snowflake(),
             bot_member: false,
+            bot_permissions: 0,
         };
         self.lock().guilds.insert(guild.id, guild.clone());
         guild
+    }
+
+    /// The bot's standing in a guild: `None` for an unknown guild, else its granted permissions
+    /// when it is a member.
+    pub fn bot_access(&self, guild_id: u64) -> Option<Option<u64>> {
+        self.lock()
+            .guilds
+            .get(&guild_id)
+            .map(|g| g.bot_member.then_some(g.bot_permissions))
+    }
+
+    /// Checks `Authorization: Bot …` for routes in other modules.
+    pub fn authorize_bot(&self, headers: &HeaderMap) -> Result<(), Box<Response>> {
+        self.check_bot(headers)
+    }
+
+    pub fn bot_id(&self) -> &str {
+        &self.app.client_id
     }
 
     /// The application's bot user, as `GET /users/@me` answers for it.
@@ -405,6 +430,11 @@ async fn consent_decision(State(sandbox): State<Arc<Sandbox>>, body: Bytes) -> R
                     client_id: sim.app.client_id.clone(),
                     redirect_uri: redirect.clone(),
                     guild_id,
+                    permissions: p
+                        .permissions
+                        .as_deref()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0),
                     scope,
                     expires: Instant::now() + CODE_TTL,
                 },
@@ -471,6 +501,7 @@ async fn token(State(sandbox): State<Arc<Sandbox>>, headers: HeaderMap, body: By
             }
             if let Some(guild) = state.guilds.get_mut(&issued.guild_id) {
                 guild.bot_member = true;
+                guild.bot_permissions = issued.permissions;
             }
             (Some(issued.guild_id), issued.scope)
         }

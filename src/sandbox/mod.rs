@@ -3,6 +3,7 @@
 //! The product reaches them exactly as it reaches discord.com and github.com: over HTTP, at the
 //! configured base URLs. They check what the real platforms check and answer in their shapes,
 //! errors included, so a flow that works here works there.
+pub mod channels;
 pub mod discord;
 pub mod github;
 pub mod limits;
@@ -129,7 +130,10 @@ impl Sandbox {
 /// `/sandbox/discord/…` and `/sandbox/github/…`.
 pub fn router<S>(sandbox: Arc<Sandbox>) -> Router<S> {
     Router::new()
-        .nest("/sandbox/discord", discord::router())
+        .nest(
+            "/sandbox/discord",
+            discord::router().merge(channels::router()),
+        )
         .nest("/sandbox/github", github::router())
         .with_state(sandbox)
 }

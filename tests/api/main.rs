@@ -9,6 +9,7 @@ mod api_keys;
 mod auth;
 mod cli;
 mod companies;
+mod discord_channels;
 mod discord_rest;
 mod health;
 mod integrations;

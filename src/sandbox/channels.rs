@@ -1,0 +1,1118 @@
+//! Discord's guild channels, permission overwrites, messages and members, as the simulator
+//! keeps them. Shapes follow Discord's OpenAPI document (`GuildChannelResponse`,
+//! `MessageResponse`, `GuildMemberResponse`); limits follow its documentation.
+#![expect(
+    clippy::result_large_err,
+    reason = "early exits are whole HTTP responses, returned at once; boxing them adds noise only"
+)]
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{Path, Query, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::{get, put},
+};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Sandbox, limits};
+
+const TEXT: u8 = 0;
+const CATEGORY: u8 = 4;
+/// Discord's limits.
+pub const MAX_CHANNELS_PER_GUILD: usize = 500;
+pub const MAX_CHANNELS_PER_CATEGORY: usize = 50;
+pub const MAX_CONTENT_CHARS: usize = 2000;
+pub const MAX_TOPIC_CHARS: usize = 1024;
+/// How long Discord remembers a nonce for `enforce_nonce`.
+const NONCE_WINDOW: Duration = Duration::from_secs(5 * 60);
+
+mod permissions {
+    pub const MANAGE_CHANNELS: u64 = 1 << 4;
+    pub const VIEW_CHANNEL: u64 = 1 << 10;
+    pub const SEND_MESSAGES: u64 = 1 << 11;
+    pub const READ_MESSAGE_HISTORY: u64 = 1 << 16;
+    pub const MANAGE_ROLES: u64 = 1 << 28;
+}
+
+#[derive(Clone, Debug)]
+pub struct Overwrite {
+    pub id: u64,
+    /// 0 role, 1 member.
+    pub kind: u8,
+    pub allow: u64,
+    pub deny: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct SimChannel {
+    pub id: u64,
+    pub guild_id: u64,
+    pub kind: u8,
+    pub name: String,
+    pub topic: Option<String>,
+    pub parent_id: Option<u64>,
+    pub position: i64,
+    pub overwrites: Vec<Overwrite>,
+    pub last_message_id: Option<u64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SimMessage {
+    pub id: u64,
+    pub channel_id: u64,
+    pub author_id: u64,
+    pub content: String,
+    pub nonce: Option<Value>,
+    pub timestamp: DateTime<Utc>,
+    pub mentions: Vec<u64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SimMember {
+    pub user_id: u64,
+    pub username: String,
+    pub joined_at: DateTime<Utc>,
+}
+
+#[derive(Default)]
+struct State_ {
+    channels: BTreeMap<u64, SimChannel>,
+    messages: BTreeMap<u64, Vec<SimMessage>>,
+    members: HashMap<(u64, u64), SimMember>,
+    nonces: HashMap<(u64, String), (u64, Instant)>,
+}
+
+#[derive(Default)]
+pub struct Channels {
+    state: Mutex<State_>,
+}
+
+impl Channels {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State_> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn add_member(&self, guild_id: u64, user_id: u64, username: &str) -> SimMember {
+        let member = SimMember {
+            user_id,
+            username: username.to_owned(),
+            joined_at: Utc::now(),
+        };
+        self.lock()
+            .members
+            .insert((guild_id, user_id), member.clone());
+        member
+    }
+
+    pub fn channel(&self, id: u64) -> Option<SimChannel> {
+        self.lock().channels.get(&id).cloned()
+    }
+
+    pub fn channels_of(&self, guild_id: u64) -> Vec<SimChannel> {
+        self.lock()
+            .channels
+            .values()
+            .filter(|c| c.guild_id == guild_id)
+            .cloned()
+            .collect()
+    }
+
+    pub fn messages_of(&self, channel_id: u64) -> Vec<SimMessage> {
+        self.lock()
+            .messages
+            .get(&channel_id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Posts a message as someone (the bot through REST, a member through sandbox control).
+    pub fn post(
+        &self,
+        channel_id: u64,
+        author_id: u64,
+        content: &str,
+        nonce: Option<Value>,
+        id: u64,
+    ) -> SimMessage {
+        let mentions = mentioned_users(content);
+        let message = SimMessage {
+            id,
+            channel_id,
+            author_id,
+            content: content.to_owned(),
+            nonce,
+            timestamp: Utc::now(),
+            mentions,
+        };
+        let mut state = self.lock();
+        state
+            .messages
+            .entry(channel_id)
+            .or_default()
+            .push(message.clone());
+        if let Some(channel) = state.channels.get_mut(&channel_id) {
+            channel.last_message_id = Some(message.id);
+        }
+        message
+    }
+}
+
+/// `<@123>` and `<@!123>` mentions in content.
+fn mentioned_users(content: &str) -> Vec<u64> {
+    content
+        .split("<@")
+        .skip(1)
+        .filter_map(|rest| rest.trim_start_matches('!').split('>').next()?.parse().ok())
+        .collect()
+}
+
+fn ts(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, false)
+}
+
+fn error(status: StatusCode, code: u32, message: &str) -> Response {
+    (status, Json(json!({ "message": message, "code": code }))).into_response()
+}
+
+/// Discord's 50035 with a field error, as its documentation shows them.
+fn form_error(field: &str, code: &str, message: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({
+            "message": "Invalid Form Body",
+            "code": 50035,
+            "errors": { field: { "_errors": [{ "code": code, "message": message }] } }
+        })),
+    )
+        .into_response()
+}
+
+fn overwrite_json(o: &Overwrite) -> Value {
+    // The documentation (which wins over the spec) has allow/deny as strings.
+    json!({ "id": o.id.to_string(), "type": o.kind, "allow": o.allow.to_string(), "deny": o.deny.to_string() })
+}
+
+pub fn channel_json(c: &SimChannel) -> Value {
+    let mut v = json!({
+        "id": c.id.to_string(),
+        "type": c.kind,
+        "flags": 0,
+        "guild_id": c.guild_id.to_string(),
+        "name": c.name,
+        "parent_id": c.parent_id.map(|p| p.to_string()),
+        "position": c.position,
+        "permission_overwrites": c.overwrites.iter().map(overwrite_json).collect::<Vec<_>>(),
+        "nsfw": false,
+    });
+    if c.kind == TEXT {
+        v["topic"] = json!(c.topic);
+        v["last_message_id"] = json!(c.last_message_id.map(|m| m.to_string()));
+        v["rate_limit_per_user"] = json!(0);
+        v["last_pin_timestamp"] = Value::Null;
+    }
+    v
+}
+
+fn user_json(id: u64, username: &str, bot: bool) -> Value {
+    json!({
+        "id": id.to_string(),
+        "username": username,
+        "avatar": null,
+        "discriminator": "0",
+        "public_flags": 0,
+        "flags": 0,
+        "bot": bot,
+        "global_name": null,
+        "primary_guild": null,
+    })
+}
+
+pub fn message_json(m: &SimMessage, author: Value, mentions: Vec<Value>) -> Value {
+    json!({
+        "type": 0,
+        "content": m.content,
+        "mentions": mentions,
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": [],
+        "timestamp": ts(m.timestamp),
+        "edited_timestamp": null,
+        "flags": 0,
+        "components": [],
+        "id": m.id.to_string(),
+        "channel_id": m.channel_id.to_string(),
+        "author": author,
+        "pinned": false,
+        "mention_everyone": false,
+        "tts": false,
+        "nonce": m.nonce,
+    })
+}
+
+fn member_json(m: &SimMember) -> Value {
+    json!({
+        "avatar": null,
+        "banner": null,
+        "communication_disabled_until": null,
+        "flags": 0,
+        "joined_at": ts(m.joined_at),
+        "nick": null,
+        "pending": false,
+        "premium_since": null,
+        "roles": [],
+        "user": user_json(m.user_id, &m.username, false),
+        "mute": false,
+        "deaf": false,
+    })
+}
+
+pub fn router() -> Router<Arc<Sandbox>> {
+    Router::new()
+        .route(
+            "/api/v10/guilds/{guild_id}/channels",
+            get(list_channels).post(create_channel),
+        )
+        .route(
+            "/api/v10/channels/{channel_id}",
+            get(get_channel)
+                .patch(modify_channel)
+                .delete(delete_channel),
+        )
+        .route(
+            "/api/v10/channels/{channel_id}/permissions/{overwrite_id}",
+            put(put_overwrite).delete(delete_overwrite),
+        )
+        .route(
+            "/api/v10/channels/{channel_id}/messages",
+            get(list_messages).post(create_message),
+        )
+        .route(
+            "/api/v10/guilds/{guild_id}/members/{user_id}",
+            get(get_member),
+        )
+        .route(
+            "/servers/{guild_id}/members",
+            axum::routing::post(add_member),
+        )
+        .route(
+            "/servers/{guild_id}/channels",
+            axum::routing::post(seed_channels),
+        )
+        .route(
+            "/channels/{channel_id}/messages",
+            axum::routing::post(post_as_member),
+        )
+}
+
+/// The bot token, the route's rate limit, and the bot's permissions in the guild.
+async fn admit(
+    sandbox: &Sandbox,
+    headers: &HeaderMap,
+    route: &str,
+    major: u64,
+    limit: limits::RouteLimit,
+    guild_id: u64,
+    needed: u64,
+) -> Result<limits::Allowed, Response> {
+    sandbox.discord.authorize_bot(headers).map_err(|r| *r)?;
+    let allowed = sandbox
+        .discord
+        .limits
+        .check(route, &major.to_string(), limit, headers)
+        .await?;
+    match sandbox.discord.bot_access(guild_id) {
+        None => Err(error(StatusCode::NOT_FOUND, 10004, "Unknown Guild")),
+        Some(None) => Err(error(StatusCode::FORBIDDEN, 50001, "Missing Access")),
+        Some(Some(granted)) if granted & needed != needed => {
+            Err(error(StatusCode::FORBIDDEN, 50013, "Missing Permissions"))
+        }
+        Some(Some(_)) => Ok(allowed),
+    }
+}
+
+fn id(raw: &str) -> u64 {
+    raw.parse().unwrap_or(0)
+}
+
+/// `allow`/`deny` as strings (documentation) or integers (spec).
+fn bits(v: Option<&Value>) -> Option<u64> {
+    match v {
+        None | Some(Value::Null) => Some(0),
+        Some(Value::String(s)) => s.parse().ok(),
+        Some(Value::Number(n)) => n.as_u64(),
+        _ => None,
+    }
+}
+
+fn parse_overwrites(raw: Option<&Value>) -> Result<Vec<Overwrite>, Response> {
+    let Some(Value::Array(items)) = raw else {
+        return Ok(Vec::new());
+    };
+    if items.len() > 100 {
+        return Err(form_error(
+            "permission_overwrites",
+            "BASE_TYPE_MAX_LENGTH",
+            "Must be 100 or fewer in length.",
+        ));
+    }
+    items
+        .iter()
+        .map(|o| {
+            let id = o.get("id").and_then(|v| {
+                v.as_str()
+                    .and_then(|s| s.parse().ok())
+                    .or_else(|| v.as_u64())
+            });
+            let kind = o.get("type").and_then(Value::as_u64).filter(|k| *k <= 1);
+            match (id, kind, bits(o.get("allow")), bits(o.get("deny"))) {
+                (Some(id), Some(kind), Some(allow), Some(deny)) => Ok(Overwrite {
+                    id,
+                    kind: kind as u8,
+                    allow,
+                    deny,
+                }),
+                _ => Err(form_error(
+                    "permission_overwrites",
+                    "BASE_TYPE_REQUIRED",
+                    "This field is required",
+                )),
+            }
+        })
+        .collect()
+}
+
+/// Discord's text-channel naming: lowercase, spaces become dashes.
+fn text_channel_name(raw: &str) -> String {
+    raw.trim()
+        .to_lowercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+async fn list_channels(
+    State(sandbox): State<Arc<Sandbox>>,
+    headers: HeaderMap,
+    Path(guild): Path<String>,
+) -> Response {
+    let guild = id(&guild);
+    match admit(
+        &sandbox,
+        &headers,
+        "guilds/{guild_id}/channels",
+        guild,
+        limits::routes::DEFAULT,
+        guild,
+        0,
+    )
+    .await
+    {
+        Ok(allowed) => allowed.apply(
+            Json(
+                sandbox
+                    .discord
+                    .channels
+                    .channels_of(guild)
+                    .iter()
+                    .map(channel_json)
+                    .collect::<Vec<_>>(),
+            )
+            .into_response(),
+        ),
+        Err(r) => r,
+    }
+}
+
+async fn create_channel(
+    State(sandbox): State<Arc<Sandbox>>,
+    headers: HeaderMap,
+    Path(guild): Path<String>,
+    body: Bytes,
+) -> Response {
+    let guild = id(&guild);
+    let allowed = match admit(
+        &sandbox,
+        &headers,
+        "guilds/{guild_id}/channels:post",
+        guild,
+        limits::routes::CREATE_GUILD_CHANNEL,
+        guild,
+        permissions::MANAGE_CHANNELS,
+    )
+    .await
+    {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            50109,
+            "The request body contains invalid JSON.",
+        );
+    };
+    let kind = body.get("type").and_then(Value::as_u64).unwrap_or(0);
+    if kind != u64::from(TEXT) && kind != u64::from(CATEGORY) {
+        return form_error("type", "BASE_TYPE_CHOICES", "Value must be one of {0, 4}.");
+    }
+    let name = body.get("name").and_then(Value::as_str).unwrap_or_default();
+    let name = if kind == u64::from(TEXT) {
+        text_channel_name(name)
+    } else {
+        name.trim().to_owned()
+    };
+    if name.is_empty() || name.chars().count() > 100 {
+        return form_error(
+            "name",
+            "BASE_TYPE_BAD_LENGTH",
+            "Must be between 1 and 100 in length.",
+        );
+    }
+    let topic = body.get("topic").and_then(Value::as_str).map(str::to_owned);
+    if topic
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > MAX_TOPIC_CHARS)
+    {
+        return form_error(
+            "topic",
+            "BASE_TYPE_MAX_LENGTH",
+            "Must be 1024 or fewer in length.",
+        );
+    }
+    let overwrites = match parse_overwrites(body.get("permission_overwrites")) {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let parent_id = body
+        .get("parent_id")
+        .and_then(|v| v.as_str().and_then(|s| s.parse::<u64>().ok()));
+    let channel_id = sandbox.discord.snowflake();
+    let created = {
+        let mut state = sandbox.discord.channels.lock();
+        let in_guild = state
+            .channels
+            .values()
+            .filter(|c| c.guild_id == guild)
+            .count();
+        if in_guild >= MAX_CHANNELS_PER_GUILD {
+            return error(
+                StatusCode::BAD_REQUEST,
+                30013,
+                "Maximum number of guild channels reached (500)",
+            );
+        }
+        if let Some(parent) = parent_id {
+            match state.channels.get(&parent) {
+                Some(p) if p.kind == CATEGORY && p.guild_id == guild => {}
+                _ => {
+                    return form_error(
+                        "parent_id",
+                        "CHANNEL_PARENT_INVALID",
+                        "Category does not exist.",
+                    );
+                }
+            }
+            let children = state
+                .channels
+                .values()
+                .filter(|c| c.parent_id == Some(parent))
+                .count();
+            if children >= MAX_CHANNELS_PER_CATEGORY {
+                return form_error(
+                    "parent_id",
+                    "CHANNEL_PARENT_MAX_CHANNELS",
+                    "Maximum number of channels in category reached (50)",
+                );
+            }
+        }
+        let channel = SimChannel {
+            id: channel_id,
+            guild_id: guild,
+            kind: kind as u8,
+            name,
+            topic,
+            parent_id,
+            position: i64::try_from(in_guild).unwrap_or(0),
+            overwrites,
+            last_message_id: None,
+        };
+        state.channels.insert(channel.id, channel.clone());
+        channel
+    };
+    allowed.apply((StatusCode::CREATED, Json(channel_json(&created))).into_response())
+}
+
+/// The channel and its guild, or Discord's 404.
+fn find(sandbox: &Sandbox, channel: &str) -> Result<SimChannel, Response> {
+    sandbox
+        .discord
+        .channels
+        .channel(id(channel))
+        .ok_or_else(|| error(StatusCode::NOT_FOUND, 10003, "Unknown Channel"))
+}
+
+async fn get_channel(
+    State(sandbox): State<Arc<Sandbox>>,
+    headers: HeaderMap,
+    Path(channel): Path<String>,
+) -> Response {
+    if let Err(r) = sandbox.discord.authorize_bot(&headers) {
+        return *r;
+    }
+    let c = match find(&sandbox, &channel) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    match admit(
+        &sandbox,
+        &headers,
+        "channels/{channel_id}",
+        c.id,
+        limits::routes::DEFAULT,
+        c.guild_id,
+        permissions::VIEW_CHANNEL,
+    )
+    .await
+    {
+        Ok(allowed) => allowed.apply(Json(channel_json(&c)).into_response()),
+        Err(r) => r,
+    }
+}
+
+async fn modify_channel(
+    State(sandbox): State<Arc<Sandbox>>,
+    headers: HeaderMap,
+    Path(channel): Path<String>,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = sandbox.discord.authorize_bot(&headers) {
+        return *r;
+    }
+    let c = match find(&sandbox, &channel) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let allowed = match admit(
+        &sandbox,
+        &headers,
+        "channels/{channel_id}:patch",
+        c.id,
+        limits::routes::DEFAULT,
+        c.guild_id,
+        permissions::MANAGE_CHANNELS,
+    )
+    .await
+    {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            50109,
+            "The request body contains invalid JSON.",
+        );
+    };
+    let overwrites = match body
+        .get("permission_overwrites")
+        .map(|o| parse_overwrites(Some(o)))
+        .transpose()
+    {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let mut state = sandbox.discord.channels.lock();
+    let Some(stored) = state.channels.get_mut(&c.id) else {
+        return error(StatusCode::NOT_FOUND, 10003, "Unknown Channel");
+    };
+    if let Some(name) = body.get("name").and_then(Value::as_str) {
+        let name = text_channel_name(name);
+        if name.is_empty() || name.chars().count() > 100 {
+            return form_error(
+                "name",
+                "BASE_TYPE_BAD_LENGTH",
+                "Must be between 1 and 100 in length.",
+            );
+        }
+        stored.name = name;
+    }
+    if let Some(topic) = body.get("topic") {
+        let topic = topic.as_str().map(str::to_owned);
+        if topic
+            .as_ref()
+            .is_some_and(|t| t.chars().count() > MAX_TOPIC_CHARS)
+        {
+            return form_error(
+                "topic",
+                "BASE_TYPE_MAX_LENGTH",
+                "Must be 1024 or fewer in length.",
+            );
+        }
+        stored.topic = topic;
+    }
+    if let Some(overwrites) = overwrites {
+        stored.overwrites = overwrites;
+    }
+    let out = channel_json(stored);
+    allowed.apply(Json(out).into_response())
+}
+
+async fn delete_channel(
+    State(sandbox): State<Arc<Sandbox>>,
+    headers: HeaderMap,
+    Path(channel): Path<String>,
+) -> Response {
+    if let Err(r) = sandbox.discord.authorize_bot(&headers) {
+        return *r;
+    }
+    let c = match find(&sandbox, &channel) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let allowed = match admit(
+        &sandbox,
+        &headers,
+        "channels/{channel_id}:delete",
+        c.id,
+        limits::routes::DEFAULT,
+        c.guild_id,
+        permissions::MANAGE_CHANNELS,
+    )
+    .await
+    {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let mut state = sandbox.discord.channels.lock();
+    state.channels.remove(&c.id);
+    allowed.apply(Json(channel_json(&c)).into_response())
+}
+
+async fn put_overwrite(
+    State(sandbox): State<Arc<Sandbox>>,
+    headers: HeaderMap,
+    Path((channel, overwrite)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = sandbox.discord.authorize_bot(&headers) {
+        return *r;
+    }
+    let c = match find(&sandbox, &channel) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let allowed = match admit(
+        &sandbox,
+        &headers,
+        "channels/{channel_id}/permissions",
+        c.id,
+        limits::routes::DEFAULT,
+        c.guild_id,
+        permissions::MANAGE_ROLES,
+    )
+    .await
+    {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            50109,
+            "The request body contains invalid JSON.",
+        );
+    };
+    let mut item = body.clone();
+    item["id"] = json!(overwrite);
+    let parsed = match parse_overwrites(Some(&json!([item]))) {
+        Ok(mut o) => o.remove(0),
+        Err(r) => return r,
+    };
+    let mut state = sandbox.discord.channels.lock();
+    if let Some(stored) = state.channels.get_mut(&c.id) {
+        stored.overwrites.retain(|o| o.id != parsed.id);
+        stored.overwrites.push(parsed);
+    }
+    allowed.apply(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn delete_overwrite(
+    State(sandbox): State<Arc<Sandbox>>,
+    headers: HeaderMap,
+    Path((channel, overwrite)): Path<(String, String)>,
+) -> Response {
+    if let Err(r) = sandbox.discord.authorize_bot(&headers) {
+        return *r;
+    }
+    let c = match find(&sandbox, &channel) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let allowed = match admit(
+        &sandbox,
+        &headers,
+        "channels/{channel_id}/permissions",
+        c.id,
+        limits::routes::DEFAULT,
+        c.guild_id,
+        permissions::MANAGE_ROLES,
+    )
+    .await
+    {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let mut state = sandbox.discord.channels.lock();
+    if let Some(stored) = state.channels.get_mut(&c.id) {
+        stored.overwrites.retain(|o| o.id != id(&overwrite));
+    }
+    allowed.apply(StatusCode::NO_CONTENT.into_response())
+}
+
+fn render_message(sandbox: &Sandbox, m: &SimMessage) -> Value {
+    let state = sandbox.discord.channels.lock();
+    let guild = state.channels.get(&m.channel_id).map_or(0, |c| c.guild_id);
+    let user = |uid: u64| {
+        if uid.to_string() == sandbox.discord.bot_id() {
+            user_json(uid, "Switchboard", true)
+        } else {
+            let name = state
+                .members
+                .get(&(guild, uid))
+                .map_or_else(|| format!("user{uid}"), |m| m.username.clone());
+            user_json(uid, &name, false)
+        }
+    };
+    message_json(
+        m,
+        user(m.author_id),
+        m.mentions.iter().map(|u| user(*u)).collect(),
+    )
+}
+
+async fn create_message(
+    State(sandbox): State<Arc<Sandbox>>,
+    headers: HeaderMap,
+    Path(channel): Path<String>,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = sandbox.discord.authorize_bot(&headers) {
+        return *r;
+    }
+    let c = match find(&sandbox, &channel) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let needed = permissions::VIEW_CHANNEL | permissions::SEND_MESSAGES;
+    let allowed = match admit(
+        &sandbox,
+        &headers,
+        "channels/{channel_id}/messages",
+        c.id,
+        limits::routes::CREATE_MESSAGE,
+        c.guild_id,
+        needed,
+    )
+    .await
+    {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            50109,
+            "The request body contains invalid JSON.",
+        );
+    };
+    let content = body
+        .get("content")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if content.trim().is_empty() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            50006,
+            "Cannot send an empty message",
+        );
+    }
+    if content.chars().count() > MAX_CONTENT_CHARS {
+        return form_error(
+            "content",
+            "BASE_TYPE_MAX_LENGTH",
+            "Must be 2000 or fewer in length.",
+        );
+    }
+    let nonce = body.get("nonce").filter(|n| !n.is_null()).cloned();
+    let nonce_key = nonce
+        .as_ref()
+        .map(|n| n.as_str().map_or_else(|| n.to_string(), str::to_owned));
+    if nonce_key.as_ref().is_some_and(|n| n.chars().count() > 25) {
+        return form_error(
+            "nonce",
+            "BASE_TYPE_MAX_LENGTH",
+            "Must be 25 or fewer in length.",
+        );
+    }
+    let enforce = body
+        .get("enforce_nonce")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if enforce && let Some(key) = &nonce_key {
+        let existing = {
+            let mut state = sandbox.discord.channels.lock();
+            state
+                .nonces
+                .retain(|_, (_, at)| at.elapsed() < NONCE_WINDOW);
+            state.nonces.get(&(c.id, key.clone())).map(|(mid, _)| *mid)
+        };
+        if let Some(existing) = existing {
+            // Discord answers with the message already created for this nonce.
+            let found = sandbox
+                .discord
+                .channels
+                .messages_of(c.id)
+                .into_iter()
+                .find(|m| m.id == existing);
+            if let Some(found) = found {
+                return allowed.apply(Json(render_message(&sandbox, &found)).into_response());
+            }
+        }
+    }
+    let bot: u64 = sandbox.discord.bot_id().parse().unwrap_or(0);
+    let message =
+        sandbox
+            .discord
+            .channels
+            .post(c.id, bot, content, nonce, sandbox.discord.snowflake());
+    if let Some(key) = nonce_key {
+        sandbox
+            .discord
+            .channels
+            .lock()
+            .nonces
+            .insert((c.id, key), (message.id, Instant::now()));
+    }
+    allowed.apply(Json(render_message(&sandbox, &message)).into_response())
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    after: Option<String>,
+    before: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn list_messages(
+    State(sandbox): State<Arc<Sandbox>>,
+    headers: HeaderMap,
+    Path(channel): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    if let Err(r) = sandbox.discord.authorize_bot(&headers) {
+        return *r;
+    }
+    let c = match find(&sandbox, &channel) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let needed = permissions::VIEW_CHANNEL | permissions::READ_MESSAGE_HISTORY;
+    let allowed = match admit(
+        &sandbox,
+        &headers,
+        "channels/{channel_id}/messages",
+        c.id,
+        limits::routes::DEFAULT,
+        c.guild_id,
+        needed,
+    )
+    .await
+    {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return form_error(
+            "limit",
+            "NUMBER_TYPE_MAX",
+            "int value should be less than or equal to 100.",
+        );
+    }
+    let after = q.after.as_deref().map(id);
+    let before = q.before.as_deref().map(id);
+    let mut messages = sandbox.discord.channels.messages_of(c.id);
+    messages.sort_by_key(|m| m.id);
+    let selected: Vec<SimMessage> = match (after, before) {
+        // `after`: the oldest messages after the id, answered newest first, as Discord does.
+        (Some(after), _) => messages
+            .into_iter()
+            .filter(|m| m.id > after)
+            .take(limit as usize)
+            .collect(),
+        (None, Some(before)) => {
+            let older: Vec<_> = messages.into_iter().filter(|m| m.id < before).collect();
+            older[older.len().saturating_sub(limit as usize)..].to_vec()
+        }
+        (None, None) => messages[messages.len().saturating_sub(limit as usize)..].to_vec(),
+    };
+    let out: Vec<Value> = selected
+        .iter()
+        .rev()
+        .map(|m| render_message(&sandbox, m))
+        .collect();
+    allowed.apply(Json(out).into_response())
+}
+
+async fn get_member(
+    State(sandbox): State<Arc<Sandbox>>,
+    headers: HeaderMap,
+    Path((guild, user)): Path<(String, String)>,
+) -> Response {
+    let guild = id(&guild);
+    let allowed = match admit(
+        &sandbox,
+        &headers,
+        "guilds/{guild_id}/members",
+        guild,
+        limits::routes::DEFAULT,
+        guild,
+        0,
+    )
+    .await
+    {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let member = sandbox
+        .discord
+        .channels
+        .lock()
+        .members
+        .get(&(guild, id(&user)))
+        .cloned();
+    match member {
+        Some(m) => allowed.apply(Json(member_json(&m)).into_response()),
+        None => error(StatusCode::NOT_FOUND, 10007, "Unknown Member"),
+    }
+}
+
+#[derive(Deserialize)]
+struct NewMember {
+    username: String,
+}
+
+/// Sandbox control: a person joins the server (a lead, say).
+async fn add_member(
+    State(sandbox): State<Arc<Sandbox>>,
+    Path(guild): Path<String>,
+    Json(body): Json<NewMember>,
+) -> Response {
+    let guild = id(&guild);
+    if sandbox.discord.bot_access(guild).is_none() {
+        return error(StatusCode::NOT_FOUND, 10004, "Unknown Guild");
+    }
+    let user_id = sandbox.discord.snowflake();
+    let member = sandbox
+        .discord
+        .channels
+        .add_member(guild, user_id, body.username.trim());
+    (StatusCode::CREATED, Json(member_json(&member))).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MemberPost {
+    author_id: String,
+    content: String,
+}
+
+/// Sandbox control: a member posts in a channel (a lead replying).
+async fn post_as_member(
+    State(sandbox): State<Arc<Sandbox>>,
+    Path(channel): Path<String>,
+    Json(body): Json<MemberPost>,
+) -> Response {
+    let c = match find(&sandbox, &channel) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let author = id(&body.author_id);
+    if !sandbox
+        .discord
+        .channels
+        .lock()
+        .members
+        .contains_key(&(c.guild_id, author))
+    {
+        return error(StatusCode::NOT_FOUND, 10007, "Unknown Member");
+    }
+    if body.content.trim().is_empty() || body.content.chars().count() > MAX_CONTENT_CHARS {
+        return form_error(
+            "content",
+            "BASE_TYPE_BAD_LENGTH",
+            "Must be between 1 and 2000 in length.",
+        );
+    }
+    let message = sandbox.discord.channels.post(
+        c.id,
+        author,
+        &body.content,
+        None,
+        sandbox.discord.snowflake(),
+    );
+    (
+        StatusCode::CREATED,
+        Json(render_message(&sandbox, &message)),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Seed {
+    count: usize,
+    parent_id: Option<String>,
+}
+
+/// Sandbox control: fills a server (or a category) with channels at once, without the REST
+/// route's rate limit, so tests can reach Discord's channel limits quickly.
+async fn seed_channels(
+    State(sandbox): State<Arc<Sandbox>>,
+    Path(guild): Path<String>,
+    Json(body): Json<Seed>,
+) -> Response {
+    let guild = id(&guild);
+    if sandbox.discord.bot_access(guild).is_none() {
+        return error(StatusCode::NOT_FOUND, 10004, "Unknown Guild");
+    }
+    let parent_id = body.parent_id.as_deref().map(id);
+    let ids: Vec<u64> = (0..body.count.min(MAX_CHANNELS_PER_GUILD))
+        .map(|_| sandbox.discord.snowflake())
+        .collect();
+    let mut state = sandbox.discord.channels.lock();
+    for (i, channel_id) in ids.iter().enumerate() {
+        let channel = SimChannel {
+            id: *channel_id,
+            guild_id: guild,
+            kind: TEXT,
+            name: format!("seeded-{i}"),
+            topic: None,
+            parent_id,
+            position: 0,
+            overwrites: Vec::new(),
+            last_message_id: None,
+        };
+        state.channels.insert(channel.id, channel);
+    }
+    (StatusCode::CREATED, Json(json!({ "created": ids.len() }))).into_response()
+}
