@@ -30,6 +30,7 @@ use crate::http::problem::{PROBLEM_JSON, Problem};
         (name = "api-keys", description = "Company API keys for CRM backends"),
         (name = "leads", description = "The people a company talks to"),
         (name = "integrations", description = "Connecting Discord and GitHub through OAuth popups"),
+        (name = "channels", description = "Each lead's private Discord channel"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

@@ -117,6 +117,7 @@ pub struct DiscordRest {
     metrics: DiscordMetrics,
     calls_total: AtomicU64,
     timeout: Duration,
+    bot_user_id: tokio::sync::OnceCell<u64>,
 }
 
 /// The rate-limit headers of a response, as twilight wants them.
@@ -191,6 +192,7 @@ impl DiscordRest {
             metrics: discord_metrics,
             calls_total: AtomicU64::new(0),
             timeout: CALL_TIMEOUT,
+            bot_user_id: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -431,6 +433,14 @@ impl DiscordRest {
                     .to_owned(),
             });
         }
+    }
+
+    /// The bot's own user id, asked once.
+    pub async fn bot_user_id(&self) -> Result<u64, DiscordError> {
+        self.bot_user_id
+            .get_or_try_init(|| async { Ok(self.current_user().await?.id.get()) })
+            .await
+            .copied()
     }
 
     pub async fn gateway_bot(&self) -> Result<BotGateway, DiscordError> {

@@ -3,9 +3,11 @@
 pub mod api_key;
 pub mod audit_entry;
 pub mod company;
+pub mod discord_category;
 pub mod discord_connection;
 pub mod integration;
 pub mod lead;
+pub mod lead_channel;
 pub mod membership;
 pub mod session;
 pub mod user;

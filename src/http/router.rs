@@ -43,6 +43,7 @@ pub fn api() -> OpenApiRouter<AppState> {
                 .merge(routes::api_keys::router())
                 .merge(routes::leads::router())
                 .merge(routes::integrations::router())
+                .merge(routes::channels::router())
                 .merge(routes::audit::router()),
         )
 }

@@ -65,6 +65,10 @@ pub struct RestFaults {
     pub force_429_retry_after_ms: u64,
     /// The next this-many REST calls are answered 500.
     pub force_500: u32,
+    /// Only calls to this route (as `channels/{channel_id}/permissions`) fail, `fail_route_count`
+    /// times, with a 500.
+    pub fail_route: Option<String>,
+    pub fail_route_count: u32,
 }
 
 #[derive(Default)]
@@ -164,7 +168,12 @@ impl Limiter {
         self.calls.fetch_add(1, Ordering::Relaxed);
         let (latency, forced) = {
             let mut faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
-            let forced = if faults.force_429 > 0 {
+            let route_fails =
+                faults.fail_route_count > 0 && faults.fail_route.as_deref() == Some(route);
+            let forced = if route_fails {
+                faults.fail_route_count -= 1;
+                Some(Ok(()))
+            } else if faults.force_429 > 0 {
                 faults.force_429 -= 1;
                 Some(Err((
                     faults.force_429_global,

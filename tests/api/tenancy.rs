@@ -27,6 +27,13 @@ storage_test!(
             .await
             .0
             .assert_status(200);
+        app.post(
+            "/api/discord/channels",
+            &a.token,
+            json!({"leadId": lead_id}),
+        )
+        .await
+        .assert_status(201);
 
         // (method, documented path, concrete path with A's ids, body)
         let probes: Vec<(Method, &str, String, Option<Value>)> = vec![
@@ -65,6 +72,18 @@ storage_test!(
                 "/api/companies/current/members/{userId}",
                 format!("/api/companies/current/members/{}", a_member.user_id),
                 None,
+            ),
+            (
+                Method::GET,
+                "/api/discord/channels/{leadId}",
+                format!("/api/discord/channels/{lead_id}"),
+                None,
+            ),
+            (
+                Method::POST,
+                "/api/discord/channels/{leadId}/archive",
+                format!("/api/discord/channels/{lead_id}/archive"),
+                Some(json!({})),
             ),
             // A's Discord integration is not B's to check or disconnect.
             (
@@ -147,6 +166,22 @@ storage_test!(
         still.assert_status(200);
         assert_eq!(still.body["name"], "A's lead");
         app.get("/api/leads", &key_secret).await.assert_status(200);
+        assert_eq!(
+            app.get("/api/discord/channels", &b.token).await.body["items"],
+            json!([])
+        );
+        let opened = app
+            .post(
+                "/api/discord/channels",
+                &b.token,
+                json!({"leadId": lead_id}),
+            )
+            .await;
+        assert_eq!(
+            opened.status.as_u16(),
+            404,
+            "B cannot open a channel for A's lead"
+        );
         let integrations = app.get("/api/integrations", &b.token).await;
         assert_eq!(integrations.body["items"], json!([]));
         assert_eq!(
@@ -168,6 +203,13 @@ storage_test!(
         assert_eq!(
             a_integrations.body["items"][0]["status"], "active",
             "A's integration is untouched"
+        );
+        let a_channel = app
+            .get(&format!("/api/discord/channels/{lead_id}"), &a.token)
+            .await;
+        assert_eq!(
+            a_channel.body["isActive"], true,
+            "A's channel is not archived by B"
         );
         let a_members = app.get("/api/companies/current/members", &a.token).await;
         assert_eq!(a_members.body["items"].as_array().map(Vec::len), Some(2));

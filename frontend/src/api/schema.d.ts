@@ -181,6 +181,67 @@ export interface paths {
         patch: operations["change_member_role"];
         trace?: never;
     };
+    "/api/discord/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The company's lead channels, newest first */
+        get: operations["list_channels"];
+        put?: never;
+        /**
+         * Open a lead's private Discord channel
+         * @description Creates one private text channel for the lead in the company's Discord server (everyone
+         *     else denied; the lead allowed and welcomed when their Discord user id is known), or answers
+         *     the channel the lead already has (200). Concurrent calls create one channel.
+         */
+        post: operations["open_channel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/discord/channels/{leadId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A lead's channel */
+        get: operations["get_channel"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/discord/channels/{leadId}/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Archive a lead's channel
+         * @description The lead keeps read access to the history but can no longer write there; nothing is
+         *     deleted. Archiving twice is fine.
+         */
+        post: operations["archive_channel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/discord/connect-server": {
         parameters: {
             query?: never;
@@ -583,6 +644,27 @@ export interface components {
          * @enum {string}
          */
         KeyRole: "member" | "admin";
+        LeadChannelList: {
+            items: components["schemas"]["LeadChannelView"][];
+            nextCursor?: string | null;
+        };
+        LeadChannelView: {
+            categoryId?: string | null;
+            /** @description Discord ids are strings. */
+            channelId: string;
+            channelName: string;
+            /** Format: date-time */
+            createdAt: string;
+            discordUserId?: string | null;
+            guildId: string;
+            isActive: boolean;
+            /** Format: date-time */
+            lastMessageAt?: string | null;
+            /** Format: uuid */
+            leadId: string;
+            /** Format: int32 */
+            messageCount: number;
+        };
         LeadList: {
             items: components["schemas"]["LeadView"][];
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
@@ -642,6 +724,10 @@ export interface components {
         MembershipView: {
             company: components["schemas"]["CompanyView"];
             role: components["schemas"]["Role"];
+        };
+        OpenChannelRequest: {
+            /** Format: uuid */
+            leadId: string;
         };
         /**
          * @description An error response (RFC 9457). `code` is stable and meant for programs; `detail` for people.
@@ -1277,6 +1363,160 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             500: components["responses"]["InternalError"];
+        };
+    };
+    list_channels: {
+        parameters: {
+            query?: {
+                /** @description Only active (`true`) or archived (`false`) channels. */
+                active?: boolean;
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of channels */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadChannelList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    open_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OpenChannelRequest"];
+            };
+        };
+        responses: {
+            /** @description The lead already had this channel */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadChannelView"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadChannelView"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `lead_not_found`: no such lead in your company */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `discord_not_connected`, `guild_channel_limit`, `discord_missing_permissions` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+            /** @description `discord_unavailable`: try again after `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                leadId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The channel */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadChannelView"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    archive_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                leadId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Archived */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadChannelView"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+            /** @description `discord_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     connect_server: {

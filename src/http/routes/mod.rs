@@ -2,6 +2,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod channels;
 pub mod companies;
 pub mod health;
 pub mod integrations;

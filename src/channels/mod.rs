@@ -1,0 +1,540 @@
+//! One private Discord channel per lead: planned against Discord's limits, created once even
+//! under concurrent requests, and never left orphaned on Discord when saving it here fails.
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
+use serenity::all::{
+    ChannelId, ChannelType, CreateAllowedMentions, CreateChannel, CreateMessage,
+    PermissionOverwrite, PermissionOverwriteType, Permissions, RoleId, UserId,
+};
+use uuid::Uuid;
+
+use crate::{
+    app::AppState,
+    audit,
+    discord::{DiscordError, DiscordRest},
+    entities::{discord_category, discord_connection, lead, lead_channel},
+    error::{Error, ErrorKind, Result},
+    integrations::{health, store},
+    leads,
+    pagination::{Cursor, Page},
+    tenancy::Principal,
+};
+
+/// Discord's limits (https://discord.com/developers/docs/resources/guild).
+pub const MAX_CHANNELS_PER_GUILD: usize = 500;
+pub const MAX_CHANNELS_PER_CATEGORY: u64 = 50;
+/// At this share of the guild limit the connection shows a warning.
+pub const WARN_AT: usize = MAX_CHANNELS_PER_GUILD * 8 / 10;
+/// How long one request may hold a lead's creation lock.
+const LOCK_TTL: Duration = Duration::from_secs(60);
+
+/// What the bot needs in a lead channel.
+fn bot_permissions() -> Permissions {
+    Permissions::VIEW_CHANNEL
+        | Permissions::SEND_MESSAGES
+        | Permissions::READ_MESSAGE_HISTORY
+        | Permissions::EMBED_LINKS
+        | Permissions::ATTACH_FILES
+        | Permissions::MANAGE_CHANNELS
+        | Permissions::MANAGE_ROLES
+}
+
+/// What the lead may do in their channel.
+pub fn lead_permissions() -> Permissions {
+    Permissions::VIEW_CHANNEL
+        | Permissions::SEND_MESSAGES
+        | Permissions::READ_MESSAGE_HISTORY
+        | Permissions::EMBED_LINKS
+        | Permissions::ATTACH_FILES
+}
+
+pub fn find_for(company_id: Uuid) -> Select<lead_channel::Entity> {
+    lead_channel::Entity::find().filter(lead_channel::Column::CompanyId.eq(company_id))
+}
+
+pub async fn get(
+    db: &impl ConnectionTrait,
+    company_id: Uuid,
+    lead_id: Uuid,
+) -> Result<Option<lead_channel::Model>> {
+    Ok(find_for(company_id)
+        .filter(lead_channel::Column::LeadId.eq(lead_id))
+        .one(db)
+        .await?)
+}
+
+pub async fn list(
+    db: &impl ConnectionTrait,
+    company_id: Uuid,
+    active: Option<bool>,
+    limit: u64,
+    cursor: Option<Cursor>,
+) -> Result<Page<lead_channel::Model>> {
+    let mut query = find_for(company_id);
+    if let Some(active) = active {
+        query = query.filter(lead_channel::Column::IsActive.eq(active));
+    }
+    if let Some(cursor) = cursor {
+        query = query.filter(lead_channel::Column::Id.lt(cursor.0));
+    }
+    let rows = query
+        .order_by_desc(lead_channel::Column::Id)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
+    Ok(Page::from_rows(rows, limit, |c| c.id))
+}
+
+/// A readable, unique-enough channel name: the lead's name in Discord's charset plus a short
+/// piece of the lead id, at most 100 characters (`grace-hopper-7f3a9c`).
+pub fn channel_name(lead_name: &str, lead_id: Uuid) -> String {
+    let mut slug = String::new();
+    // Transliterated first, so "Émile" stays "emile" and "李雷" becomes "li-lei".
+    for c in deunicode::deunicode(lead_name)
+        .chars()
+        .flat_map(char::to_lowercase)
+    {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    let slug = if slug.is_empty() { "lead" } else { slug };
+    let suffix = &lead_id.simple().to_string()[26..];
+    let room = 100 - suffix.len() - 1;
+    let slug: String = slug.chars().take(room).collect();
+    format!("{}-{suffix}", slug.trim_end_matches('-'))
+}
+
+pub fn discord_error(err: DiscordError) -> Error {
+    match &err {
+        DiscordError::Api { status: 403, .. } => Error::conflict(
+            "discord_missing_permissions",
+            "The bot lacks a permission it needs in the Discord server; reconnect Discord to grant it.",
+        ),
+        DiscordError::Api {
+            status: 404,
+            code: 10004,
+            ..
+        } => Error::conflict(
+            "discord_not_connected",
+            "The bot is no longer in the Discord server; reconnect Discord.",
+        ),
+        DiscordError::RateLimited { retry_after, .. } => Error::unavailable(
+            "discord_unavailable",
+            "Discord is rate limiting; try again shortly.",
+        )
+        .with_retry_after(retry_after.as_secs().max(1)),
+        _ => {
+            tracing::warn!(error = %err, "Discord call failed");
+            Error::unavailable(
+                "discord_unavailable",
+                "Discord could not be reached; try again shortly.",
+            )
+            .with_retry_after(5)
+        }
+    }
+}
+
+pub struct Opened {
+    pub channel: lead_channel::Model,
+    /// False when the lead already had its channel.
+    pub created: bool,
+}
+
+/// Opens the lead's channel, or returns the one it has.
+pub async fn open(app: &AppState, principal: &Principal, lead_id: Uuid) -> Result<Opened> {
+    let lead = leads::get(&app.db, principal.company_id, lead_id).await?;
+    if let Some(channel) = get(&app.db, principal.company_id, lead_id).await? {
+        return Ok(Opened {
+            channel,
+            created: false,
+        });
+    }
+    let connection = store::connection_for(&app.db, principal.company_id)
+        .await?
+        .filter(|c| c.bot_invited)
+        .ok_or_else(|| {
+            Error::conflict(
+                "discord_not_connected",
+                "Connect the company's Discord server first.",
+            )
+        })?;
+    let rest = app.discord.clone().ok_or_else(|| {
+        Error::conflict(
+            "discord_not_connected",
+            "Discord is not configured on this server.",
+        )
+    })?;
+
+    // One creator per lead across requests and replicas; the others wait for its result.
+    let lock = format!("lead_channel_lock:{lead_id}");
+    let deadline = tokio::time::Instant::now() + LOCK_TTL;
+    while !app.state.put_if_absent(&lock, b"1", LOCK_TTL).await? {
+        if let Some(channel) = get(&app.db, principal.company_id, lead_id).await? {
+            return Ok(Opened {
+                channel,
+                created: false,
+            });
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(Error::unavailable(
+                "channel_busy",
+                "The channel is being created; try again shortly.",
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let result = async {
+        if let Some(channel) = get(&app.db, principal.company_id, lead_id).await? {
+            return Ok(Opened {
+                channel,
+                created: false,
+            });
+        }
+        create(app, principal, &rest, &lead, connection)
+            .await
+            .map(|channel| Opened {
+                channel,
+                created: true,
+            })
+    }
+    .await;
+    app.state.delete(&lock).await?;
+    result
+}
+
+async fn create(
+    app: &AppState,
+    principal: &Principal,
+    rest: &DiscordRest,
+    lead: &lead::Model,
+    connection: discord_connection::Model,
+) -> Result<lead_channel::Model> {
+    let guild: u64 = connection
+        .guild_id
+        .parse()
+        .map_err(|_| Error::internal(anyhow::anyhow!("bad guild id")))?;
+    // Plan against the server's real channel count (it has channels of its own).
+    let existing = rest
+        .guild_channels(guild)
+        .await
+        .map_err(discord_error)?
+        .len();
+    if existing + 1 >= WARN_AT && connection.health == health::CONNECTED {
+        // The warning shows on the connection as soon as the server nears the limit.
+        let mut conn = connection.clone().into_active_model();
+        conn.health = Set(health::DEGRADED.to_owned());
+        conn.updated_at = Set(Utc::now());
+        conn.update(&app.db).await?;
+        tracing::warn!(
+            discord.guild_id = guild,
+            channels = existing,
+            "Discord server nearing its channel limit"
+        );
+    }
+    if existing + 2 > MAX_CHANNELS_PER_GUILD {
+        return Err(Error::conflict(
+            "guild_channel_limit",
+            format!(
+                "The Discord server has {existing} of its {MAX_CHANNELS_PER_GUILD} channels; archive and delete some first."
+            ),
+        ));
+    }
+    let bot = rest.bot_user_id().await.map_err(discord_error)?;
+    let category = category_with_room(app, rest, &connection.guild_id, guild, bot).await?;
+    let name = channel_name(&lead.name, lead.id);
+    let topic: String = format!("Lead: {} · Switchboard", lead.name)
+        .chars()
+        .take(1024)
+        .collect();
+    let overwrites = vec![
+        PermissionOverwrite {
+            allow: Permissions::empty(),
+            deny: Permissions::VIEW_CHANNEL,
+            kind: PermissionOverwriteType::Role(RoleId::new(guild)),
+        },
+        PermissionOverwrite {
+            allow: bot_permissions(),
+            deny: Permissions::empty(),
+            kind: PermissionOverwriteType::Member(UserId::new(bot)),
+        },
+    ];
+    let body = CreateChannel::new(name.clone())
+        .kind(ChannelType::Text)
+        .topic(topic)
+        .category(ChannelId::new(category))
+        .permissions(overwrites)
+        .audit_log_reason("Switchboard lead channel");
+    let channel = rest
+        .create_guild_channel(guild, &body)
+        .await
+        .map_err(discord_error)?;
+    let channel_id = channel.id.get();
+
+    // From here on the channel exists on Discord: any failure removes it again.
+    match finish(
+        app,
+        principal,
+        rest,
+        lead,
+        &connection,
+        channel_id,
+        &channel.name,
+        category,
+        existing + 1,
+    )
+    .await
+    {
+        Ok(row) => Ok(row),
+        Err(err) => {
+            if let Err(cleanup) = rest.delete_channel(channel_id).await {
+                tracing::error!(discord.channel_id = channel_id, error = %cleanup, "could not remove a channel after a failed save");
+            }
+            Err(err)
+        }
+    }
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one step of `create`, kept apart for its cleanup"
+)]
+async fn finish(
+    app: &AppState,
+    principal: &Principal,
+    rest: &DiscordRest,
+    lead: &lead::Model,
+    connection: &discord_connection::Model,
+    channel_id: u64,
+    channel_name: &str,
+    category: u64,
+    guild_channels: usize,
+) -> Result<lead_channel::Model> {
+    let lead_user = lead
+        .discord_user_id
+        .as_deref()
+        .and_then(|id| id.parse::<u64>().ok());
+    let mut welcomed = false;
+    if let Some(user) = lead_user {
+        rest.put_overwrite(channel_id, user, 1, lead_permissions().bits(), 0)
+            .await
+            .map_err(discord_error)?;
+        let welcome = CreateMessage::new()
+            .content(format!(
+                "Welcome <@{user}>! This is your private channel with the team."
+            ))
+            .allowed_mentions(CreateAllowedMentions::new().users([UserId::new(user)]));
+        match rest.create_message(channel_id, &welcome).await {
+            Ok(_) => welcomed = true,
+            // The channel is usable without it; the team can greet the lead themselves.
+            Err(err) => {
+                tracing::warn!(discord.channel_id = channel_id, error = %err, "welcome message failed")
+            }
+        }
+    }
+    let now = Utc::now();
+    let txn = crate::db::begin_write(&app.db).await?;
+    let row = lead_channel::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        company_id: Set(lead.company_id),
+        owner_user_id: Set(lead.owner_user_id),
+        lead_id: Set(lead.id),
+        guild_id: Set(connection.guild_id.clone()),
+        channel_id: Set(channel_id.to_string()),
+        channel_name: Set(channel_name.chars().take(100).collect()),
+        category_id: Set(Some(category.to_string())),
+        discord_user_id: Set(lead.discord_user_id.clone()),
+        discord_username: Set(lead.discord_username.clone()),
+        channel_created_at: Set(now),
+        last_message_at: Set(None),
+        message_count: Set(0),
+        is_active: Set(true),
+        updated_at: Set(now),
+    };
+    let row = lead_channel::Entity::insert(row)
+        .exec_with_returning(&txn)
+        .await
+        .map_err(|err| {
+            if crate::error::is_unique_violation(&err) {
+                Error::conflict("channel_exists", "The lead already has a channel.")
+            } else {
+                err.into()
+            }
+        })?;
+    let mut lead_row = lead.clone().into_active_model();
+    lead_row.discord_channel_id = Set(Some(channel_id.to_string()));
+    lead_row.discord_invite_sent = Set(welcomed);
+    lead_row.updated_at = Set(now);
+    lead_row.update(&txn).await?;
+    let mut conn = connection.clone().into_active_model();
+    conn.synced_channels_count = Set(connection.synced_channels_count.saturating_add(1));
+    if guild_channels >= WARN_AT {
+        // Capacity warning, visible in the integration list.
+        conn.health = Set(health::DEGRADED.to_owned());
+    }
+    conn.updated_at = Set(now);
+    conn.update(&txn).await?;
+    audit::record(
+        &txn,
+        lead.company_id,
+        &principal.actor(),
+        "channel.created",
+        &format!("lead:{}", lead.id),
+        serde_json::json!({ "channelId": channel_id.to_string(), "guildChannels": guild_channels }),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// The newest Switchboard category in the guild with room, or a new one.
+async fn category_with_room(
+    app: &AppState,
+    rest: &DiscordRest,
+    guild_id: &str,
+    guild: u64,
+    bot: u64,
+) -> Result<u64> {
+    let latest = discord_category::Entity::find()
+        .filter(discord_category::Column::GuildId.eq(guild_id))
+        .order_by_desc(discord_category::Column::Number)
+        .one(&app.db)
+        .await?;
+    if let Some(latest) = &latest {
+        let used = lead_channel::Entity::find()
+            .filter(lead_channel::Column::CategoryId.eq(latest.category_id.as_str()))
+            .count(&app.db)
+            .await?;
+        if used < MAX_CHANNELS_PER_CATEGORY {
+            return latest
+                .category_id
+                .parse()
+                .map_err(|_| Error::internal(anyhow::anyhow!("bad category id")));
+        }
+    }
+    let number = latest.map_or(1, |c| c.number + 1);
+    let overwrites = vec![
+        PermissionOverwrite {
+            allow: Permissions::empty(),
+            deny: Permissions::VIEW_CHANNEL,
+            kind: PermissionOverwriteType::Role(RoleId::new(guild)),
+        },
+        PermissionOverwrite {
+            allow: bot_permissions(),
+            deny: Permissions::empty(),
+            kind: PermissionOverwriteType::Member(UserId::new(bot)),
+        },
+    ];
+    let body = CreateChannel::new(format!("Leads {number}"))
+        .kind(ChannelType::Category)
+        .permissions(overwrites);
+    let category = rest
+        .create_guild_channel(guild, &body)
+        .await
+        .map_err(discord_error)?;
+    let row = discord_category::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        guild_id: Set(guild_id.to_owned()),
+        category_id: Set(category.id.get().to_string()),
+        number: Set(number),
+        created_at: Set(Utc::now()),
+    };
+    discord_category::Entity::insert(row)
+        .exec_without_returning(&app.db)
+        .await?;
+    Ok(category.id.get())
+}
+
+/// Archives the channel: the lead can read the history but no longer write; nothing is deleted.
+pub async fn archive(
+    app: &AppState,
+    principal: &Principal,
+    lead_id: Uuid,
+) -> Result<lead_channel::Model> {
+    let row = get(&app.db, principal.company_id, lead_id)
+        .await?
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                "channel_not_found",
+                "This lead has no channel.",
+            )
+        })?;
+    if !row.is_active {
+        return Ok(row);
+    }
+    if let (Some(rest), Some(user)) = (
+        &app.discord,
+        row.discord_user_id
+            .as_deref()
+            .and_then(|u| u.parse::<u64>().ok()),
+    ) {
+        let channel: u64 = row.channel_id.parse().unwrap_or(0);
+        let read_only = Permissions::VIEW_CHANNEL | Permissions::READ_MESSAGE_HISTORY;
+        let result = rest
+            .put_overwrite(
+                channel,
+                user,
+                1,
+                read_only.bits(),
+                Permissions::SEND_MESSAGES.bits(),
+            )
+            .await;
+        // A channel already deleted on Discord is archived here all the same.
+        if let Err(err) = result
+            && !matches!(err, DiscordError::Api { status: 404, .. })
+        {
+            return Err(discord_error(err));
+        }
+    }
+    let txn = crate::db::begin_write(&app.db).await?;
+    let mut active = row.into_active_model();
+    active.is_active = Set(false);
+    active.updated_at = Set(Utc::now());
+    let row = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        principal.company_id,
+        &principal.actor(),
+        "channel.archived",
+        &format!("lead:{lead_id}"),
+        serde_json::json!({ "channelId": row.channel_id }),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_names_are_discord_safe_and_unique_per_lead() {
+        let id = Uuid::parse_str("0195f1c2-0000-7000-8000-00000007f3a9").expect("uuid");
+        assert_eq!(channel_name("Grace Hopper", id), "grace-hopper-07f3a9");
+        assert_eq!(
+            channel_name("  Émile  O'Brien!! ", id),
+            "emile-o-brien-07f3a9"
+        );
+        assert_eq!(channel_name("李雷", id), "li-lei-07f3a9");
+        assert_eq!(
+            channel_name("🙂", id).split('-').next_back(),
+            Some("07f3a9")
+        );
+        let long = channel_name(&"x".repeat(300), id);
+        assert!(long.len() <= 100 && long.ends_with("-07f3a9"));
+        assert!(
+            long.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        );
+    }
+}

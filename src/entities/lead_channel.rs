@@ -1,0 +1,30 @@
+use sea_orm::entity::prelude::*;
+
+/// A lead's private Discord channel (`discord_lead_channels`).
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "discord_lead_channels")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub company_id: Uuid,
+    pub owner_user_id: Option<Uuid>,
+    /// Unique: one channel per lead.
+    pub lead_id: Uuid,
+    pub guild_id: String,
+    /// Unique.
+    pub channel_id: String,
+    pub channel_name: String,
+    pub category_id: Option<String>,
+    pub discord_user_id: Option<String>,
+    pub discord_username: Option<String>,
+    pub channel_created_at: DateTimeUtc,
+    pub last_message_at: Option<DateTimeUtc>,
+    pub message_count: i32,
+    pub is_active: bool,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,441 @@
+use reqwest::Method;
+use sea_orm::{ActiveValue::Set, EntityTrait};
+use serde_json::{Value, json};
+use switchboard::entities::lead_channel;
+
+use crate::{
+    helpers::{Account, Auth, TestApp},
+    oauth,
+};
+
+const BOT_TOKEN: &str = switchboard::sandbox::credentials::DISCORD_BOT_TOKEN;
+
+/// A company with Discord connected to a fresh sandbox server, and a lead who is a member there.
+pub async fn connected(app: &TestApp) -> (Account, String, Value) {
+    let account = app.signup("Channel Co").await;
+    let guild = oauth::sandbox_guild(app, "Lead server").await;
+    let (browser, _) = app.login_browser(&account).await;
+    oauth::connect(app, &browser, &account, "discord", Some(&guild))
+        .await
+        .0
+        .assert_status(200);
+    let member = app
+        .request(
+            Method::POST,
+            &format!("/sandbox/discord/servers/{guild}/members"),
+            Auth::None,
+            Some(json!({"username": "grace"})),
+        )
+        .await;
+    let user_id = member.body["user"]["id"]
+        .as_str()
+        .expect("member id")
+        .to_owned();
+    let lead = app
+        .post(
+            "/api/leads",
+            &account.token,
+            json!({"name": "Grace Hopper", "discordUserId": user_id, "discordUsername": "grace"}),
+        )
+        .await;
+    lead.assert_status(201);
+    (account, guild, lead.body)
+}
+
+async fn discord(app: &TestApp, path: &str) -> Value {
+    let reply = app
+        .send(
+            app.client
+                .get(app.url(&format!("/sandbox/discord/api/v10/{path}")))
+                .header("authorization", format!("Bot {BOT_TOKEN}")),
+            Auth::None,
+            None,
+        )
+        .await;
+    reply.assert_status(200);
+    reply.body
+}
+
+fn text_channels(channels: &Value) -> Vec<Value> {
+    channels
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|c| c["type"] == 0)
+        .collect()
+}
+
+storage_test!(
+    opening_a_lead_channel_creates_a_private_welcoming_channel,
+    |app| {
+        let (account, guild, lead) = connected(&app).await;
+        let lead_id = lead["id"].as_str().unwrap_or_default();
+        let lead_user = lead["discordUserId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let opened = app
+            .post(
+                "/api/discord/channels",
+                &account.token,
+                json!({"leadId": lead_id}),
+            )
+            .await;
+        opened.assert_status(201);
+        assert_eq!(opened.body["guildId"], guild.as_str());
+        assert_eq!(opened.body["isActive"], true);
+        let name = opened.body["channelName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            name.starts_with("grace-hopper-") && name.len() <= 100,
+            "{name}"
+        );
+
+        let channel_id = opened.body["channelId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let channel = discord(&app, &format!("channels/{channel_id}")).await;
+        assert_eq!(channel["name"], name.as_str());
+        assert!(
+            channel["topic"]
+                .as_str()
+                .is_some_and(|t| t.contains("Grace Hopper"))
+        );
+        let overwrites = channel["permission_overwrites"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let everyone = overwrites
+            .iter()
+            .find(|o| o["id"] == guild.as_str())
+            .expect("@everyone overwrite");
+        assert_eq!(
+            everyone["deny"],
+            (1u64 << 10).to_string(),
+            "@everyone cannot view"
+        );
+        let lead_overwrite = overwrites
+            .iter()
+            .find(|o| o["id"] == lead_user.as_str())
+            .expect("the lead's overwrite");
+        assert_eq!(lead_overwrite["type"], 1);
+        let allowed: u64 = lead_overwrite["allow"]
+            .as_str()
+            .and_then(|a| a.parse().ok())
+            .unwrap_or(0);
+        assert_eq!(
+            allowed & ((1 << 10) | (1 << 11)),
+            (1 << 10) | (1 << 11),
+            "the lead can view and send"
+        );
+        let bot = switchboard::sandbox::credentials::DISCORD_CLIENT_ID;
+        assert!(
+            overwrites.iter().any(|o| o["id"] == bot),
+            "the bot has its own overwrite"
+        );
+        let category = discord(
+            &app,
+            &format!(
+                "channels/{}",
+                channel["parent_id"].as_str().unwrap_or_default()
+            ),
+        )
+        .await;
+        assert_eq!(
+            (category["type"].as_u64(), category["name"].as_str()),
+            (Some(4), Some("Leads 1"))
+        );
+
+        let messages = discord(&app, &format!("channels/{channel_id}/messages")).await;
+        assert_eq!(
+            messages.as_array().map(Vec::len),
+            Some(1),
+            "one welcome message"
+        );
+        assert!(
+            messages[0]["content"]
+                .as_str()
+                .is_some_and(|c| c.contains(&format!("<@{lead_user}>")))
+        );
+
+        let lead_now = app
+            .get(&format!("/api/leads/{lead_id}"), &account.token)
+            .await;
+        assert_eq!(lead_now.body["discordChannelId"], channel_id.as_str());
+        assert_eq!(lead_now.body["discordInviteSent"], true);
+        assert_eq!(
+            app.get(&format!("/api/discord/channels/{lead_id}"), &account.token)
+                .await
+                .body["channelId"],
+            channel_id.as_str()
+        );
+        let audit = app
+            .get("/api/audit-log?action=channel.created", &account.token)
+            .await;
+        assert_eq!(audit.body["items"].as_array().map(Vec::len), Some(1));
+    }
+);
+
+storage_test!(twenty_concurrent_opens_create_one_channel, |app| {
+    let (account, guild, lead) = connected(&app).await;
+    let body = json!({"leadId": lead["id"]});
+    let calls = (0..20).map(|_| app.post("/api/discord/channels", &account.token, body.clone()));
+    let replies = futures::future::join_all(calls).await;
+    let statuses: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        19,
+        "{statuses:?}"
+    );
+    let ids: std::collections::BTreeSet<&str> = replies
+        .iter()
+        .filter_map(|r| r.body["channelId"].as_str())
+        .collect();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(
+        text_channels(&discord(&app, &format!("guilds/{guild}/channels")).await).len(),
+        1,
+        "one channel on Discord"
+    );
+});
+
+storage_test!(
+    a_failure_after_discord_created_the_channel_leaves_no_orphan,
+    |app| {
+        let (account, guild, lead) = connected(&app).await;
+        app.request(
+            Method::PUT,
+            "/sandbox/discord/faults",
+            Auth::None,
+            Some(json!({"failRoute": "channels/{channel_id}/permissions", "failRouteCount": 1})),
+        )
+        .await
+        .assert_status(200);
+        let failed = app
+            .post(
+                "/api/discord/channels",
+                &account.token,
+                json!({"leadId": lead["id"]}),
+            )
+            .await;
+        failed.assert_problem(503, "discord_unavailable");
+        assert!(failed.headers.contains_key("retry-after"));
+        assert!(
+            text_channels(&discord(&app, &format!("guilds/{guild}/channels")).await).is_empty(),
+            "the half-made channel was removed"
+        );
+        assert_eq!(
+            app.get("/api/discord/channels", &account.token).await.body["items"],
+            json!([])
+        );
+        // Trying again works.
+        app.post(
+            "/api/discord/channels",
+            &account.token,
+            json!({"leadId": lead["id"]}),
+        )
+        .await
+        .assert_status(201);
+    }
+);
+
+storage_test!(
+    channels_need_a_connected_server_and_a_lead_of_the_company,
+    |app| {
+        let account = app.signup("Unconnected").await;
+        let lead = app.create_lead(&account.token, "Ada").await;
+        app.post(
+            "/api/discord/channels",
+            &account.token,
+            json!({"leadId": lead["id"]}),
+        )
+        .await
+        .assert_problem(409, "discord_not_connected");
+        let (other, _, other_lead) = connected(&app).await;
+        app.post(
+            "/api/discord/channels",
+            &account.token,
+            json!({"leadId": other_lead["id"]}),
+        )
+        .await
+        .assert_problem(404, "lead_not_found");
+        app.post(
+            "/api/discord/channels",
+            &other.token,
+            json!({"leadId": "not-a-uuid"}),
+        )
+        .await
+        .assert_invalid_field("leadId");
+        app.get(
+            &format!(
+                "/api/discord/channels/{}",
+                lead["id"].as_str().unwrap_or_default()
+            ),
+            &account.token,
+        )
+        .await
+        .assert_problem(404, "channel_not_found");
+    }
+);
+
+storage_test!(
+    a_full_category_gets_a_successor_and_a_full_server_a_clear_error,
+    |app| {
+        let (account, guild, lead) = connected(&app).await;
+        let first = app
+            .post(
+                "/api/discord/channels",
+                &account.token,
+                json!({"leadId": lead["id"]}),
+            )
+            .await;
+        first.assert_status(201);
+        let category = first.body["categoryId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        // Forty-nine more lead channels in that category, as if created earlier.
+        let company: uuid::Uuid = account.company_id.parse().expect("uuid");
+        for i in 0..49 {
+            let lead = app
+                .create_lead(&account.token, &format!("Filler {i}"))
+                .await;
+            let row = lead_channel::ActiveModel {
+                id: Set(uuid::Uuid::now_v7()),
+                company_id: Set(company),
+                owner_user_id: Set(None),
+                lead_id: Set(lead["id"]
+                    .as_str()
+                    .and_then(|s| s.parse().ok())
+                    .expect("uuid")),
+                guild_id: Set(guild.clone()),
+                channel_id: Set(format!("9{i:018}")),
+                channel_name: Set(format!("filler-{i}")),
+                category_id: Set(Some(category.clone())),
+                discord_user_id: Set(None),
+                discord_username: Set(None),
+                channel_created_at: Set(chrono::Utc::now()),
+                last_message_at: Set(None),
+                message_count: Set(0),
+                is_active: Set(true),
+                updated_at: Set(chrono::Utc::now()),
+            };
+            lead_channel::Entity::insert(row)
+                .exec_without_returning(&app.state.db)
+                .await
+                .expect("insert");
+        }
+        let next = app.create_lead(&account.token, "Fifty First").await;
+        let second = app
+            .post(
+                "/api/discord/channels",
+                &account.token,
+                json!({"leadId": next["id"]}),
+            )
+            .await;
+        second.assert_status(201);
+        let new_category = second.body["categoryId"].as_str().unwrap_or_default();
+        assert_ne!(new_category, category, "a new category once one holds 50");
+        assert_eq!(
+            discord(&app, &format!("channels/{new_category}")).await["name"],
+            "Leads 2"
+        );
+
+        // The server itself nearly full (its own channels count too): a clear error, no call.
+        app.request(
+            Method::POST,
+            &format!("/sandbox/discord/servers/{guild}/channels"),
+            Auth::None,
+            Some(json!({"count": 496})),
+        )
+        .await
+        .assert_status(201);
+        let last = app.create_lead(&account.token, "No Room").await;
+        app.post(
+            "/api/discord/channels",
+            &account.token,
+            json!({"leadId": last["id"]}),
+        )
+        .await
+        .assert_problem(409, "guild_channel_limit");
+        let integrations = app.get("/api/integrations", &account.token).await;
+        assert_eq!(
+            integrations.body["items"][0]["health"], "degraded",
+            "the 80% warning shows on the connection"
+        );
+    }
+);
+
+storage_test!(archiving_keeps_history_and_stops_the_lead_writing, |app| {
+    let (account, _, lead) = connected(&app).await;
+    let lead_id = lead["id"].as_str().unwrap_or_default();
+    let opened = app
+        .post(
+            "/api/discord/channels",
+            &account.token,
+            json!({"leadId": lead_id}),
+        )
+        .await;
+    let channel_id = opened.body["channelId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let path = format!("/api/discord/channels/{lead_id}/archive");
+    let archived = app.post(&path, &account.token, json!({})).await;
+    archived.assert_status(200);
+    assert_eq!(archived.body["isActive"], false);
+    app.post(&path, &account.token, json!({}))
+        .await
+        .assert_status(200);
+    let channel = discord(&app, &format!("channels/{channel_id}")).await;
+    let lead_user = lead["discordUserId"].as_str().unwrap_or_default();
+    let overwrite = channel["permission_overwrites"]
+        .as_array()
+        .and_then(|o| o.iter().find(|o| o["id"] == lead_user).cloned())
+        .expect("overwrite");
+    let deny: u64 = overwrite["deny"]
+        .as_str()
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0);
+    let allow: u64 = overwrite["allow"]
+        .as_str()
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0);
+    assert_eq!(deny & (1 << 11), 1 << 11, "the lead can no longer send");
+    assert_eq!(allow & (1 << 16), 1 << 16, "but can still read the history");
+    assert_eq!(
+        discord(&app, &format!("channels/{channel_id}/messages"))
+            .await
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "history stays"
+    );
+    assert_eq!(
+        app.get("/api/discord/channels?active=false", &account.token)
+            .await
+            .body["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(
+        app.get("/api/discord/channels?active=true", &account.token)
+            .await
+            .body["items"],
+        json!([])
+    );
+    let audit = app
+        .get("/api/audit-log?action=channel.archived", &account.token)
+        .await;
+    assert_eq!(audit.body["items"].as_array().map(Vec::len), Some(1));
+});
