@@ -29,6 +29,13 @@ enum Command {
         #[command(subcommand)]
         action: Option<MigrateAction>,
     },
+    /// Give every active lead that is reached by direct messages (a Discord user id, no
+    /// channel) its own channel, at Discord's rate. Safe to rerun: finished leads are skipped.
+    MigrateDmLeads {
+        /// Only this company (its id); all companies with a connected server otherwise.
+        #[arg(long)]
+        company: Option<uuid::Uuid>,
+    },
     /// Print the OpenAPI document, or write it to a file.
     Openapi {
         /// Write here instead of standard output (e.g. openapi/openapi.json).
@@ -57,6 +64,7 @@ async fn main() -> ExitCode {
         Command::Serve => serve().await,
         Command::Migrate { action } => migrate(action.unwrap_or(MigrateAction::Up)).await,
         Command::Openapi { output } => write_openapi(output),
+        Command::MigrateDmLeads { company } => migrate_dm_leads(company).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -123,6 +131,42 @@ async fn migrate(action: MigrateAction) -> anyhow::Result<()> {
                 )?;
             }
         }
+    }
+    Ok(())
+}
+
+async fn migrate_dm_leads(company: Option<uuid::Uuid>) -> anyhow::Result<()> {
+    let mut settings = Settings::from_env()?;
+    telemetry::init(settings.log_format);
+    settings.apply_sandbox();
+    let app = switchboard::app::AppState::connect(settings, "switchboard").await?;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {bar:40} {pos}/{len} leads  {elapsed} (eta {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let summary = switchboard::channels::migrate_dm_leads(&app, company, |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })
+    .await?;
+    bar.finish_and_clear();
+    writeln!(
+        std::io::stdout().lock(),
+        "{} leads: {} channels created, {} already had one, {} failed (sync log {})",
+        summary.considered,
+        summary.created,
+        summary.existing,
+        summary.failed,
+        summary.sync_log_id
+    )?;
+    if summary.failed > 0 {
+        anyhow::bail!(
+            "{} leads could not get a channel; see the sync log's errors and run again",
+            summary.failed
+        );
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ mod m20261124_000003_create_leads;
 mod m20261124_000004_create_integrations;
 mod m20261124_000005_create_audit_log;
 mod m20261124_000006_create_lead_channels;
+mod m20261124_000007_create_sync_logs;
 mod util;
 
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000004_create_integrations::Migration),
             Box::new(m20261124_000005_create_audit_log::Migration),
             Box::new(m20261124_000006_create_lead_channels::Migration),
+            Box::new(m20261124_000007_create_sync_logs::Migration),
         ]
     }
 }

@@ -1,5 +1,7 @@
 //! One private Discord channel per lead: planned against Discord's limits, created once even
 //! under concurrent requests, and never left orphaned on Discord when saving it here fails.
+mod migrate;
+
 use std::time::Duration;
 
 use chrono::Utc;
@@ -24,6 +26,8 @@ use crate::{
     pagination::{Cursor, Page},
     tenancy::Principal,
 };
+
+pub use migrate::{Summary as MigrationSummary, migrate_dm_leads};
 
 /// Discord's limits (https://discord.com/developers/docs/resources/guild).
 pub const MAX_CHANNELS_PER_GUILD: usize = 500;

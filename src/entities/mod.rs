@@ -10,4 +10,5 @@ pub mod lead;
 pub mod lead_channel;
 pub mod membership;
 pub mod session;
+pub mod sync_log;
 pub mod user;

@@ -60,6 +60,8 @@ pub enum AuthMethod {
         key_id: Uuid,
     },
     Session,
+    /// The service itself (CLI tasks, background work).
+    System,
 }
 
 /// Who is calling, for which company, with which role. Handlers get the tenant from here and
@@ -74,6 +76,16 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The service acting for a company on its own (CLI tasks, background work).
+    pub fn system(company_id: uuid::Uuid) -> Self {
+        Self {
+            company_id,
+            user_id: None,
+            role: Role::Owner,
+            method: AuthMethod::System,
+        }
+    }
+
     pub fn is_admin(&self) -> bool {
         self.role >= Role::Admin
     }
@@ -82,6 +94,7 @@ impl Principal {
     pub fn actor(&self) -> String {
         match (&self.method, self.user_id) {
             (AuthMethod::ApiKey { key_id }, _) => format!("api_key:{key_id}"),
+            (AuthMethod::System, _) => "system".to_owned(),
             (_, Some(user)) => format!("user:{user}"),
             (_, None) => "unknown".to_owned(),
         }

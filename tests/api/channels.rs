@@ -439,3 +439,113 @@ storage_test!(archiving_keeps_history_and_stops_the_lead_writing, |app| {
         .await;
     assert_eq!(audit.body["items"].as_array().map(Vec::len), Some(1));
 });
+
+storage_test!(
+    migrating_dm_leads_gives_each_a_channel_and_can_resume,
+    |app| {
+        let (account, _, first) = connected(&app).await;
+        let company = account.company_id.as_str();
+        let mk = |name: &'static str, discord: Option<&'static str>| {
+            let body = match discord {
+                Some(id) => json!({"name": name, "discordUserId": id}),
+                None => json!({"name": name}),
+            };
+            app.post("/api/leads", &account.token, body)
+        };
+        let second = mk("Second DM lead", Some("175928847299117063")).await.body;
+        let closed = mk("Closed lead", Some("175928847299117064")).await.body;
+        app.patch(
+            &format!("/api/leads/{}", closed["id"].as_str().unwrap_or_default()),
+            &account.token,
+            json!({"status": "closed"}),
+        )
+        .await
+        .assert_status(200);
+        mk("No Discord", None).await.assert_status(201);
+        let with_channel = mk("Has a channel", Some("175928847299117065")).await.body;
+        app.post(
+            "/api/discord/channels",
+            &account.token,
+            json!({"leadId": with_channel["id"]}),
+        )
+        .await
+        .assert_status(201);
+
+        // One creation fails on Discord's side: the run records it and goes on.
+        app.request(
+            Method::PUT,
+            "/sandbox/discord/faults",
+            Auth::None,
+            Some(json!({"failRoute": "channels/{channel_id}/permissions", "failRouteCount": 1})),
+        )
+        .await
+        .assert_status(200);
+        let progress = std::sync::Mutex::new(Vec::new());
+        let run = switchboard::channels::migrate_dm_leads(
+            &app.state,
+            Some(company.parse().expect("uuid")),
+            |done, total| {
+                progress.lock().expect("lock").push((done, total));
+            },
+        )
+        .await
+        .expect("runs");
+        assert_eq!(
+            (run.considered, run.created, run.failed),
+            (2, 1, 1),
+            "{run:?}"
+        );
+        assert_eq!(progress.lock().expect("lock").last(), Some(&(2, 2)));
+        let log = switchboard::entities::sync_log::Entity::find_by_id(run.sync_log_id)
+            .one(&app.state.db)
+            .await
+            .expect("q")
+            .expect("row");
+        assert_eq!(
+            (
+                log.records_created,
+                log.records_failed,
+                log.sync_type.as_str()
+            ),
+            (1, 1, "full")
+        );
+        assert!(log.completed_at.is_some());
+        assert_eq!(log.errors.as_array().map(Vec::len), Some(1));
+
+        // Resumed: only the failed one is left, and it succeeds now.
+        let rerun = switchboard::channels::migrate_dm_leads(&app.state, None, |_, _| {})
+            .await
+            .expect("runs");
+        assert_eq!(
+            (rerun.considered, rerun.created, rerun.failed),
+            (1, 1, 0),
+            "{rerun:?}"
+        );
+        for lead in [&first, &second] {
+            let got = app
+                .get(
+                    &format!(
+                        "/api/discord/channels/{}",
+                        lead["id"].as_str().unwrap_or_default()
+                    ),
+                    &account.token,
+                )
+                .await;
+            got.assert_status(200);
+        }
+        let closed_channel = app
+            .get(
+                &format!(
+                    "/api/discord/channels/{}",
+                    closed["id"].as_str().unwrap_or_default()
+                ),
+                &account.token,
+            )
+            .await;
+        closed_channel.assert_problem(404, "channel_not_found");
+        let again = switchboard::channels::migrate_dm_leads(&app.state, None, |_, _| {})
+            .await
+            .expect("runs");
+        assert_eq!(again.considered, 0);
+    }
+);

@@ -150,3 +150,42 @@ fn the_openapi_command_prints_the_served_spec() {
         switchboard::openapi::spec_json()
     );
 }
+
+#[tokio::test]
+async fn migrate_dm_leads_runs_against_a_running_server() {
+    // In sandbox mode the simulators live in the server, so the command reaches Discord through
+    // the server's PUBLIC_URL, as it would reach discord.com.
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Embedded).await;
+    let (account, _, lead) = crate::channels::connected(&app).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut command = switchboard(dir.path());
+    command
+        .args(["migrate-dm-leads", "--company", &account.company_id])
+        .env("DATABASE_URL", app.settings.database_url.expose())
+        .env("PUBLIC_URL", app.settings.public_url.as_str());
+    // Waited for on another thread: this test's runtime also serves the requests it makes.
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("joins")
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("1 leads: 1 channels created, 0 already had one, 0 failed"),
+        "{stdout}"
+    );
+    let channel = app
+        .get(
+            &format!(
+                "/api/discord/channels/{}",
+                lead["id"].as_str().unwrap_or_default()
+            ),
+            &account.token,
+        )
+        .await;
+    channel.assert_status(200);
+}

@@ -300,6 +300,12 @@ async fn me(State(state): State<AppState>, principal: Principal) -> Result<Json<
         AuthMethod::Token { .. } => AuthMethodView::Token,
         AuthMethod::ApiKey { .. } => AuthMethodView::ApiKey,
         AuthMethod::Session => AuthMethodView::Session,
+        // Only CLI tasks and background work act as the system; never a request.
+        AuthMethod::System => {
+            return Err(Error::internal(anyhow::anyhow!(
+                "a system principal reached /me"
+            )));
+        }
     };
     Ok(Json(MeResponse {
         user,
