@@ -13,6 +13,7 @@ pub mod entities;
 pub mod error;
 pub mod http;
 pub mod integrations;
+pub mod jobs;
 pub mod leads;
 pub mod metrics;
 pub mod openapi;

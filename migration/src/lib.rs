@@ -8,6 +8,7 @@ mod m20261124_000004_create_integrations;
 mod m20261124_000005_create_audit_log;
 mod m20261124_000006_create_lead_channels;
 mod m20261124_000007_create_sync_logs;
+mod m20261124_000008_create_messages_and_jobs;
 mod util;
 
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000005_create_audit_log::Migration),
             Box::new(m20261124_000006_create_lead_channels::Migration),
             Box::new(m20261124_000007_create_sync_logs::Migration),
+            Box::new(m20261124_000008_create_messages_and_jobs::Migration),
         ]
     }
 }

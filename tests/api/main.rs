@@ -14,6 +14,7 @@ mod discord_channels;
 mod discord_rest;
 mod health;
 mod integrations;
+mod jobs;
 mod leads;
 mod oauth;
 mod openapi;

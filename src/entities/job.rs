@@ -1,0 +1,28 @@
+use sea_orm::entity::prelude::*;
+
+/// The durable outbox: work that must happen even if this process dies now.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "jobs")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub company_id: Option<Uuid>,
+    /// e.g. `deliver_message`.
+    pub kind: String,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub payload: Json,
+    /// `pending`, `running`, `done` or `dead`.
+    pub state: String,
+    pub attempts: i32,
+    pub run_at: DateTimeUtc,
+    /// A running job whose worker died is claimed again after this.
+    pub locked_until: Option<DateTimeUtc>,
+    pub last_error: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,169 @@
+//! The outbox on both databases: one worker per job, backoff, dead after five attempts.
+use std::collections::BTreeSet;
+
+use sea_orm::EntityTrait;
+use switchboard::{
+    entities::job,
+    jobs::{self, Failure},
+};
+
+storage_test!(concurrent_workers_claim_each_job_exactly_once, |app| {
+    let db = &app.state.db;
+    let mut enqueued = BTreeSet::new();
+    for i in 0..20 {
+        enqueued.insert(
+            jobs::enqueue(db, None, "test", serde_json::json!({"n": i}))
+                .await
+                .expect("enqueue")
+                .id,
+        );
+    }
+    let workers = (0..4).map(|_| {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while let Some(job) = jobs::claim_next(&db).await.expect("claim") {
+                mine.push(job.id);
+            }
+            mine
+        })
+    });
+    let claimed: Vec<_> = futures::future::join_all(workers)
+        .await
+        .into_iter()
+        .flat_map(|r| r.expect("worker"))
+        .collect();
+    assert_eq!(claimed.len(), 20, "every job claimed once, none twice");
+    assert_eq!(claimed.into_iter().collect::<BTreeSet<_>>(), enqueued);
+});
+
+storage_test!(
+    a_failing_job_backs_off_and_dies_after_five_attempts,
+    |app| {
+        let db = &app.state.db;
+        let queued = jobs::enqueue(db, None, "test", serde_json::json!({}))
+            .await
+            .expect("enqueue");
+        let mut waits = Vec::new();
+        for attempt in 1..=5 {
+            // Make it due, claim it, fail it.
+            job::Entity::update_many()
+                .col_expr(
+                    job::Column::RunAt,
+                    sea_orm::sea_query::Expr::value(
+                        chrono::Utc::now() - chrono::Duration::seconds(1),
+                    ),
+                )
+                .exec(db)
+                .await
+                .expect("due");
+            let claimed = jobs::claim(db, queued.id)
+                .await
+                .expect("claim")
+                .expect("pending");
+            assert_eq!(claimed.attempts, attempt);
+            let before = chrono::Utc::now();
+            let failed = jobs::fail(
+                db,
+                claimed,
+                Failure::Retry {
+                    reason: format!("attempt {attempt}"),
+                    not_before: None,
+                },
+            )
+            .await
+            .expect("fail");
+            if attempt < 5 {
+                assert_eq!(failed.state, "pending");
+                waits.push((failed.run_at - before).num_milliseconds());
+            } else {
+                assert_eq!(failed.state, "dead");
+                assert_eq!(failed.last_error.as_deref(), Some("attempt 5"));
+            }
+        }
+        let rounded: Vec<i64> = waits.iter().map(|ms| (ms + 500) / 1000).collect();
+        assert_eq!(rounded, [1, 2, 4, 8]);
+        assert!(
+            jobs::claim(db, queued.id).await.expect("claim").is_none(),
+            "a dead job is not claimed"
+        );
+    }
+);
+
+storage_test!(
+    a_platform_retry_after_longer_than_the_backoff_is_honoured,
+    |app| {
+        let db = &app.state.db;
+        let queued = jobs::enqueue(db, None, "test", serde_json::json!({}))
+            .await
+            .expect("enqueue");
+        let claimed = jobs::claim(db, queued.id)
+            .await
+            .expect("claim")
+            .expect("pending");
+        let before = chrono::Utc::now();
+        let failed = jobs::fail(
+            db,
+            claimed,
+            Failure::Retry {
+                reason: "429".into(),
+                not_before: Some(std::time::Duration::from_secs(30)),
+            },
+        )
+        .await
+        .expect("fail");
+        assert!((failed.run_at - before).num_seconds() >= 29);
+        let permanent = jobs::enqueue(db, None, "test", serde_json::json!({}))
+            .await
+            .expect("enqueue");
+        let claimed = jobs::claim(db, permanent.id)
+            .await
+            .expect("claim")
+            .expect("pending");
+        let dead = jobs::fail(
+            db,
+            claimed,
+            Failure::Permanent {
+                reason: "403 Missing Access".into(),
+            },
+        )
+        .await
+        .expect("fail");
+        assert_eq!(
+            (dead.state.as_str(), dead.attempts),
+            ("dead", 1),
+            "permanent failures are not retried"
+        );
+    }
+);
+
+storage_test!(
+    a_job_whose_worker_died_is_claimed_again_after_its_lease,
+    |app| {
+        let db = &app.state.db;
+        let queued = jobs::enqueue(db, None, "test", serde_json::json!({}))
+            .await
+            .expect("enqueue");
+        jobs::claim(db, queued.id)
+            .await
+            .expect("claim")
+            .expect("pending");
+        assert!(
+            jobs::claim_next(db).await.expect("claim").is_none(),
+            "running and leased"
+        );
+        job::Entity::update_many()
+            .col_expr(
+                job::Column::LockedUntil,
+                sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::seconds(1)),
+            )
+            .exec(db)
+            .await
+            .expect("expire the lease");
+        let again = jobs::claim_next(db)
+            .await
+            .expect("claim")
+            .expect("reclaimed");
+        assert_eq!((again.id, again.attempts), (queued.id, 2));
+    }
+);
