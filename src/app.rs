@@ -170,6 +170,7 @@ impl Server {
                 }
             }
         });
+        let worker = tokio::spawn(crate::messages::worker(self.state.clone()));
         let router = crate::http::router::build(self.state);
         let result = axum::serve(
             self.listener,
@@ -179,6 +180,7 @@ impl Server {
         .await;
         sweeper.abort();
         refresher.abort();
+        worker.abort();
         result.context("serving HTTP")
     }
 }

@@ -15,6 +15,7 @@ pub mod http;
 pub mod integrations;
 pub mod jobs;
 pub mod leads;
+pub mod messages;
 pub mod metrics;
 pub mod openapi;
 pub mod pagination;

@@ -31,6 +31,7 @@ use crate::http::problem::{PROBLEM_JSON, Problem};
         (name = "leads", description = "The people a company talks to"),
         (name = "integrations", description = "Connecting Discord and GitHub through OAuth popups"),
         (name = "channels", description = "Each lead's private Discord channel"),
+        (name = "messages", description = "Messages to and from leads"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

@@ -44,6 +44,7 @@ pub fn api() -> OpenApiRouter<AppState> {
                 .merge(routes::leads::router())
                 .merge(routes::integrations::router())
                 .merge(routes::channels::router())
+                .merge(routes::messages::router())
                 .merge(routes::audit::router()),
         )
 }

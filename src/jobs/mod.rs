@@ -66,8 +66,9 @@ fn claim_sql(backend: DatabaseBackend, by_id: bool) -> String {
         format!("id = {} AND state = 'pending'", p[2])
     } else {
         format!(
-            "(state = 'pending' AND run_at <= {now}) OR (state = 'running' AND locked_until < {now})",
-            now = p[0]
+            "kind = {kind} AND ((state = 'pending' AND run_at <= {now}) OR (state = 'running' AND locked_until < {now}))",
+            now = p[0],
+            kind = p[2]
         )
     };
     format!(
@@ -78,15 +79,16 @@ fn claim_sql(backend: DatabaseBackend, by_id: bool) -> String {
     )
 }
 
-/// Takes the next due job, if any, for this worker alone.
-pub async fn claim_next(db: &impl ConnectionTrait) -> Result<Option<job::Model>> {
+/// Takes the next due job of this kind, if any, for this worker alone. Workers claim only the
+/// kinds they run.
+pub async fn claim_next(db: &impl ConnectionTrait, kind: &str) -> Result<Option<job::Model>> {
     let now = Utc::now();
     let until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
     let backend = db.get_database_backend();
     let stmt = Statement::from_sql_and_values(
         backend,
         claim_sql(backend, false),
-        [now.into(), until.into()],
+        [now.into(), until.into(), kind.into()],
     );
     Ok(Jobs::find().from_raw_sql(stmt).one(db).await?)
 }

@@ -284,7 +284,10 @@ pub fn router() -> Router<Arc<Sandbox>> {
         .route("/api/v10/users/@me", get(current_user))
         .route("/stats", get(stats))
         .route("/servers", get(list_servers).post(create_server))
-        .route("/servers/{guild_id}/bot", delete(remove_bot))
+        .route(
+            "/servers/{guild_id}/bot",
+            delete(remove_bot).put(restore_bot),
+        )
         .route("/faults", get(get_faults).put(set_faults))
 }
 
@@ -692,4 +695,23 @@ async fn set_faults(
         .lock()
         .unwrap_or_else(|p| p.into_inner()) = faults.clone();
     Json(faults)
+}
+
+/// Sandbox control: a server admin adds the bot back, with the permissions it had.
+async fn restore_bot(
+    State(sandbox): State<Arc<Sandbox>>,
+    Path(guild_id): Path<String>,
+) -> Response {
+    let mut state = sandbox.discord.lock();
+    match guild_id
+        .parse::<u64>()
+        .ok()
+        .and_then(|id| state.guilds.get_mut(&id))
+    {
+        Some(guild) => {
+            guild.bot_member = true;
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => discord_error(StatusCode::NOT_FOUND, 10004, "Unknown Guild"),
+    }
 }

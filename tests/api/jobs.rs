@@ -22,7 +22,7 @@ storage_test!(concurrent_workers_claim_each_job_exactly_once, |app| {
         let db = db.clone();
         tokio::spawn(async move {
             let mut mine = Vec::new();
-            while let Some(job) = jobs::claim_next(&db).await.expect("claim") {
+            while let Some(job) = jobs::claim_next(&db, "test").await.expect("claim") {
                 mine.push(job.id);
             }
             mine
@@ -149,7 +149,7 @@ storage_test!(
             .expect("claim")
             .expect("pending");
         assert!(
-            jobs::claim_next(db).await.expect("claim").is_none(),
+            jobs::claim_next(db, "test").await.expect("claim").is_none(),
             "running and leased"
         );
         job::Entity::update_many()
@@ -160,7 +160,7 @@ storage_test!(
             .exec(db)
             .await
             .expect("expire the lease");
-        let again = jobs::claim_next(db)
+        let again = jobs::claim_next(db, "test")
             .await
             .expect("claim")
             .expect("reclaimed");

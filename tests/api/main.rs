@@ -16,6 +16,7 @@ mod health;
 mod integrations;
 mod jobs;
 mod leads;
+mod messages;
 mod oauth;
 mod openapi;
 mod sandbox;

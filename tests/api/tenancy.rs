@@ -34,6 +34,18 @@ storage_test!(
         )
         .await
         .assert_status(201);
+        app.post(
+            "/api/discord/send-message",
+            &a.token,
+            json!({"leadId": lead_id, "content": "For A's eyes"}),
+        )
+        .await
+        .assert_status(201);
+        let a_jobs = app.get("/api/jobs", &a.token).await;
+        let job_id = a_jobs.body["items"][0]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
 
         // (method, documented path, concrete path with A's ids, body)
         let probes: Vec<(Method, &str, String, Option<Value>)> = vec![
@@ -83,6 +95,18 @@ storage_test!(
                 Method::POST,
                 "/api/discord/channels/{leadId}/archive",
                 format!("/api/discord/channels/{lead_id}/archive"),
+                Some(json!({})),
+            ),
+            (
+                Method::GET,
+                "/api/leads/{leadId}/messages",
+                format!("/api/leads/{lead_id}/messages"),
+                None,
+            ),
+            (
+                Method::POST,
+                "/api/jobs/{jobId}/retry",
+                format!("/api/jobs/{job_id}/retry"),
                 Some(json!({})),
             ),
             // A's Discord integration is not B's to check or disconnect.
@@ -170,6 +194,18 @@ storage_test!(
             app.get("/api/discord/channels", &b.token).await.body["items"],
             json!([])
         );
+        assert_eq!(
+            app.get("/api/jobs", &b.token).await.body["items"],
+            json!([])
+        );
+        let spoofed = app
+            .post(
+                "/api/discord/send-message",
+                &b.token,
+                json!({"leadId": lead_id, "content": "Spoofed"}),
+            )
+            .await;
+        assert_eq!(spoofed.status.as_u16(), 404, "B cannot message A's lead");
         let opened = app
             .post(
                 "/api/discord/channels",

@@ -262,6 +262,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/discord/send-message": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a message to a lead
+         * @description Stores the message and its delivery in one transaction and delivers it at once; the answer
+         *     says `sent`, or `queued` when Discord could not take it yet (it is retried with backoff and
+         *     ends `sent` or `failed`). With an `Idempotency-Key`, repeating the request answers the first
+         *     message instead of sending again.
+         */
+        post: operations["send_message"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/integrations": {
         parameters: {
             query?: never;
@@ -386,6 +409,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The company's background jobs, newest first (admin) */
+        get: operations["list_jobs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/jobs/{jobId}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry a dead job (admin)
+         * @description The job runs again from its first attempt; a failed message it delivers is queued again.
+         */
+        post: operations["retry_job"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/leads": {
         parameters: {
             query?: never;
@@ -424,6 +484,23 @@ export interface paths {
          * @description Fields left out are unchanged; `null` clears a nullable field.
          */
         patch: operations["update_lead"];
+        trace?: never;
+    };
+    "/api/leads/{leadId}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A lead's conversation, newest first */
+        get: operations["lead_messages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/me": {
@@ -639,6 +716,27 @@ export interface components {
             /** Format: date-time */
             updatedAt: string;
         };
+        JobList: {
+            items: components["schemas"]["JobView"][];
+            nextCursor?: string | null;
+        };
+        JobView: {
+            /** Format: int32 */
+            attempts: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            lastError?: string | null;
+            payload: Record<string, never>;
+            /** Format: date-time */
+            runAt: string;
+            /** @description `pending`, `running`, `done` or `dead`. */
+            state: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
         /**
          * @description The roles a key can have: keys never own a company.
          * @enum {string}
@@ -725,6 +823,31 @@ export interface components {
             company: components["schemas"]["CompanyView"];
             role: components["schemas"]["Role"];
         };
+        MessageList: {
+            items: components["schemas"]["MessageView"][];
+            nextCursor?: string | null;
+        };
+        MessageView: {
+            /** @description `crm:{userId}`, `crm:api_key:{id}` or `discord:{userId}`. */
+            author: string;
+            channelId: string;
+            content: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** @description `outbound` or `inbound`. */
+            direction: string;
+            discordMessageId?: string | null;
+            /** @description Why delivery failed, when `state` is `failed`. */
+            failureReason?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            leadId: string;
+            /** Format: date-time */
+            sentAt?: string | null;
+            /** @description `queued`, `sent`, `failed` or `received`. */
+            state: string;
+        };
         OpenChannelRequest: {
             /** Format: uuid */
             leadId: string;
@@ -780,6 +903,12 @@ export interface components {
          * @enum {string}
          */
         Role: "member" | "admin" | "owner";
+        SendMessageRequest: {
+            /** @description 1 to 2,000 characters; line breaks allowed. */
+            content: string;
+            /** Format: uuid */
+            leadId: string;
+        };
         SignupRequest: {
             /** @example Analytical Engines Ltd */
             companyName: string;
@@ -1559,6 +1688,56 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    send_message: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 1–255 visible ASCII characters; the same key with the same body answers the original message */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SendMessageRequest"];
+            };
+        };
+        responses: {
+            /** @description Stored; `state` is `sent`, `queued` or `failed` */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageView"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `lead_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `lead_has_no_channel`, `channel_archived`, `idempotency_request_in_flight` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     list_integrations: {
         parameters: {
             query?: never;
@@ -1789,6 +1968,87 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    list_jobs: {
+        parameters: {
+            query?: {
+                /** @description `pending`, `running`, `done` or `dead`. */
+                state?: string;
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of jobs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    retry_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                jobId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Pending again */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobView"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            /** @description `job_not_dead` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     list_leads: {
         parameters: {
             query?: {
@@ -1928,6 +2188,37 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    lead_messages: {
+        parameters: {
+            query?: {
+                /** @description How many items to return (1–100, default 50). */
+                limit?: number;
+                /** @description `nextCursor` from the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                leadId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of messages */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
             500: components["responses"]["InternalError"];
         };

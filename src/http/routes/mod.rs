@@ -7,6 +7,7 @@ pub mod companies;
 pub mod health;
 pub mod integrations;
 pub mod leads;
+pub mod messages;
 
 /// Double option for PATCH bodies: absent → `None`, `null` → `Some(None)`.
 pub(crate) fn nullable<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>

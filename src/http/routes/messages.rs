@@ -1,0 +1,263 @@
+use axum::{
+    Json,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use crate::{
+    app::AppState,
+    entities::{job, message},
+    error::{Error, Result},
+    http::extract::{AdminPrincipal, ApiJson, ApiPath, ApiQuery},
+    jobs,
+    messages::{self, Content, IdempotencyKey},
+    pagination::PageParams,
+    tenancy::Principal,
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(send_message))
+        .routes(routes!(lead_messages))
+        .routes(routes!(list_jobs))
+        .routes(routes!(retry_job))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageView {
+    id: Uuid,
+    lead_id: Uuid,
+    channel_id: String,
+    /// `outbound` or `inbound`.
+    direction: String,
+    /// `queued`, `sent`, `failed` or `received`.
+    state: String,
+    content: String,
+    /// `crm:{userId}`, `crm:api_key:{id}` or `discord:{userId}`.
+    author: String,
+    discord_message_id: Option<String>,
+    /// Why delivery failed, when `state` is `failed`.
+    failure_reason: Option<String>,
+    created_at: DateTime<Utc>,
+    sent_at: Option<DateTime<Utc>>,
+}
+
+impl From<message::Model> for MessageView {
+    fn from(m: message::Model) -> Self {
+        Self {
+            id: m.id,
+            lead_id: m.lead_id,
+            channel_id: m.channel_id,
+            direction: m.direction,
+            state: m.state,
+            content: m.content,
+            author: m.author_meta_id,
+            discord_message_id: m.discord_message_id,
+            failure_reason: m.failure_reason,
+            created_at: m.created_at,
+            sent_at: m.sent_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SendMessageRequest {
+    lead_id: Uuid,
+    /// 1 to 2,000 characters; line breaks allowed.
+    #[schema(min_length = 1, max_length = 2000)]
+    content: String,
+}
+
+/// Send a message to a lead
+///
+/// Stores the message and its delivery in one transaction and delivers it at once; the answer
+/// says `sent`, or `queued` when Discord could not take it yet (it is retried with backoff and
+/// ends `sent` or `failed`). With an `Idempotency-Key`, repeating the request answers the first
+/// message instead of sending again.
+#[utoipa::path(post, path = "/discord/send-message", tag = "messages",
+    request_body = SendMessageRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters; the same key with the same body answers the original message")),
+    responses(
+        (status = 201, description = "Stored; `state` is `sent`, `queued` or `failed`", body = MessageView),
+        (status = 404, description = "`lead_not_found`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`lead_has_no_channel`, `channel_archived`, `idempotency_request_in_flight`",
+            body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ))]
+async fn send_message(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<SendMessageRequest>,
+) -> Result<(StatusCode, Json<MessageView>)> {
+    let content = Content::parse(&body.content)?;
+    let key = match headers.get("idempotency-key") {
+        Some(value) => Some(IdempotencyKey::parse(value.to_str().unwrap_or("\u{0}"))?),
+        None => None,
+    };
+    let message = messages::send(&state, &principal, body.lead_id, content, key).await?;
+    Ok((StatusCode::CREATED, Json(message.into())))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Path)]
+pub struct LeadPath {
+    lead_id: Uuid,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageList {
+    items: Vec<MessageView>,
+    next_cursor: Option<String>,
+}
+
+/// A lead's conversation, newest first
+#[utoipa::path(get, path = "/leads/{leadId}/messages", tag = "messages",
+    params(LeadPath, PageParams),
+    responses((status = 200, description = "A page of messages", body = MessageList)))]
+async fn lead_messages(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(path): ApiPath<LeadPath>,
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> Result<Json<MessageList>> {
+    let (limit, cursor) = params.parse()?;
+    let page =
+        messages::list_for_lead(&state.db, principal.company_id, path.lead_id, limit, cursor)
+            .await?;
+    Ok(Json(MessageList {
+        items: page.items.into_iter().map(Into::into).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JobView {
+    id: Uuid,
+    kind: String,
+    /// `pending`, `running`, `done` or `dead`.
+    state: String,
+    attempts: i32,
+    run_at: DateTime<Utc>,
+    last_error: Option<String>,
+    #[schema(value_type = Object)]
+    payload: serde_json::Value,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<job::Model> for JobView {
+    fn from(j: job::Model) -> Self {
+        Self {
+            id: j.id,
+            kind: j.kind,
+            state: j.state,
+            attempts: j.attempts,
+            run_at: j.run_at,
+            last_error: j.last_error,
+            payload: j.payload,
+            created_at: j.created_at,
+            updated_at: j.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JobList {
+    items: Vec<JobView>,
+    next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct JobListParams {
+    /// `pending`, `running`, `done` or `dead`.
+    #[param(pattern = "^(pending|running|done|dead)$")]
+    state: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<u64>,
+    cursor: Option<String>,
+}
+
+/// The company's background jobs, newest first (admin)
+#[utoipa::path(get, path = "/jobs", tag = "operations",
+    params(JobListParams),
+    responses(
+        (status = 200, description = "A page of jobs", body = JobList),
+        (status = 403, description = "`forbidden`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_jobs(
+    State(state): State<AppState>,
+    AdminPrincipal(principal): AdminPrincipal,
+    ApiQuery(params): ApiQuery<JobListParams>,
+) -> Result<Json<JobList>> {
+    if let Some(s) = params.state.as_deref()
+        && ![
+            jobs::state::PENDING,
+            jobs::state::RUNNING,
+            jobs::state::DONE,
+            jobs::state::DEAD,
+        ]
+        .contains(&s)
+    {
+        return Err(Error::invalid(
+            "state",
+            "must be pending, running, done or dead",
+        ));
+    }
+    let (limit, cursor) = PageParams {
+        limit: params.limit,
+        cursor: params.cursor,
+    }
+    .parse()?;
+    let page = jobs::list(
+        &state.db,
+        principal.company_id,
+        params.state.as_deref(),
+        limit,
+        cursor,
+    )
+    .await?;
+    Ok(Json(JobList {
+        items: page.items.into_iter().map(Into::into).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Path)]
+pub struct JobPath {
+    job_id: Uuid,
+}
+
+/// Retry a dead job (admin)
+///
+/// The job runs again from its first attempt; a failed message it delivers is queued again.
+#[utoipa::path(post, path = "/jobs/{jobId}/retry", tag = "operations",
+    params(JobPath),
+    responses(
+        (status = 200, description = "Pending again", body = JobView),
+        (status = 403, description = "`forbidden`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`job_not_dead`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ))]
+async fn retry_job(
+    State(state): State<AppState>,
+    AdminPrincipal(principal): AdminPrincipal,
+    ApiPath(path): ApiPath<JobPath>,
+) -> Result<Json<JobView>> {
+    let job = jobs::retry(&state.db, principal.company_id, path.job_id).await?;
+    messages::requeue_for_job(&state, &job).await?;
+    Ok(Json(job.into()))
+}

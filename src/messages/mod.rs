@@ -1,0 +1,443 @@
+//! Messages to and from leads. Sending writes the message and its delivery job in one
+//! transaction, tries delivery at once, and leaves retries to the outbox; Discord's nonce with
+//! `enforce_nonce` makes a retried delivery return the first message instead of posting twice.
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use serenity::all::{CreateAllowedMentions, CreateMessage, Nonce};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::{
+    app::AppState,
+    channels,
+    entities::{job, lead_channel, message},
+    error::{Error, Result, is_unique_violation},
+    integrations::{health, store},
+    jobs::{self, Failure},
+    leads,
+    pagination::{Cursor, Page},
+    tenancy::{AuthMethod, Principal},
+};
+
+pub const MAX_CONTENT_CHARS: usize = 2000;
+pub const DELIVER: &str = "deliver_message";
+const KEY_LOCK_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+pub mod state {
+    pub const QUEUED: &str = "queued";
+    pub const SENT: &str = "sent";
+    pub const FAILED: &str = "failed";
+    pub const RECEIVED: &str = "received";
+}
+
+/// Message text: not blank, at most 2,000 characters (Discord's limit), no control characters
+/// but line breaks and tabs.
+pub struct Content(String);
+
+impl Content {
+    pub fn parse(raw: &str) -> Result<Self> {
+        if raw.trim().is_empty() {
+            return Err(Error::invalid("content", "must not be blank"));
+        }
+        if raw.chars().count() > MAX_CONTENT_CHARS {
+            return Err(Error::invalid(
+                "content",
+                format!("must be at most {MAX_CONTENT_CHARS} characters"),
+            ));
+        }
+        if raw
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            return Err(Error::invalid(
+                "content",
+                "must not contain control characters other than line breaks and tabs",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+}
+
+/// An `Idempotency-Key` header value: 1 to 255 visible ASCII characters.
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn parse(raw: &str) -> Result<Self> {
+        if raw.is_empty() || raw.len() > 255 || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Error::invalid(
+                "Idempotency-Key",
+                "must be 1 to 255 visible ASCII characters",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+}
+
+fn author_of(principal: &Principal) -> String {
+    match (&principal.method, principal.user_id) {
+        (AuthMethod::ApiKey { key_id }, _) => format!("crm:api_key:{key_id}"),
+        (_, Some(user)) => format!("crm:{user}"),
+        _ => "crm:system".to_owned(),
+    }
+}
+
+/// The nonce Discord deduplicates on: 25 characters of the message id (its random part).
+pub fn nonce_of(message_id: Uuid) -> String {
+    message_id.simple().to_string()[7..].to_owned()
+}
+
+pub async fn find_by_key(
+    db: &impl ConnectionTrait,
+    company_id: Uuid,
+    key: &str,
+) -> Result<Option<message::Model>> {
+    Ok(message::Entity::find()
+        .filter(message::Column::CompanyId.eq(company_id))
+        .filter(message::Column::IdempotencyKey.eq(key))
+        .one(db)
+        .await?)
+}
+
+fn replay(existing: message::Model, hash: &str) -> Result<message::Model> {
+    if existing.request_hash.as_deref() == Some(hash) {
+        Ok(existing)
+    } else {
+        Err(Error::invalid(
+            "Idempotency-Key",
+            "was already used for a different request",
+        ))
+        .map_err(|mut e| {
+            e.code = "idempotency_key_reused";
+            e
+        })
+    }
+}
+
+/// Sends `content` to the lead's channel. With a key, the same request again answers the first
+/// message; another request with the key is refused; one still in flight is 409.
+pub async fn send(
+    app: &AppState,
+    principal: &Principal,
+    lead_id: Uuid,
+    content: Content,
+    key: Option<IdempotencyKey>,
+) -> Result<message::Model> {
+    let lead = leads::get(&app.db, principal.company_id, lead_id).await?;
+    let hash = hex::encode(Sha256::digest(
+        format!("{lead_id}\n{}", content.0).as_bytes(),
+    ));
+    let lock = key.as_ref().map(|k| {
+        format!(
+            "idempotency:{}:{}",
+            principal.company_id,
+            hex::encode(Sha256::digest(k.0.as_bytes()))
+        )
+    });
+    if let Some(lock) = &lock
+        && !app.state.put_if_absent(lock, b"1", KEY_LOCK_TTL).await?
+    {
+        // The first request with this key has not answered yet (IETF Idempotency-Key draft).
+        return Err(Error::conflict(
+            "idempotency_request_in_flight",
+            "A request with this Idempotency-Key is still being processed; retry shortly.",
+        ));
+    }
+    let result = match &key {
+        Some(k) => match find_by_key(&app.db, principal.company_id, &k.0).await {
+            Ok(Some(existing)) => replay(existing, &hash),
+            Ok(None) => send_locked(app, principal, &lead, content, key.as_ref(), &hash).await,
+            Err(err) => Err(err),
+        },
+        None => send_locked(app, principal, &lead, content, None, &hash).await,
+    };
+    if let Some(lock) = &lock {
+        app.state.delete(lock).await?;
+    }
+    result
+}
+
+async fn send_locked(
+    app: &AppState,
+    principal: &Principal,
+    lead: &crate::entities::lead::Model,
+    content: Content,
+    key: Option<&IdempotencyKey>,
+    hash: &str,
+) -> Result<message::Model> {
+    let channel = channels::get(&app.db, principal.company_id, lead.id)
+        .await?
+        .ok_or_else(|| {
+            Error::conflict(
+                "lead_has_no_channel",
+                "Open the lead's Discord channel first (POST /api/discord/channels).",
+            )
+        })?;
+    if !channel.is_active {
+        return Err(Error::conflict(
+            "channel_archived",
+            "The lead's channel is archived.",
+        ));
+    }
+    let now = Utc::now();
+    let txn = crate::db::begin_write(&app.db).await?;
+    let row = message::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        company_id: Set(principal.company_id),
+        lead_id: Set(lead.id),
+        guild_id: Set(channel.guild_id.clone()),
+        channel_id: Set(channel.channel_id.clone()),
+        direction: Set("outbound".into()),
+        author_meta_id: Set(author_of(principal)),
+        content: Set(content.0),
+        state: Set(state::QUEUED.into()),
+        discord_message_id: Set(None),
+        idempotency_key: Set(key.map(|k| k.0.clone())),
+        request_hash: Set(key.map(|_| hash.to_owned())),
+        origin: Set("api".into()),
+        failure_reason: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        sent_at: Set(None),
+    };
+    let inserted = message::Entity::insert(row).exec_with_returning(&txn).await;
+    let message = match inserted {
+        Ok(m) => m,
+        Err(err) if is_unique_violation(&err) && key.is_some() => {
+            drop(txn);
+            let key = key.map(|k| k.0.as_str()).unwrap_or_default();
+            let existing = find_by_key(&app.db, principal.company_id, key)
+                .await?
+                .ok_or_else(|| Error::internal(err))?;
+            return replay(existing, hash);
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let job = jobs::enqueue(
+        &txn,
+        Some(principal.company_id),
+        DELIVER,
+        serde_json::json!({ "messageId": message.id }),
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::info!(message.id = %message.id, lead.id = %lead.id, "message queued");
+
+    // Delivered now when Discord answers; otherwise the outbox retries and the answer says queued.
+    if let Some(job) = jobs::claim(&app.db, job.id).await? {
+        run(app, job).await?;
+    }
+    Ok(message::Entity::find_by_id(message.id)
+        .one(&app.db)
+        .await?
+        .unwrap_or(message))
+}
+
+/// Runs one claimed job. Called by the request that enqueued it and by the worker.
+pub async fn run(app: &AppState, job: job::Model) -> Result<()> {
+    if job.kind != DELIVER {
+        jobs::fail(
+            &app.db,
+            job,
+            Failure::Permanent {
+                reason: "unknown job kind".into(),
+            },
+        )
+        .await?;
+        return Ok(());
+    }
+    let id = job
+        .payload
+        .get("messageId")
+        .and_then(|v| v.as_str())
+        .and_then(|s| s.parse::<Uuid>().ok());
+    let Some(message) = (match id {
+        Some(id) => message::Entity::find_by_id(id).one(&app.db).await?,
+        None => None,
+    }) else {
+        jobs::fail(
+            &app.db,
+            job,
+            Failure::Permanent {
+                reason: "the message no longer exists".into(),
+            },
+        )
+        .await?;
+        return Ok(());
+    };
+    if message.state != state::QUEUED {
+        jobs::complete(&app.db, job).await?;
+        return Ok(());
+    }
+    let Some(rest) = app.discord.clone() else {
+        let reason = "Discord is not configured".to_owned();
+        mark_failed(app, message, &reason).await?;
+        jobs::fail(&app.db, job, Failure::Permanent { reason }).await?;
+        return Ok(());
+    };
+    let channel_id: u64 = message.channel_id.parse().unwrap_or(0);
+    // Nobody is pinged by what a CRM user types.
+    let body = CreateMessage::new()
+        .content(message.content.clone())
+        .nonce(Nonce::String(nonce_of(message.id)))
+        .enforce_nonce(true)
+        .allowed_mentions(CreateAllowedMentions::new());
+    match rest.create_message(channel_id, &body).await {
+        Ok(sent) => {
+            let now = Utc::now();
+            let txn = crate::db::begin_write(&app.db).await?;
+            let mut active = message.clone().into_active_model();
+            active.state = Set(state::SENT.into());
+            active.discord_message_id = Set(Some(sent.id.get().to_string()));
+            active.sent_at = Set(Some(now));
+            active.updated_at = Set(now);
+            active.update(&txn).await?;
+            if let Some(channel) = lead_channel::Entity::find()
+                .filter(lead_channel::Column::ChannelId.eq(message.channel_id.as_str()))
+                .one(&txn)
+                .await?
+            {
+                let count = channel.message_count.saturating_add(1);
+                let mut active = channel.into_active_model();
+                active.message_count = Set(count);
+                active.last_message_at = Set(Some(now));
+                active.updated_at = Set(now);
+                active.update(&txn).await?;
+            }
+            jobs::complete(&txn, job).await?;
+            txn.commit().await?;
+            tracing::info!(message.id = %message.id, discord.message_id = sent.id.get(), "message delivered");
+        }
+        Err(err) => {
+            let reason = err.to_string();
+            tracing::warn!(message.id = %message.id, error = %reason, "delivery failed");
+            let failure = if err.is_permanent() {
+                // Not retried: these count toward Discord's invalid-request ban.
+                if matches!(err.status(), Some(401 | 403))
+                    && let Some(conn) = store::connection_for(&app.db, message.company_id).await?
+                {
+                    let mut active = conn.into_active_model();
+                    active.health = Set(health::DEGRADED.into());
+                    active.update(&app.db).await?;
+                }
+                Failure::Permanent {
+                    reason: reason.clone(),
+                }
+            } else {
+                Failure::Retry {
+                    reason: reason.clone(),
+                    not_before: err.retry_after(),
+                }
+            };
+            let job = jobs::fail(&app.db, job, failure).await?;
+            if job.state == jobs::state::DEAD {
+                mark_failed(app, message, &reason).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn mark_failed(app: &AppState, message: message::Model, reason: &str) -> Result<()> {
+    let mut active = message.into_active_model();
+    active.state = Set(state::FAILED.into());
+    active.failure_reason = Set(Some(reason.chars().take(500).collect()));
+    active.updated_at = Set(Utc::now());
+    active.update(&app.db).await?;
+    Ok(())
+}
+
+/// A retried dead delivery job puts its message back in the queue.
+pub async fn requeue_for_job(app: &AppState, job: &job::Model) -> Result<()> {
+    if job.kind != DELIVER {
+        return Ok(());
+    }
+    if let Some(id) = job
+        .payload
+        .get("messageId")
+        .and_then(|v| v.as_str())
+        .and_then(|s| s.parse::<Uuid>().ok())
+        && let Some(message) = message::Entity::find_by_id(id).one(&app.db).await?
+        && message.state == state::FAILED
+    {
+        let mut active = message.into_active_model();
+        active.state = Set(state::QUEUED.into());
+        active.failure_reason = Set(None);
+        active.updated_at = Set(Utc::now());
+        active.update(&app.db).await?;
+    }
+    Ok(())
+}
+
+/// The lead's conversation, newest first.
+pub async fn list_for_lead(
+    db: &impl ConnectionTrait,
+    company_id: Uuid,
+    lead_id: Uuid,
+    limit: u64,
+    cursor: Option<Cursor>,
+) -> Result<Page<message::Model>> {
+    leads::get(db, company_id, lead_id).await?;
+    let mut query = message::Entity::find()
+        .filter(message::Column::CompanyId.eq(company_id))
+        .filter(message::Column::LeadId.eq(lead_id));
+    if let Some(cursor) = cursor {
+        query = query.filter(message::Column::Id.lt(cursor.0));
+    }
+    let rows = query
+        .order_by_desc(message::Column::Id)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
+    Ok(Page::from_rows(rows, limit, |m| m.id))
+}
+
+/// Runs due jobs until the process stops.
+pub async fn worker(app: AppState) {
+    loop {
+        match jobs::claim_next(&app.db, DELIVER).await {
+            Ok(Some(job)) => {
+                let id = job.id;
+                if let Err(err) = run(&app, job).await {
+                    tracing::error!(job.id = %id, error = ?err, "job failed to run");
+                }
+            }
+            Ok(None) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+            Err(err) => {
+                tracing::warn!(error = ?err, "could not claim a job");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_allows_line_breaks_but_not_other_controls() {
+        assert!(Content::parse("Hi\nthere\ttoo").is_ok());
+        assert!(Content::parse("a\u{0}b").is_err());
+        assert!(Content::parse("   \n ").is_err());
+        assert!(Content::parse(&"é".repeat(2000)).is_ok());
+        assert!(Content::parse(&"é".repeat(2001)).is_err());
+    }
+
+    #[test]
+    fn nonces_fit_discord_25_characters_and_differ_per_message() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        assert_eq!(nonce_of(a).len(), 25);
+        assert_ne!(nonce_of(a), nonce_of(b));
+    }
+
+    #[test]
+    fn idempotency_keys_are_visible_ascii() {
+        assert!(IdempotencyKey::parse("order-42").is_ok());
+        assert!(IdempotencyKey::parse("").is_err());
+        assert!(IdempotencyKey::parse("has space").is_err());
+        assert!(IdempotencyKey::parse(&"k".repeat(256)).is_err());
+    }
+}

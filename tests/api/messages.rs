@@ -1,0 +1,318 @@
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::{
+    channels::connected,
+    helpers::{Account, Auth, TestApp},
+};
+
+const BOT_TOKEN: &str = switchboard::sandbox::credentials::DISCORD_BOT_TOKEN;
+
+/// A company, a lead with an open channel, and the channel id.
+async fn lead_with_channel(app: &TestApp) -> (Account, String, Value, String) {
+    let (account, guild, lead) = connected(app).await;
+    let opened = app
+        .post(
+            "/api/discord/channels",
+            &account.token,
+            json!({"leadId": lead["id"]}),
+        )
+        .await;
+    opened.assert_status(201);
+    let channel = opened.body["channelId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    (account, guild, lead, channel)
+}
+
+/// Messages on Discord in the channel, oldest first, without the welcome.
+async fn on_discord(app: &TestApp, channel: &str) -> Vec<Value> {
+    let reply = app
+        .send(
+            app.client
+                .get(app.url(&format!(
+                    "/sandbox/discord/api/v10/channels/{channel}/messages?limit=100"
+                )))
+                .header("authorization", format!("Bot {BOT_TOKEN}")),
+            Auth::None,
+            None,
+        )
+        .await;
+    let mut messages: Vec<Value> = reply.body.as_array().cloned().unwrap_or_default();
+    messages.reverse();
+    messages
+        .into_iter()
+        .filter(|m| {
+            !m["content"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("Welcome")
+        })
+        .collect()
+}
+
+async fn faults(app: &TestApp, faults: Value) {
+    app.request(
+        Method::PUT,
+        "/sandbox/discord/faults",
+        Auth::None,
+        Some(faults),
+    )
+    .await
+    .assert_status(200);
+}
+
+/// Polls the lead's messages until `id` reaches `state` (the outbox works in the background).
+async fn wait_for_state(
+    app: &TestApp,
+    account: &Account,
+    lead: &Value,
+    id: &str,
+    state: &str,
+) -> Value {
+    let path = format!(
+        "/api/leads/{}/messages",
+        lead["id"].as_str().unwrap_or_default()
+    );
+    for _ in 0..150 {
+        let list = app.get(&path, &account.token).await;
+        if let Some(m) = list.body["items"]
+            .as_array()
+            .and_then(|i| i.iter().find(|m| m["id"] == id))
+            .filter(|m| m["state"] == state)
+        {
+            return m.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("message {id} never reached {state}");
+}
+
+storage_test!(a_message_is_delivered_at_once_with_a_nonce, |app| {
+    let (account, _, lead, channel) = lead_with_channel(&app).await;
+    let sent = app
+        .post(
+            "/api/discord/send-message",
+            &account.token,
+            json!({"leadId": lead["id"], "content": "Hi Grace,\nwelcome aboard <@1>"}),
+        )
+        .await;
+    sent.assert_status(201);
+    assert_eq!(sent.body["state"], "sent");
+    assert_eq!(sent.body["direction"], "outbound");
+    assert_eq!(sent.body["author"], format!("crm:{}", account.user_id));
+    let discord = on_discord(&app, &channel).await;
+    assert_eq!(discord.len(), 1);
+    assert_eq!(discord[0]["id"], sent.body["discordMessageId"]);
+    assert_eq!(discord[0]["content"], "Hi Grace,\nwelcome aboard <@1>");
+    assert_eq!(discord[0]["nonce"].as_str().map(str::len), Some(25));
+    let list = app
+        .get(
+            &format!(
+                "/api/leads/{}/messages",
+                lead["id"].as_str().unwrap_or_default()
+            ),
+            &account.token,
+        )
+        .await;
+    assert_eq!(list.body["items"][0]["id"], sent.body["id"]);
+    let channel_view = app
+        .get(
+            &format!(
+                "/api/discord/channels/{}",
+                lead["id"].as_str().unwrap_or_default()
+            ),
+            &account.token,
+        )
+        .await;
+    assert_eq!(channel_view.body["messageCount"], 1);
+});
+
+storage_test!(
+    an_idempotency_key_replays_refuses_reuse_and_guards_in_flight_requests,
+    |app| {
+        let (account, _, lead, channel) = lead_with_channel(&app).await;
+        let send = |key: &'static str, content: &'static str| {
+            app.send(
+                app.client
+                    .post(app.url("/api/discord/send-message"))
+                    .bearer_auth(&account.token)
+                    .header("idempotency-key", key),
+                Auth::None,
+                Some(json!({"leadId": lead["id"], "content": content})),
+            )
+        };
+        let first = send("order-42", "Your order shipped").await;
+        first.assert_status(201);
+        let again = send("order-42", "Your order shipped").await;
+        again.assert_status(201);
+        assert_eq!(
+            again.body["id"], first.body["id"],
+            "the same request answers the first message"
+        );
+        send("order-42", "Something else")
+            .await
+            .assert_problem(422, "idempotency_key_reused");
+        assert_eq!(on_discord(&app, &channel).await.len(), 1, "sent once");
+
+        // A slow Discord keeps the first request in flight while the second arrives.
+        faults(&app, json!({"latencyMs": 600})).await;
+        let (slow, racing) = tokio::join!(send("order-43", "Slow one"), async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            send("order-43", "Slow one").await
+        });
+        slow.assert_status(201);
+        racing.assert_problem(409, "idempotency_request_in_flight");
+        send("bad key with spaces", "x")
+            .await
+            .assert_invalid_field("Idempotency-Key");
+    }
+);
+
+storage_test!(
+    a_message_is_delivered_exactly_once_when_the_first_attempts_fail,
+    |app| {
+        let (account, _, lead, channel) = lead_with_channel(&app).await;
+        faults(
+            &app,
+            json!({"failRoute": "channels/{channel_id}/messages", "failRouteCount": 2}),
+        )
+        .await;
+        let queued = app
+            .post(
+                "/api/discord/send-message",
+                &account.token,
+                json!({"leadId": lead["id"], "content": "Retried"}),
+            )
+            .await;
+        queued.assert_status(201);
+        assert_eq!(
+            queued.body["state"], "queued",
+            "the first attempt failed; the outbox takes over"
+        );
+        let id = queued.body["id"].as_str().unwrap_or_default().to_owned();
+        let sent = wait_for_state(&app, &account, &lead, &id, "sent").await;
+        assert!(sent["discordMessageId"].is_string());
+        let discord = on_discord(&app, &channel).await;
+        assert_eq!(
+            discord.iter().filter(|m| m["content"] == "Retried").count(),
+            1,
+            "exactly once"
+        );
+    }
+);
+
+storage_test!(
+    a_forbidden_delivery_dies_at_once_and_can_be_retried,
+    |app| {
+        let (account, guild, lead, channel) = lead_with_channel(&app).await;
+        app.request(
+            Method::DELETE,
+            &format!("/sandbox/discord/servers/{guild}/bot"),
+            Auth::None,
+            None,
+        )
+        .await
+        .assert_status(204);
+        let failed = app
+            .post(
+                "/api/discord/send-message",
+                &account.token,
+                json!({"leadId": lead["id"], "content": "Blocked"}),
+            )
+            .await;
+        failed.assert_status(201);
+        assert_eq!(failed.body["state"], "failed", "403 is not retried");
+        assert!(
+            failed.body["failureReason"]
+                .as_str()
+                .is_some_and(|r| r.contains("403")),
+            "{}",
+            failed.text
+        );
+        assert_eq!(
+            app.get("/api/integrations", &account.token).await.body["items"][0]["health"],
+            "degraded"
+        );
+        let dead = app.get("/api/jobs?state=dead", &account.token).await;
+        assert_eq!(dead.body["items"].as_array().map(Vec::len), Some(1));
+        let job = dead.body["items"][0]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+
+        app.request(
+            Method::PUT,
+            &format!("/sandbox/discord/servers/{guild}/bot"),
+            Auth::None,
+            None,
+        )
+        .await
+        .assert_status(204);
+        let retried = app
+            .post(&format!("/api/jobs/{job}/retry"), &account.token, json!({}))
+            .await;
+        retried.assert_status(200);
+        assert_eq!(retried.body["state"], "pending");
+        let id = failed.body["id"].as_str().unwrap_or_default().to_owned();
+        wait_for_state(&app, &account, &lead, &id, "sent").await;
+        assert_eq!(on_discord(&app, &channel).await.len(), 1);
+        app.post(&format!("/api/jobs/{job}/retry"), &account.token, json!({}))
+            .await
+            .assert_problem(409, "job_not_dead");
+    }
+);
+
+storage_test!(sending_needs_an_open_channel_and_valid_content, |app| {
+    let (account, _, lead) = connected(&app).await;
+    let send = |content: Value| {
+        app.post(
+            "/api/discord/send-message",
+            &account.token,
+            json!({"leadId": lead["id"], "content": content}),
+        )
+    };
+    send(json!("Hello"))
+        .await
+        .assert_problem(409, "lead_has_no_channel");
+    app.post(
+        "/api/discord/channels",
+        &account.token,
+        json!({"leadId": lead["id"]}),
+    )
+    .await
+    .assert_status(201);
+    send(json!("   ")).await.assert_invalid_field("content");
+    send(json!("x".repeat(2001)))
+        .await
+        .assert_invalid_field("content");
+    app.post(
+        &format!(
+            "/api/discord/channels/{}/archive",
+            lead["id"].as_str().unwrap_or_default()
+        ),
+        &account.token,
+        json!({}),
+    )
+    .await
+    .assert_status(200);
+    send(json!("Too late"))
+        .await
+        .assert_problem(409, "channel_archived");
+    let member = app.signup("Member home").await;
+    let member_token = app.join(&account, &member, "member").await;
+    app.get("/api/jobs", &member_token)
+        .await
+        .assert_problem(403, "forbidden");
+    let stranger = app.signup("Stranger").await;
+    app.post(
+        "/api/discord/send-message",
+        &stranger.token,
+        json!({"leadId": lead["id"], "content": "Hi"}),
+    )
+    .await
+    .assert_problem(404, "lead_not_found");
+});
