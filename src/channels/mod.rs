@@ -36,6 +36,8 @@ pub const MAX_CHANNELS_PER_CATEGORY: u64 = 50;
 pub const WARN_AT: usize = MAX_CHANNELS_PER_GUILD * 8 / 10;
 /// How long one request may hold a lead's creation lock.
 const LOCK_TTL: Duration = Duration::from_secs(60);
+/// How long a request waits for its turn in the guild's creation queue.
+const GUILD_QUEUE_WAIT: Duration = Duration::from_secs(25);
 
 /// What the bot needs in a lead channel.
 fn bot_permissions() -> Permissions {
@@ -203,12 +205,28 @@ pub async fn open(app: &AppState, principal: &Principal, lead_id: Uuid) -> Resul
                 created: false,
             });
         }
-        create(app, principal, &rest, &lead, connection)
+        // Creations in one guild go one at a time: Discord paces them per guild anyway, and the
+        // category planning needs to see the previous creation.
+        let guild_lock = format!("guild_channels_lock:{}", connection.guild_id);
+        let guild_deadline = tokio::time::Instant::now() + GUILD_QUEUE_WAIT;
+        while !app.state.put_if_absent(&guild_lock, b"1", LOCK_TTL).await? {
+            if tokio::time::Instant::now() > guild_deadline {
+                return Err(Error::unavailable(
+                    "channel_queue_full",
+                    "Many channels are being created in this server; try again shortly.",
+                )
+                .with_retry_after(10));
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let created = create(app, principal, &rest, &lead, connection)
             .await
             .map(|channel| Opened {
                 channel,
                 created: true,
-            })
+            });
+        app.state.delete(&guild_lock).await?;
+        created
     }
     .await;
     app.state.delete(&lock).await?;

@@ -289,6 +289,7 @@ pub fn router() -> Router<Arc<Sandbox>> {
             delete(remove_bot).put(restore_bot),
         )
         .route("/faults", get(get_faults).put(set_faults))
+        .route("/limits", axum::routing::put(set_limits))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -714,4 +715,23 @@ async fn restore_bot(
         }
         None => discord_error(StatusCode::NOT_FOUND, 10004, "Unknown Guild"),
     }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LimitsControl {
+    /// Every rate-limit window is divided by this; 1 restores Discord's pace.
+    window_divisor: u32,
+}
+
+/// Sandbox control: compress rate-limit time for tests of pacing.
+async fn set_limits(
+    State(sandbox): State<Arc<Sandbox>>,
+    Json(body): Json<LimitsControl>,
+) -> StatusCode {
+    sandbox
+        .discord
+        .limits
+        .set_window_divisor(body.window_divisor);
+    StatusCode::NO_CONTENT
 }

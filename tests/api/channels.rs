@@ -549,3 +549,76 @@ storage_test!(
         assert_eq!(again.considered, 0);
     }
 );
+
+storage_test!(
+    a_hundred_leads_in_one_server_get_channels_without_a_429_and_categories_split_at_50,
+    |app| {
+        let (account, guild, first) = connected(&app).await;
+        // Discord's limits, with time compressed tenfold: 10 channel creations per second.
+        app.request(
+            Method::PUT,
+            "/sandbox/discord/limits",
+            Auth::None,
+            Some(json!({"windowDivisor": 10})),
+        )
+        .await
+        .assert_status(204);
+        let mut leads = vec![first["id"].as_str().unwrap_or_default().to_owned()];
+        for i in 1..100 {
+            leads.push(
+                app.create_lead(&account.token, &format!("Lead {i}")).await["id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
+        }
+        let opens = leads.iter().map(|id| {
+            app.post(
+                "/api/discord/channels",
+                &account.token,
+                json!({"leadId": id}),
+            )
+        });
+        let replies = futures::future::join_all(opens).await;
+        let failures: Vec<_> = replies
+            .iter()
+            .filter(|r| r.status.as_u16() != 201)
+            .map(|r| r.text.clone())
+            .collect();
+        assert!(
+            failures.is_empty(),
+            "{} of 100 failed: {:?}",
+            failures.len(),
+            failures.first()
+        );
+        let stats = app
+            .request(Method::GET, "/sandbox/discord/stats", Auth::None, None)
+            .await;
+        assert_eq!(
+            stats.body["rateLimited"], 0,
+            "no call ran into Discord's limit"
+        );
+
+        let channels = discord(&app, &format!("guilds/{guild}/channels")).await;
+        let categories: Vec<Value> = channels
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|c| c["type"] == 4)
+            .collect();
+        let mut names: Vec<&str> = categories
+            .iter()
+            .filter_map(|c| c["name"].as_str())
+            .collect();
+        names.sort_unstable();
+        assert_eq!(names, ["Leads 1", "Leads 2"]);
+        for category in &categories {
+            let children = text_channels(&channels)
+                .iter()
+                .filter(|c| c["parent_id"] == category["id"])
+                .count();
+            assert_eq!(children, 50, "{} holds {children}", category["name"]);
+        }
+    }
+);

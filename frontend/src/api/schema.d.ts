@@ -195,7 +195,8 @@ export interface paths {
          * Open a lead's private Discord channel
          * @description Creates one private text channel for the lead in the company's Discord server (everyone
          *     else denied; the lead allowed and welcomed when their Discord user id is known), or answers
-         *     the channel the lead already has (200). Concurrent calls create one channel.
+         *     the channel the lead already has (200). Concurrent calls create one channel. Creations in a
+         *     server are queued at Discord's pace (10 per 10 s) and placed in "Leads N" categories of 50.
          */
         post: operations["open_channel"];
         delete?: never;
@@ -1576,7 +1577,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             500: components["responses"]["InternalError"];
-            /** @description `discord_unavailable`: try again after `Retry-After` */
+            /** @description `discord_unavailable`, `channel_queue_full`: try again after `Retry-After` */
             503: {
                 headers: {
                     [name: string]: unknown;

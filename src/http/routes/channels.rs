@@ -65,7 +65,8 @@ pub struct OpenChannelRequest {
 ///
 /// Creates one private text channel for the lead in the company's Discord server (everyone
 /// else denied; the lead allowed and welcomed when their Discord user id is known), or answers
-/// the channel the lead already has (200). Concurrent calls create one channel.
+/// the channel the lead already has (200). Concurrent calls create one channel. Creations in a
+/// server are queued at Discord's pace (10 per 10 s) and placed in "Leads N" categories of 50.
 #[utoipa::path(post, path = "/discord/channels", tag = "channels",
     request_body = OpenChannelRequest,
     responses(
@@ -75,7 +76,7 @@ pub struct OpenChannelRequest {
             body = crate::http::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`discord_not_connected`, `guild_channel_limit`, `discord_missing_permissions`",
             body = crate::http::problem::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`discord_unavailable`: try again after `Retry-After`",
+        (status = 503, description = "`discord_unavailable`, `channel_queue_full`: try again after `Retry-After`",
             body = crate::http::problem::Problem, content_type = "application/problem+json"),
     ))]
 async fn open_channel(
