@@ -551,6 +551,22 @@ async fn create_channel(
     allowed.apply((StatusCode::CREATED, Json(channel_json(&created))).into_response())
 }
 
+/// The preamble of every channel route: the bot token, the channel, the route's rate limit and
+/// the bot's permissions in the channel's guild.
+async fn channel_call(
+    sandbox: &Sandbox,
+    headers: &HeaderMap,
+    channel: &str,
+    route: &str,
+    limit: limits::RouteLimit,
+    needed: u64,
+) -> Result<(SimChannel, limits::Allowed), Response> {
+    sandbox.discord.authorize_bot(headers).map_err(|r| *r)?;
+    let c = find(sandbox, channel)?;
+    let allowed = admit(sandbox, headers, route, c.id, limit, c.guild_id, needed).await?;
+    Ok((c, allowed))
+}
+
 /// The channel and its guild, or Discord's 404.
 fn find(sandbox: &Sandbox, channel: &str) -> Result<SimChannel, Response> {
     sandbox
@@ -565,25 +581,18 @@ async fn get_channel(
     headers: HeaderMap,
     Path(channel): Path<String>,
 ) -> Response {
-    if let Err(r) = sandbox.discord.authorize_bot(&headers) {
-        return *r;
-    }
-    let c = match find(&sandbox, &channel) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    match admit(
+    let route = "channels/{channel_id}";
+    match channel_call(
         &sandbox,
         &headers,
-        "channels/{channel_id}",
-        c.id,
+        &channel,
+        route,
         limits::routes::DEFAULT,
-        c.guild_id,
         permissions::VIEW_CHANNEL,
     )
     .await
     {
-        Ok(allowed) => allowed.apply(Json(channel_json(&c)).into_response()),
+        Ok((c, allowed)) => allowed.apply(Json(channel_json(&c)).into_response()),
         Err(r) => r,
     }
 }
@@ -594,25 +603,17 @@ async fn modify_channel(
     Path(channel): Path<String>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = sandbox.discord.authorize_bot(&headers) {
-        return *r;
-    }
-    let c = match find(&sandbox, &channel) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let allowed = match admit(
+    let (c, allowed) = match channel_call(
         &sandbox,
         &headers,
+        &channel,
         "channels/{channel_id}:patch",
-        c.id,
         limits::routes::DEFAULT,
-        c.guild_id,
         permissions::MANAGE_CHANNELS,
     )
     .await
     {
-        Ok(a) => a,
+        Ok(found) => found,
         Err(r) => return r,
     };
     let Ok(body) = serde_json::from_slice::<Value>(&body) else {
@@ -671,25 +672,17 @@ async fn delete_channel(
     headers: HeaderMap,
     Path(channel): Path<String>,
 ) -> Response {
-    if let Err(r) = sandbox.discord.authorize_bot(&headers) {
-        return *r;
-    }
-    let c = match find(&sandbox, &channel) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let allowed = match admit(
+    let (c, allowed) = match channel_call(
         &sandbox,
         &headers,
+        &channel,
         "channels/{channel_id}:delete",
-        c.id,
         limits::routes::DEFAULT,
-        c.guild_id,
         permissions::MANAGE_CHANNELS,
     )
     .await
     {
-        Ok(a) => a,
+        Ok(found) => found,
         Err(r) => return r,
     };
     let mut state = sandbox.discord.channels.lock();
@@ -703,25 +696,17 @@ async fn put_overwrite(
     Path((channel, overwrite)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = sandbox.discord.authorize_bot(&headers) {
-        return *r;
-    }
-    let c = match find(&sandbox, &channel) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let allowed = match admit(
+    let (c, allowed) = match channel_call(
         &sandbox,
         &headers,
+        &channel,
         "channels/{channel_id}/permissions",
-        c.id,
         limits::routes::DEFAULT,
-        c.guild_id,
         permissions::MANAGE_ROLES,
     )
     .await
     {
-        Ok(a) => a,
+        Ok(found) => found,
         Err(r) => return r,
     };
     let Ok(body) = serde_json::from_slice::<Value>(&body) else {
@@ -750,25 +735,17 @@ async fn delete_overwrite(
     headers: HeaderMap,
     Path((channel, overwrite)): Path<(String, String)>,
 ) -> Response {
-    if let Err(r) = sandbox.discord.authorize_bot(&headers) {
-        return *r;
-    }
-    let c = match find(&sandbox, &channel) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let allowed = match admit(
+    let (c, allowed) = match channel_call(
         &sandbox,
         &headers,
+        &channel,
         "channels/{channel_id}/permissions",
-        c.id,
         limits::routes::DEFAULT,
-        c.guild_id,
         permissions::MANAGE_ROLES,
     )
     .await
     {
-        Ok(a) => a,
+        Ok(found) => found,
         Err(r) => return r,
     };
     let mut state = sandbox.discord.channels.lock();
@@ -805,26 +782,18 @@ async fn create_message(
     Path(channel): Path<String>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = sandbox.discord.authorize_bot(&headers) {
-        return *r;
-    }
-    let c = match find(&sandbox, &channel) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let needed = permissions::VIEW_CHANNEL | permissions::SEND_MESSAGES;
-    let allowed = match admit(
+    let (c, allowed) = match channel_call(
         &sandbox,
         &headers,
+        &channel,
         "channels/{channel_id}/messages",
-        c.id,
         limits::routes::CREATE_MESSAGE,
-        c.guild_id,
         needed,
     )
     .await
     {
-        Ok(a) => a,
+        Ok(found) => found,
         Err(r) => return r,
     };
     let Ok(body) = serde_json::from_slice::<Value>(&body) else {
@@ -918,26 +887,18 @@ async fn list_messages(
     Path(channel): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    if let Err(r) = sandbox.discord.authorize_bot(&headers) {
-        return *r;
-    }
-    let c = match find(&sandbox, &channel) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let needed = permissions::VIEW_CHANNEL | permissions::READ_MESSAGE_HISTORY;
-    let allowed = match admit(
+    let (c, allowed) = match channel_call(
         &sandbox,
         &headers,
+        &channel,
         "channels/{channel_id}/messages",
-        c.id,
         limits::routes::DEFAULT,
-        c.guild_id,
         needed,
     )
     .await
     {
-        Ok(a) => a,
+        Ok(found) => found,
         Err(r) => return r,
     };
     let limit = q.limit.unwrap_or(50);

@@ -269,20 +269,8 @@ storage_test!(
         // A code the provider does not accept.
         let consent = oauth::start(&app, &browser, &account, "discord").await;
         let location = oauth::decide(&browser, &consent, true, None).await;
-        let mut url = url::Url::parse(&location).expect("URL");
-        let pairs: Vec<(String, String)> = url
-            .query_pairs()
-            .map(|(k, v)| {
-                let v = if k == "code" {
-                    "forged-code".to_owned()
-                } else {
-                    v.into_owned()
-                };
-                (k.into_owned(), v)
-            })
-            .collect();
-        url.query_pairs_mut().clear().extend_pairs(pairs);
-        let (reply, message) = oauth::land(&app, &browser, url.as_str()).await;
+        let forged = oauth::with_code(&location, "forged-code");
+        let (reply, message) = oauth::land(&app, &browser, &forged).await;
         expect(&reply, &message, 400, "exchange_failed");
 
         // Nothing was connected by any of it.
@@ -652,20 +640,8 @@ storage_test!(
         let (browser, _) = app.login_browser(&account).await;
         let consent = oauth::start(&app, &browser, &account, "github").await;
         let location = oauth::decide(&browser, &consent, true, None).await;
-        let mut url = url::Url::parse(&location).expect("URL");
-        let pairs: Vec<(String, String)> = url
-            .query_pairs()
-            .map(|(k, v)| {
-                let v = if k == "code" {
-                    "0000000000".to_owned()
-                } else {
-                    v.into_owned()
-                };
-                (k.into_owned(), v)
-            })
-            .collect();
-        url.query_pairs_mut().clear().extend_pairs(pairs);
-        let (reply, message) = oauth::land(&app, &browser, url.as_str()).await;
+        let forged = oauth::with_code(&location, "0000000000");
+        let (reply, message) = oauth::land(&app, &browser, &forged).await;
         reply.assert_status(400);
         assert_eq!(message["code"], "exchange_failed", "{}", reply.text);
         assert_eq!(

@@ -158,3 +158,21 @@ pub async fn sandbox_guild(app: &TestApp, name: &str) -> String {
     reply.assert_status(201);
     reply.body["id"].as_str().expect("guild id").to_owned()
 }
+
+/// The provider's redirect with its `code` replaced (a forged or stale code).
+pub fn with_code(location: &str, code: &str) -> String {
+    let mut url = url::Url::parse(location).expect("URL");
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "code" {
+                code.to_owned()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    url.to_string()
+}
