@@ -73,12 +73,15 @@ impl AppState {
             .context("building the HTTP client")?;
         let metrics = Arc::new(Metrics::new());
         let discord = settings.discord_bot_token.clone().map(|token| {
-            Arc::new(crate::discord::DiscordRest::new(
-                http.clone(),
-                &settings.discord_api_base,
-                token,
-                &metrics,
-            ))
+            Arc::new(
+                crate::discord::DiscordRest::new(
+                    http.clone(),
+                    &settings.discord_api_base,
+                    token,
+                    &metrics,
+                )
+                .with_timeout(settings.discord_timeout),
+            )
         });
         let providers = Providers::from_settings(&settings, http.clone(), discord.clone());
         let previous: Vec<[u8; 32]> = settings

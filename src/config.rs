@@ -71,6 +71,8 @@ pub struct Settings {
     pub discord: ProviderCredentials,
     pub discord_bot_token: Option<Secret<String>>,
     pub discord_api_base: Url,
+    /// The outer deadline of one Discord REST call (`DISCORD_TIMEOUT_SECS`).
+    pub discord_timeout: std::time::Duration,
     pub github: ProviderCredentials,
     pub github_oauth_base: Url,
     pub github_api_base: Url,
@@ -226,6 +228,19 @@ impl Settings {
             }
         }
 
+        let discord_timeout = match get("DISCORD_TIMEOUT_SECS") {
+            None => crate::discord::rest::CALL_TIMEOUT,
+            Some(raw) => match raw.parse::<u64>() {
+                Ok(secs @ 1..=300) => std::time::Duration::from_secs(secs),
+                _ => {
+                    errors.push(format!(
+                        "DISCORD_TIMEOUT_SECS: `{raw}` is not a number of seconds from 1 to 300"
+                    ));
+                    crate::discord::rest::CALL_TIMEOUT
+                }
+            },
+        };
+
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
@@ -252,6 +267,7 @@ impl Settings {
             discord,
             discord_bot_token: discord_bot_token.map(Secret),
             discord_api_base,
+            discord_timeout,
             github,
             github_oauth_base,
             github_api_base,
@@ -284,6 +300,9 @@ impl Settings {
             },
             discord_bot_token: None,
             discord_api_base: Url::parse("https://discord.com").expect("static URL parses"),
+            // Longer than Discord's 5-second message window (a paced call may wait that long),
+            // shorter than the production deadline, so slow-Discord tests stay quick.
+            discord_timeout: std::time::Duration::from_secs(7),
             github: ProviderCredentials {
                 client_id: None,
                 client_secret: None,

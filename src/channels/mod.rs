@@ -133,6 +133,17 @@ pub fn discord_error(err: DiscordError) -> Error {
             "discord_not_connected",
             "The bot is no longer in the Discord server; reconnect Discord.",
         ),
+        DiscordError::Api {
+            status: 400,
+            code,
+            message,
+        } => {
+            tracing::error!(code, message, "Discord refused a request as invalid");
+            Error::conflict(
+                "discord_rejected",
+                format!("Discord refused the request: {message}"),
+            )
+        }
         DiscordError::RateLimited { retry_after, .. } => Error::unavailable(
             "discord_unavailable",
             "Discord is rate limiting; try again shortly.",

@@ -63,15 +63,10 @@ pub enum DiscordError {
 }
 
 impl DiscordError {
-    /// 401, 403 and 404 are not worth retrying (and retrying them counts toward the ban).
+    /// Client errors other than 429 are not worth retrying: the same request fails the same
+    /// way (and 401, 403 and 404 count toward Discord's invalid-request ban).
     pub fn is_permanent(&self) -> bool {
-        matches!(
-            self,
-            DiscordError::Api {
-                status: 401 | 403 | 404,
-                ..
-            }
-        )
+        matches!(self, DiscordError::Api { status, .. } if (400..500).contains(status) && *status != 429)
     }
 
     pub fn status(&self) -> Option<u16> {
@@ -383,10 +378,15 @@ impl DiscordRest {
                         .get(RateLimitHeaders::BUCKET)
                         .map(|b| b.as_bytes().to_vec())
                         .unwrap_or_else(|| route.clone().into_bytes());
-                    let seconds =
-                        u16::try_from(retry_after.as_secs().saturating_add(1)).unwrap_or(u16::MAX);
+                    // Exhausted until exactly `retry_after` (twilight: a zero limit marks the
+                    // bucket exhausted until `reset_at`), not rounded to whole seconds.
                     permit.complete(Some(rate_limit_headers(&headers).map_or_else(
-                        || RateLimitHeaders::shared(bucket.clone(), seconds),
+                        || RateLimitHeaders {
+                            bucket: bucket.clone(),
+                            limit: 0,
+                            remaining: 0,
+                            reset_at: Instant::now() + retry_after,
+                        },
                         |mut h| {
                             h.remaining = 0;
                             h.reset_at = h.reset_at.max(Instant::now() + retry_after);
@@ -603,14 +603,15 @@ mod tests {
     }
 
     #[test]
-    fn only_401_403_and_404_are_permanent() {
+    fn client_errors_but_429_are_permanent() {
         let api = |status| DiscordError::Api {
             status,
             code: 0,
             message: String::new(),
         };
         assert!(api(403).is_permanent() && api(404).is_permanent() && api(401).is_permanent());
-        assert!(!api(500).is_permanent());
+        assert!(api(400).is_permanent());
+        assert!(!api(429).is_permanent() && !api(500).is_permanent());
         assert!(!DiscordError::Timeout(CALL_TIMEOUT).is_permanent());
     }
 }

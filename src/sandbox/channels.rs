@@ -892,7 +892,7 @@ async fn list_messages(
         &sandbox,
         &headers,
         &channel,
-        "channels/{channel_id}/messages",
+        "channels/{channel_id}/messages:get",
         limits::routes::DEFAULT,
         needed,
     )

@@ -69,6 +69,10 @@ pub struct RestFaults {
     /// times, with a 500.
     pub fail_route: Option<String>,
     pub fail_route_count: u32,
+    /// The next this-many REST calls are carried out, then answered only after
+    /// `slow_answer_ms`: a client that times out has still had its request done.
+    pub slow_answers: u32,
+    pub slow_answer_ms: u64,
 }
 
 #[derive(Default)]
@@ -148,6 +152,15 @@ impl Limiter {
 
     pub fn set_faults(&self, faults: RestFaults) {
         *self.faults.lock().unwrap_or_else(|p| p.into_inner()) = faults;
+    }
+
+    /// The delay for this answer, when a slow answer is due.
+    pub fn take_slow_answer(&self) -> Option<Duration> {
+        let mut faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
+        (faults.slow_answers > 0).then(|| {
+            faults.slow_answers -= 1;
+            Duration::from_millis(faults.slow_answer_ms)
+        })
     }
 
     /// Divides every rate-limit window (limits stay the same), so tests of pacing run faster.

@@ -127,12 +127,28 @@ impl Sandbox {
     }
 }
 
+/// Delays the answer (not the work) of REST calls while a slow-answer fault is due.
+async fn slow_answer(
+    axum::extract::State(sandbox): axum::extract::State<Arc<Sandbox>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    if api && let Some(delay) = sandbox.discord.limits.take_slow_answer() {
+        tokio::time::sleep(delay).await;
+    }
+    response
+}
+
 /// `/sandbox/discord/…` and `/sandbox/github/…`.
 pub fn router<S>(sandbox: Arc<Sandbox>) -> Router<S> {
     Router::new()
         .nest(
             "/sandbox/discord",
-            discord::router().merge(channels::router()),
+            discord::router().merge(channels::router()).layer(
+                axum::middleware::from_fn_with_state(sandbox.clone(), slow_answer),
+            ),
         )
         .nest("/sandbox/github", github::router())
         .with_state(sandbox)

@@ -77,7 +77,7 @@ async fn wait_for_state(
         "/api/leads/{}/messages",
         lead["id"].as_str().unwrap_or_default()
     );
-    for _ in 0..150 {
+    for _ in 0..250 {
         let list = app.get(&path, &account.token).await;
         if let Some(m) = list.body["items"]
             .as_array()
@@ -316,3 +316,34 @@ storage_test!(sending_needs_an_open_channel_and_valid_content, |app| {
     .await
     .assert_problem(404, "lead_not_found");
 });
+
+storage_test!(
+    a_message_is_delivered_exactly_once_when_discord_answers_too_late,
+    |app| {
+        let (account, _, lead, channel) = lead_with_channel(&app).await;
+        // Discord posts the message but its answer comes after the client gave up (7 s in tests).
+        faults(&app, json!({"slowAnswers": 1, "slowAnswerMs": 8000})).await;
+        let queued = app
+            .post(
+                "/api/discord/send-message",
+                &account.token,
+                json!({"leadId": lead["id"], "content": "Late answer"}),
+            )
+            .await;
+        queued.assert_status(201);
+        assert_eq!(
+            queued.body["state"], "queued",
+            "the first attempt timed out"
+        );
+        let id = queued.body["id"].as_str().unwrap_or_default().to_owned();
+        // The retry carries the same nonce: Discord answers with the message it already posted.
+        let sent = wait_for_state(&app, &account, &lead, &id, "sent").await;
+        let discord = on_discord(&app, &channel).await;
+        let posted: Vec<&Value> = discord
+            .iter()
+            .filter(|m| m["content"] == "Late answer")
+            .collect();
+        assert_eq!(posted.len(), 1, "exactly once");
+        assert_eq!(posted[0]["id"], sent["discordMessageId"]);
+    }
+);
