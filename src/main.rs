@@ -36,6 +36,19 @@ enum Command {
         #[arg(long)]
         company: Option<uuid::Uuid>,
     },
+    /// Measure send-message and channel creation against the simulator, each beside a ceiling
+    /// measured in the same run (a few minutes: channel creation runs at Discord's real pace).
+    Bench {
+        /// Messages to send (and `GET /healthz` requests for the ceiling).
+        #[arg(long, default_value_t = 2000)]
+        messages: usize,
+        /// Requests in flight at once.
+        #[arg(long, default_value_t = 20)]
+        concurrency: usize,
+        /// Lead channels to create in one Discord server.
+        #[arg(long, default_value_t = 200)]
+        channels: usize,
+    },
     /// Print the OpenAPI document, or write it to a file.
     Openapi {
         /// Write here instead of standard output (e.g. openapi/openapi.json).
@@ -65,6 +78,11 @@ async fn main() -> ExitCode {
         Command::Migrate { action } => migrate(action.unwrap_or(MigrateAction::Up)).await,
         Command::Openapi { output } => write_openapi(output),
         Command::MigrateDmLeads { company } => migrate_dm_leads(company).await,
+        Command::Bench {
+            messages,
+            concurrency,
+            channels,
+        } => bench(messages, concurrency, channels).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -168,6 +186,61 @@ async fn migrate_dm_leads(company: Option<uuid::Uuid>) -> anyhow::Result<()> {
             summary.failed
         );
     }
+    Ok(())
+}
+
+async fn bench(messages: usize, concurrency: usize, channels: usize) -> anyhow::Result<()> {
+    let options = switchboard::bench::Options {
+        messages,
+        concurrency: concurrency.max(1),
+        channels,
+    };
+    let report = switchboard::bench::run(options, |step| {
+        let _ = writeln!(std::io::stderr(), "bench: {step}");
+    })
+    .await?;
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    let (h, s) = (&report.healthz, &report.send);
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "| measurement | result | ceiling (same run) | ratio |")?;
+    writeln!(out, "|---|---|---|---|")?;
+    writeln!(
+        out,
+        "| send-message throughput ({} requests, {} at once) | {:.0}/s | GET /healthz {:.0}/s | {:.2} |",
+        s.requests,
+        concurrency,
+        s.per_second(),
+        h.per_second(),
+        s.per_second() / h.per_second()
+    )?;
+    writeln!(
+        out,
+        "| send-message p50 / p99 | {:.1} / {:.1} ms | {:.1} / {:.1} ms | p99 ×{:.1} |",
+        ms(s.p50),
+        ms(s.p99),
+        ms(h.p50),
+        ms(h.p99),
+        ms(s.p99) / ms(h.p99).max(0.001)
+    )?;
+    writeln!(
+        out,
+        "| {} lead channels in one server ({} creations with categories) | {:.1} s | Discord's minimum {:.0} s | {:.3} |",
+        report.channels,
+        report.channel_creations,
+        report.channel_elapsed.as_secs_f64(),
+        report.channel_minimum.as_secs_f64(),
+        report.channel_minimum.as_secs_f64() / report.channel_elapsed.as_secs_f64()
+    )?;
+    writeln!(
+        out,
+        "| 429s from the simulator during channel creation | {} | 0 | |",
+        report.rate_limited
+    )?;
+    writeln!(
+        out,
+        "| failed sends / failed health checks | {} / {} | 0 | |",
+        s.failures, h.failures
+    )?;
     Ok(())
 }
 

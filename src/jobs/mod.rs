@@ -39,7 +39,20 @@ pub async fn enqueue(
     kind: &str,
     payload: serde_json::Value,
 ) -> Result<job::Model> {
+    enqueue_after(db, company_id, kind, payload, Duration::ZERO).await
+}
+
+/// Enqueues a job that workers leave alone for `grace`: the request that enqueued it tries it
+/// first (claiming it by id), and workers take it only if that request did not finish it.
+pub async fn enqueue_after(
+    db: &impl ConnectionTrait,
+    company_id: Option<Uuid>,
+    kind: &str,
+    payload: serde_json::Value,
+    grace: Duration,
+) -> Result<job::Model> {
     let now = Utc::now();
+    let run_at = now + chrono::Duration::from_std(grace).unwrap_or_default();
     let row = job::ActiveModel {
         id: Set(Uuid::now_v7()),
         company_id: Set(company_id),
@@ -47,7 +60,7 @@ pub async fn enqueue(
         payload: Set(payload),
         state: Set(state::PENDING.to_owned()),
         attempts: Set(0),
-        run_at: Set(now),
+        run_at: Set(run_at),
         locked_until: Set(None),
         last_error: Set(None),
         created_at: Set(now),

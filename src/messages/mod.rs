@@ -25,6 +25,8 @@ use crate::{
 pub const MAX_CONTENT_CHARS: usize = 2000;
 pub const DELIVER: &str = "deliver_message";
 const KEY_LOCK_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+/// How long workers leave a new delivery to the request that enqueued it.
+const INLINE_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub mod state {
     pub const QUEUED: &str = "queued";
@@ -215,11 +217,14 @@ async fn send_locked(
         }
         Err(err) => return Err(err.into()),
     };
-    let job = jobs::enqueue(
+    // Workers leave it to this request for a moment; they take over if the attempt below
+    // cannot finish (this process dies, say).
+    let job = jobs::enqueue_after(
         &txn,
         Some(principal.company_id),
         DELIVER,
         serde_json::json!({ "messageId": message.id }),
+        INLINE_GRACE,
     )
     .await?;
     txn.commit().await?;

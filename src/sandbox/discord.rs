@@ -136,6 +136,15 @@ impl DiscordSim {
         guild
     }
 
+    /// Installs the bot in a guild with these permissions, as an approved consent would (for
+    /// benchmarks, whose setup is not what they measure).
+    pub fn install_bot(&self, guild_id: u64, permissions: u64) {
+        if let Some(guild) = self.lock().guilds.get_mut(&guild_id) {
+            guild.bot_member = true;
+            guild.bot_permissions = permissions;
+        }
+    }
+
     /// The bot's standing in a guild: `None` for an unknown guild, else its granted permissions
     /// when it is a member.
     pub fn bot_access(&self, guild_id: u64) -> Option<Option<u64>> {
