@@ -94,11 +94,29 @@ struct State_ {
 #[derive(Default)]
 pub struct Channels {
     state: Mutex<State_>,
+    /// Every request body received, by route, so tests can check the product's requests
+    /// against Discord's schemas.
+    requests: Mutex<Vec<(&'static str, Value)>>,
 }
 
 impl Channels {
     fn lock(&self) -> std::sync::MutexGuard<'_, State_> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn record(&self, route: &'static str, body: &Value) {
+        self.requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((route, body.clone()));
+    }
+
+    /// The request bodies received so far: `(route, body)`.
+    pub fn recorded(&self) -> Vec<(&'static str, Value)> {
+        self.requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn add_member(&self, guild_id: u64, user_id: u64, username: &str) -> SimMember {
@@ -460,6 +478,10 @@ async fn create_channel(
             "The request body contains invalid JSON.",
         );
     };
+    sandbox
+        .discord
+        .channels
+        .record("POST guilds/{guild_id}/channels", &body);
     let kind = body.get("type").and_then(Value::as_u64).unwrap_or(0);
     if kind != u64::from(TEXT) && kind != u64::from(CATEGORY) {
         return form_error("type", "BASE_TYPE_CHOICES", "Value must be one of {0, 4}.");
@@ -623,6 +645,10 @@ async fn modify_channel(
             "The request body contains invalid JSON.",
         );
     };
+    sandbox
+        .discord
+        .channels
+        .record("PATCH channels/{channel_id}", &body);
     let overwrites = match body
         .get("permission_overwrites")
         .map(|o| parse_overwrites(Some(o)))
@@ -716,6 +742,10 @@ async fn put_overwrite(
             "The request body contains invalid JSON.",
         );
     };
+    sandbox.discord.channels.record(
+        "PUT channels/{channel_id}/permissions/{overwrite_id}",
+        &body,
+    );
     let mut item = body.clone();
     item["id"] = json!(overwrite);
     let parsed = match parse_overwrites(Some(&json!([item]))) {
@@ -803,6 +833,10 @@ async fn create_message(
             "The request body contains invalid JSON.",
         );
     };
+    sandbox
+        .discord
+        .channels
+        .record("POST channels/{channel_id}/messages", &body);
     let content = body
         .get("content")
         .and_then(Value::as_str)
