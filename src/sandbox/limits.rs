@@ -73,6 +73,8 @@ pub struct RestFaults {
     /// `slow_answer_ms`: a client that times out has still had its request done.
     pub slow_answers: u32,
     pub slow_answer_ms: u64,
+    /// Each REST call fails with a 500 with this probability (0.0 to 1.0).
+    pub error_rate: f64,
 }
 
 #[derive(Default)]
@@ -201,6 +203,8 @@ impl Limiter {
                 )))
             } else if faults.force_500 > 0 {
                 faults.force_500 -= 1;
+                Some(Ok(()))
+            } else if faults.error_rate > 0.0 && rand::random::<f64>() < faults.error_rate {
                 Some(Ok(()))
             } else {
                 None

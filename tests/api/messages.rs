@@ -347,3 +347,41 @@ storage_test!(
         assert_eq!(posted[0]["id"], sent["discordMessageId"]);
     }
 );
+
+storage_test!(
+    every_message_ends_sent_exactly_once_when_discord_fails_at_random,
+    |app| {
+        let (account, _, lead, channel) = lead_with_channel(&app).await;
+        // 15% of Discord's answers are 500s; the outbox retries until each message is sent. (All five
+        // attempts of one message fail with probability 0.15^5 < 0.0001, so this does not flake.)
+        faults(&app, json!({"errorRate": 0.15})).await;
+        let mut ids = Vec::new();
+        for i in 0..6 {
+            let reply = app
+                .post(
+                    "/api/discord/send-message",
+                    &account.token,
+                    json!({"leadId": lead["id"], "content": format!("Flaky {i}")}),
+                )
+                .await;
+            reply.assert_status(201);
+            ids.push(reply.body["id"].as_str().unwrap_or_default().to_owned());
+        }
+        for id in &ids {
+            wait_for_state(&app, &account, &lead, id, "sent").await;
+        }
+        faults(&app, json!({})).await;
+        let discord = on_discord(&app, &channel).await;
+        for i in 0..6 {
+            let content = format!("Flaky {i}");
+            assert_eq!(
+                discord
+                    .iter()
+                    .filter(|m| m["content"] == content.as_str())
+                    .count(),
+                1,
+                "{content} exactly once"
+            );
+        }
+    }
+);
