@@ -74,10 +74,6 @@ impl TokenCipher {
         }
     }
 
-    pub fn current_key_id(&self) -> &str {
-        &self.current.id
-    }
-
     pub fn encrypt(&self, plaintext: &str, binding: &Binding<'_>) -> String {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rng().fill_bytes(&mut nonce);
@@ -134,14 +130,6 @@ impl TokenCipher {
         String::from_utf8(plain)
             .map(Secret::new)
             .map_err(|_| CryptoError::Rejected)
-    }
-
-    /// Whether a stored value was written with an older key and should be re-encrypted.
-    pub fn needs_rotation(&self, stored: &str) -> bool {
-        stored
-            .split('.')
-            .nth(1)
-            .is_some_and(|id| id != self.current.id)
     }
 }
 
@@ -217,7 +205,6 @@ mod tests {
         let b = binding(Uuid::new_v4(), Uuid::new_v4());
         let stored = old.encrypt("token", &b);
         let rotated = TokenCipher::new(&[2; 32], &[[1; 32]]);
-        assert!(rotated.needs_rotation(&stored));
         assert_eq!(
             rotated.decrypt(&stored, &b).map(|s| s.expose().clone()),
             Ok("token".into())

@@ -5,10 +5,7 @@
 //! base URL, and it drops response headers on errors, losing `retry_after` and the buckets.
 use std::{
     collections::VecDeque,
-    sync::{
-        Mutex,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::Mutex,
     time::{Duration, Instant},
 };
 
@@ -110,7 +107,6 @@ pub struct DiscordRest {
     global_pause_until: Mutex<Option<Instant>>,
     invalid: Mutex<VecDeque<Instant>>,
     metrics: DiscordMetrics,
-    calls_total: AtomicU64,
     timeout: Duration,
     bot_user_id: tokio::sync::OnceCell<u64>,
 }
@@ -185,7 +181,6 @@ impl DiscordRest {
             global_pause_until: Mutex::new(None),
             invalid: Mutex::new(VecDeque::new()),
             metrics: discord_metrics,
-            calls_total: AtomicU64::new(0),
             timeout: CALL_TIMEOUT,
             bot_user_id: tokio::sync::OnceCell::new(),
         }
@@ -216,11 +211,6 @@ impl DiscordRest {
             .unwrap_or_else(|p| p.into_inner())
             .push_back(Instant::now());
         self.invalid_requests();
-    }
-
-    /// Every call made, for tests and benchmarks.
-    pub fn calls_made(&self) -> u64 {
-        self.calls_total.load(Ordering::Relaxed)
     }
 
     fn user_agent() -> String {
@@ -312,7 +302,6 @@ impl DiscordRest {
             if let Some(body) = body {
                 request = request.json(body);
             }
-            self.calls_total.fetch_add(1, Ordering::Relaxed);
             let response = match request.send().await {
                 Ok(response) => response,
                 Err(err) => {

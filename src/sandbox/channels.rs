@@ -471,17 +471,10 @@ async fn create_channel(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            50109,
-            "The request body contains invalid JSON.",
-        );
+    let body = match json_body(&sandbox, "POST guilds/{guild_id}/channels", &body) {
+        Ok(body) => body,
+        Err(r) => return r,
     };
-    sandbox
-        .discord
-        .channels
-        .record("POST guilds/{guild_id}/channels", &body);
     let kind = body.get("type").and_then(Value::as_u64).unwrap_or(0);
     if kind != u64::from(TEXT) && kind != u64::from(CATEGORY) {
         return form_error("type", "BASE_TYPE_CHOICES", "Value must be one of {0, 4}.");
@@ -573,6 +566,19 @@ async fn create_channel(
     allowed.apply((StatusCode::CREATED, Json(channel_json(&created))).into_response())
 }
 
+/// A request body as Discord reads it (invalid JSON is its 50109), recorded for tests.
+fn json_body(sandbox: &Sandbox, route: &'static str, bytes: &[u8]) -> Result<Value, Response> {
+    let body = serde_json::from_slice::<Value>(bytes).map_err(|_| {
+        error(
+            StatusCode::BAD_REQUEST,
+            50109,
+            "The request body contains invalid JSON.",
+        )
+    })?;
+    sandbox.discord.channels.record(route, &body);
+    Ok(body)
+}
+
 /// The preamble of every channel route: the bot token, the channel, the route's rate limit and
 /// the bot's permissions in the channel's guild.
 async fn channel_call(
@@ -638,17 +644,10 @@ async fn modify_channel(
         Ok(found) => found,
         Err(r) => return r,
     };
-    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            50109,
-            "The request body contains invalid JSON.",
-        );
+    let body = match json_body(&sandbox, "PATCH channels/{channel_id}", &body) {
+        Ok(body) => body,
+        Err(r) => return r,
     };
-    sandbox
-        .discord
-        .channels
-        .record("PATCH channels/{channel_id}", &body);
     let overwrites = match body
         .get("permission_overwrites")
         .map(|o| parse_overwrites(Some(o)))
@@ -735,17 +734,14 @@ async fn put_overwrite(
         Ok(found) => found,
         Err(r) => return r,
     };
-    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            50109,
-            "The request body contains invalid JSON.",
-        );
-    };
-    sandbox.discord.channels.record(
+    let body = match json_body(
+        &sandbox,
         "PUT channels/{channel_id}/permissions/{overwrite_id}",
         &body,
-    );
+    ) {
+        Ok(body) => body,
+        Err(r) => return r,
+    };
     let mut item = body.clone();
     item["id"] = json!(overwrite);
     let parsed = match parse_overwrites(Some(&json!([item]))) {
@@ -826,17 +822,10 @@ async fn create_message(
         Ok(found) => found,
         Err(r) => return r,
     };
-    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            50109,
-            "The request body contains invalid JSON.",
-        );
+    let body = match json_body(&sandbox, "POST channels/{channel_id}/messages", &body) {
+        Ok(body) => body,
+        Err(r) => return r,
     };
-    sandbox
-        .discord
-        .channels
-        .record("POST channels/{channel_id}/messages", &body);
     let content = body
         .get("content")
         .and_then(Value::as_str)
