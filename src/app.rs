@@ -33,6 +33,12 @@ pub struct AppState {
     pub discord: Option<Arc<crate::discord::DiscordRest>>,
     /// The built-in simulators' state, in sandbox mode.
     pub sandbox: Option<Arc<crate::sandbox::Sandbox>>,
+    /// Cached routing lookups.
+    pub routing: Arc<crate::routing::Cache>,
+    /// Turns `true` when the server starts shutting down, so endless responses (event
+    /// streams) end and graceful shutdown can finish.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown_tx: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl axum::extract::FromRef<AppState> for Arc<Metrics> {
@@ -96,6 +102,8 @@ impl AppState {
         let sandbox = settings
             .sandbox
             .then(|| Arc::new(crate::sandbox::Sandbox::new(&settings)));
+        let routing = Arc::new(crate::routing::Cache::new(&metrics));
+        let (shutdown_tx, shutdown) = tokio::sync::watch::channel(false);
         Ok(Self {
             db,
             state,
@@ -108,6 +116,9 @@ impl AppState {
             cipher,
             discord,
             sandbox,
+            routing,
+            shutdown,
+            shutdown_tx: Arc::new(shutdown_tx),
         })
     }
 }
@@ -154,12 +165,16 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let sessions = self.state.sessions.clone();
+        let db = self.state.db.clone();
         let sweeper = tokio::spawn(async move {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
             loop {
                 every.tick().await;
                 if let Err(err) = sessions.delete_expired().await {
                     tracing::warn!(error = %err, "could not delete expired sessions");
+                }
+                if let Err(err) = crate::events::prune(&db).await {
+                    tracing::warn!(error = %err, "could not delete old events");
                 }
             }
         });
@@ -174,16 +189,31 @@ impl Server {
             }
         });
         let worker = tokio::spawn(crate::messages::worker(self.state.clone()));
+        let invalidations = tokio::spawn(crate::routing::cache::listen(self.state.clone()));
+        let gateway = self
+            .state
+            .settings
+            .gateway
+            .then(|| tokio::spawn(crate::discord::gateway::run(self.state.clone())));
+        let stopping = self.state.shutdown_tx.clone();
         let router = crate::http::router::build(self.state);
         let result = axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // Event streams end now; other requests finish.
+            let _ = stopping.send(true);
+        })
         .await;
         sweeper.abort();
         refresher.abort();
         worker.abort();
+        invalidations.abort();
+        if let Some(gateway) = gateway {
+            gateway.abort();
+        }
         result.context("serving HTTP")
     }
 }

@@ -73,6 +73,12 @@ pub struct Settings {
     pub discord_api_base: Url,
     /// The outer deadline of one Discord REST call (`DISCORD_TIMEOUT_SECS`).
     pub discord_timeout: std::time::Duration,
+    /// How often every active lead channel is read for messages the gateway missed
+    /// (`CATCHUP_INTERVAL`, seconds; default 600).
+    pub catchup_interval: std::time::Duration,
+    /// Whether this replica competes for gateway shards (`DISCORD_GATEWAY`, default `on`);
+    /// `off` makes an API-only replica.
+    pub gateway: bool,
     pub github: ProviderCredentials,
     pub github_oauth_base: Url,
     pub github_api_base: Url,
@@ -88,6 +94,8 @@ pub struct ConfigError(pub Vec<String>);
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://switchboard.db?mode=rwc";
 pub const DEV_SECRETS_FILE: &str = ".switchboard-dev-secrets";
 const MIN_JWT_SECRET_BYTES: usize = 32;
+/// `CATCHUP_INTERVAL`'s default: ten minutes.
+const DEFAULT_CATCHUP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl Settings {
     /// Reads the process environment, after loading `.env` when one exists.
@@ -241,6 +249,28 @@ impl Settings {
             },
         };
 
+        let catchup_interval = match get("CATCHUP_INTERVAL") {
+            None => DEFAULT_CATCHUP_INTERVAL,
+            Some(raw) => match raw.parse::<u64>() {
+                Ok(secs @ 10..=86_400) => std::time::Duration::from_secs(secs),
+                _ => {
+                    errors.push(format!(
+                        "CATCHUP_INTERVAL: `{raw}` is not a number of seconds from 10 to 86400"
+                    ));
+                    DEFAULT_CATCHUP_INTERVAL
+                }
+            },
+        };
+
+        let gateway = match get("DISCORD_GATEWAY").as_deref() {
+            None | Some("on" | "1" | "true") => true,
+            Some("off" | "0" | "false") => false,
+            Some(other) => {
+                errors.push(format!("DISCORD_GATEWAY: `{other}` is not `on` or `off`"));
+                true
+            }
+        };
+
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
@@ -268,6 +298,8 @@ impl Settings {
             discord_bot_token: discord_bot_token.map(Secret),
             discord_api_base,
             discord_timeout,
+            catchup_interval,
+            gateway,
             github,
             github_oauth_base,
             github_api_base,
@@ -303,6 +335,8 @@ impl Settings {
             // Longer than Discord's 5-second message window (a paced call may wait that long),
             // shorter than the production deadline, so slow-Discord tests stay quick.
             discord_timeout: std::time::Duration::from_secs(7),
+            catchup_interval: DEFAULT_CATCHUP_INTERVAL,
+            gateway: false,
             github: ProviderCredentials {
                 client_id: None,
                 client_secret: None,

@@ -9,6 +9,7 @@ mod m20261124_000005_create_audit_log;
 mod m20261124_000006_create_lead_channels;
 mod m20261124_000007_create_sync_logs;
 mod m20261124_000008_create_messages_and_jobs;
+mod m20261124_000009_create_routing_and_events;
 mod util;
 
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000006_create_lead_channels::Migration),
             Box::new(m20261124_000007_create_sync_logs::Migration),
             Box::new(m20261124_000008_create_messages_and_jobs::Migration),
+            Box::new(m20261124_000009_create_routing_and_events::Migration),
         ]
     }
 }

@@ -1,18 +1,16 @@
 //! Moving leads from direct messages to their own channels: every active lead with a Discord
 //! user id and no channel gets one, at Discord's rate, resumably (a rerun skips the done).
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use super::open;
 use crate::{
     app::AppState,
-    entities::{discord_connection, lead, sync_log},
+    entities::{discord_connection, lead},
     error::Result,
     leads::LeadStatus,
+    sync_logs,
     tenancy::Principal,
 };
 
@@ -54,24 +52,14 @@ pub async fn migrate_dm_leads(
         .await?;
 
     let started = Utc::now();
-    let log = sync_log::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        company_id: Set(company),
-        resource_type: Set("lead_channels".into()),
-        sync_type: Set("full".into()),
-        started_at: Set(started),
-        completed_at: Set(None),
-        synced_until: Set(None),
-        records_synced: Set(0),
-        records_created: Set(0),
-        records_updated: Set(0),
-        records_failed: Set(0),
-        errors: Set(serde_json::json!([])),
-        metadata: Set(serde_json::json!({ "task": "migrate-dm-leads", "leads": leads.len() })),
-    };
-    let log = sync_log::Entity::insert(log)
-        .exec_with_returning(&app.db)
-        .await?;
+    let log = sync_logs::start(
+        &app.db,
+        company,
+        "lead_channels",
+        "full",
+        serde_json::json!({ "task": "migrate-dm-leads", "leads": leads.len() }),
+    )
+    .await?;
 
     let mut summary = Summary {
         sync_log_id: log.id,
@@ -93,14 +81,11 @@ pub async fn migrate_dm_leads(
         progress(done + 1, leads.len());
     }
 
-    let mut log = log.into_active_model();
-    let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
-    log.completed_at = Set(Some(Utc::now()));
-    log.synced_until = Set(Some(started));
-    log.records_synced = Set(count(summary.created + summary.existing));
-    log.records_created = Set(count(summary.created));
-    log.records_failed = Set(count(summary.failed));
-    log.errors = Set(serde_json::Value::Array(errors));
-    log.update(&app.db).await?;
+    let counts = sync_logs::Counts {
+        synced: summary.created + summary.existing,
+        created: summary.created,
+        failed: summary.failed,
+    };
+    sync_logs::finish(&app.db, log, started, &counts, errors).await?;
     Ok(summary)
 }

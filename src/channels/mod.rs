@@ -26,6 +26,10 @@ use crate::{
     pagination::{Cursor, Page},
     tenancy::Principal,
 };
+use crate::{
+    events::{self, EventBody},
+    routing::{self, cache::Key},
+};
 
 pub use migrate::{Summary as MigrationSummary, migrate_dm_leads};
 
@@ -356,6 +360,9 @@ async fn finish(
         .as_deref()
         .and_then(|id| id.parse::<u64>().ok());
     let mut welcomed = false;
+    // Catch-up reads the channel from here: everything after the welcome (or the channel's
+    // creation) is the lead's conversation.
+    let mut cursor = channel_id;
     if let Some(user) = lead_user {
         rest.put_overwrite(channel_id, user, 1, lead_permissions().bits(), 0)
             .await
@@ -366,7 +373,10 @@ async fn finish(
             ))
             .allowed_mentions(CreateAllowedMentions::new().users([UserId::new(user)]));
         match rest.create_message(channel_id, &welcome).await {
-            Ok(_) => welcomed = true,
+            Ok(message) => {
+                welcomed = true;
+                cursor = message.id.get();
+            }
             // The channel is usable without it; the team can greet the lead themselves.
             Err(err) => {
                 tracing::warn!(discord.channel_id = channel_id, error = %err, "welcome message failed")
@@ -390,6 +400,7 @@ async fn finish(
         last_message_at: Set(None),
         message_count: Set(0),
         is_active: Set(true),
+        last_message_id: Set(i64::try_from(cursor).ok()),
         updated_at: Set(now),
     };
     let row = lead_channel::Entity::insert(row)
@@ -424,7 +435,17 @@ async fn finish(
         serde_json::json!({ "channelId": channel_id.to_string(), "guildChannels": guild_channels }),
     )
     .await?;
+    let event = events::record(
+        &txn,
+        lead.company_id,
+        Some(lead.id),
+        EventBody::channel_created(row.clone()),
+    )
+    .await?;
     txn.commit().await?;
+    events::publish(app, &[event]).await;
+    // A reply may already have been looked up (and not found) in this channel.
+    routing::cache::invalidate(app, Key::Channel(row.channel_id.clone())).await;
     Ok(row)
 }
 
@@ -542,7 +563,16 @@ pub async fn archive(
         serde_json::json!({ "channelId": row.channel_id }),
     )
     .await?;
+    let event = events::record(
+        &txn,
+        principal.company_id,
+        Some(lead_id),
+        EventBody::channel_archived(row.clone()),
+    )
+    .await?;
     txn.commit().await?;
+    events::publish(app, &[event]).await;
+    routing::cache::invalidate(app, Key::Channel(row.channel_id.clone())).await;
     Ok(row)
 }
 

@@ -21,6 +21,9 @@ pub struct Model {
     pub last_message_at: Option<DateTimeUtc>,
     pub message_count: i32,
     pub is_active: bool,
+    /// The newest Discord message id (a snowflake) seen in the channel: where catch-up reads
+    /// from.
+    pub last_message_id: Option<i64>,
     pub updated_at: DateTimeUtc,
 }
 

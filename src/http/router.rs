@@ -45,7 +45,9 @@ pub fn api() -> OpenApiRouter<AppState> {
                 .merge(routes::integrations::router())
                 .merge(routes::channels::router())
                 .merge(routes::messages::router())
-                .merge(routes::audit::router()),
+                .merge(routes::audit::router())
+                .merge(routes::events::router())
+                .merge(routes::routing::router()),
         )
 }
 

@@ -243,12 +243,19 @@ pub async fn callback(
     }
 
     let txn = crate::db::begin_write(&app.db).await?;
+    // Guilds whose routing changes: the one bound now and the one it replaces.
+    let mut rebound = Vec::new();
     if provider.id() == "discord" {
         let permissions = metadata
             .permissions
             .clone()
             .unwrap_or_else(|| "0".to_owned());
-        store::bind_guild(&txn, pending.company_id, &grant.details, &permissions).await?;
+        if let Some(previous) = store::connection_for(&txn, pending.company_id).await? {
+            rebound.push(previous.guild_id);
+        }
+        let bound =
+            store::bind_guild(&txn, pending.company_id, &grant.details, &permissions).await?;
+        rebound.push(bound.guild_id);
     }
     let row = store::save_grant(
         &txn,
@@ -273,6 +280,9 @@ pub async fn callback(
     )
     .await?;
     txn.commit().await?;
+    for guild in rebound {
+        crate::routing::cache::invalidate(app, crate::routing::cache::Key::Guild(guild)).await;
+    }
     tracing::info!(provider = provider.id(), company.id = %pending.company_id, "integration connected");
     Ok(Connected {
         provider: provider.id(),
@@ -340,6 +350,9 @@ pub async fn disconnect(app: &AppState, principal: &Principal, provider_id: &str
     )
     .await?;
     txn.commit().await?;
+    if let Some(guild) = guild {
+        crate::routing::cache::invalidate(app, crate::routing::cache::Key::Guild(guild)).await;
+    }
     Ok(())
 }
 

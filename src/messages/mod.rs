@@ -10,6 +10,7 @@ use serenity::all::{CreateAllowedMentions, CreateMessage, Nonce};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::events::{self, EventBody};
 use crate::{
     app::AppState,
     channels,
@@ -227,7 +228,15 @@ async fn send_locked(
         INLINE_GRACE,
     )
     .await?;
+    let event = events::record(
+        &txn,
+        principal.company_id,
+        Some(lead.id),
+        EventBody::message_created(message.clone()),
+    )
+    .await?;
     txn.commit().await?;
+    events::publish(app, &[event]).await;
     tracing::info!(message.id = %message.id, lead.id = %lead.id, "message queued");
 
     // Delivered now when Discord answers; otherwise the outbox retries and the answer says queued.
@@ -298,7 +307,14 @@ pub async fn run(app: &AppState, job: job::Model) -> Result<()> {
             active.discord_message_id = Set(Some(sent.id.get().to_string()));
             active.sent_at = Set(Some(now));
             active.updated_at = Set(now);
-            active.update(&txn).await?;
+            let updated = active.update(&txn).await?;
+            let event = events::record(
+                &txn,
+                updated.company_id,
+                Some(updated.lead_id),
+                EventBody::message_updated(updated),
+            )
+            .await?;
             if let Some(channel) = lead_channel::Entity::find()
                 .filter(lead_channel::Column::ChannelId.eq(message.channel_id.as_str()))
                 .one(&txn)
@@ -313,6 +329,7 @@ pub async fn run(app: &AppState, job: job::Model) -> Result<()> {
             }
             jobs::complete(&txn, job).await?;
             txn.commit().await?;
+            events::publish(app, &[event]).await;
             tracing::info!(message.id = %message.id, discord.message_id = sent.id.get(), "message delivered");
         }
         Err(err) => {
@@ -350,7 +367,22 @@ async fn mark_failed(app: &AppState, message: message::Model, reason: &str) -> R
     active.state = Set(state::FAILED.into());
     active.failure_reason = Set(Some(reason.chars().take(500).collect()));
     active.updated_at = Set(Utc::now());
-    active.update(&app.db).await?;
+    save_with_event(app, active).await
+}
+
+/// Saves a message's new state and tells the live streams.
+async fn save_with_event(app: &AppState, active: message::ActiveModel) -> Result<()> {
+    let txn = crate::db::begin_write(&app.db).await?;
+    let updated = active.update(&txn).await?;
+    let event = events::record(
+        &txn,
+        updated.company_id,
+        Some(updated.lead_id),
+        EventBody::message_updated(updated),
+    )
+    .await?;
+    txn.commit().await?;
+    events::publish(app, &[event]).await;
     Ok(())
 }
 
@@ -371,7 +403,7 @@ pub async fn requeue_for_job(app: &AppState, job: &job::Model) -> Result<()> {
         active.state = Set(state::QUEUED.into());
         active.failure_reason = Set(None);
         active.updated_at = Set(Utc::now());
-        active.update(&app.db).await?;
+        save_with_event(app, active).await?;
     }
     Ok(())
 }

@@ -23,7 +23,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Sandbox, limits};
+use super::{Sandbox, gateway::intents, limits};
 
 const TEXT: u8 = 0;
 const CATEGORY: u8 = 4;
@@ -89,6 +89,8 @@ struct State_ {
     messages: BTreeMap<u64, Vec<SimMessage>>,
     members: HashMap<(u64, u64), SimMember>,
     nonces: HashMap<(u64, String), (u64, Instant)>,
+    /// Direct-message channels with the bot, by user.
+    dm_channels: HashMap<u64, u64>,
 }
 
 #[derive(Default)]
@@ -144,6 +146,15 @@ impl Channels {
             .collect()
     }
 
+    pub fn members_of(&self, guild_id: u64) -> Vec<SimMember> {
+        self.lock()
+            .members
+            .iter()
+            .filter(|((g, _), _)| *g == guild_id)
+            .map(|(_, m)| m.clone())
+            .collect()
+    }
+
     pub fn messages_of(&self, channel_id: u64) -> Vec<SimMessage> {
         self.lock()
             .messages
@@ -191,6 +202,10 @@ fn mentioned_users(content: &str) -> Vec<u64> {
         .skip(1)
         .filter_map(|rest| rest.trim_start_matches('!').split('>').next()?.parse().ok())
         .collect()
+}
+
+pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
+    ts(at)
 }
 
 fn ts(at: DateTime<Utc>) -> String {
@@ -329,6 +344,146 @@ pub fn router() -> Router<Arc<Sandbox>> {
             "/channels/{channel_id}/messages",
             axum::routing::post(post_as_member),
         )
+        .route(
+            "/channels/{channel_id}",
+            axum::routing::delete(delete_as_admin),
+        )
+        .route("/users/{user_id}/dm", axum::routing::post(post_dm))
+}
+
+/// MESSAGE_CREATE for a message just posted: the message object plus `guild_id` and the
+/// author's partial `member` in a guild.
+pub(crate) fn announce_message(sandbox: &Sandbox, message: &SimMessage, guild_id: Option<u64>) {
+    let mut data = render_message(sandbox, message);
+    let bot: u64 = sandbox.discord.bot_id().parse().unwrap_or(0);
+    if let Some(guild) = guild_id {
+        data["guild_id"] = json!(guild.to_string());
+        let member = sandbox
+            .discord
+            .channels
+            .lock()
+            .members
+            .get(&(guild, message.author_id))
+            .map(member_json);
+        if let Some(mut member) = member {
+            if let Some(fields) = member.as_object_mut() {
+                fields.remove("user");
+            }
+            data["member"] = member;
+        }
+    }
+    sandbox
+        .discord
+        .gateway
+        .dispatch_message(&super::gateway::MessageEvent {
+            guild_id,
+            data,
+            by_bot: message.author_id == bot,
+            mentions_bot: message.mentions.contains(&bot),
+        });
+}
+
+fn announce_channel_delete(sandbox: &Sandbox, channel: &SimChannel) {
+    sandbox.discord.gateway.dispatch(
+        "CHANNEL_DELETE",
+        Some(channel.guild_id),
+        intents::GUILDS,
+        &channel_json(channel),
+    );
+}
+
+/// Sandbox control: a server admin deletes a channel in Discord's own client.
+async fn delete_as_admin(
+    State(sandbox): State<Arc<Sandbox>>,
+    Path(channel): Path<String>,
+) -> Response {
+    let removed = sandbox
+        .discord
+        .channels
+        .lock()
+        .channels
+        .remove(&id(&channel));
+    match removed {
+        Some(c) => {
+            announce_channel_delete(&sandbox, &c);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => error(StatusCode::NOT_FOUND, 10003, "Unknown Channel"),
+    }
+}
+
+#[derive(Deserialize)]
+struct DirectMessage {
+    content: String,
+}
+
+/// Sandbox control: a user writes to the bot in a direct message (the legacy path). As on
+/// Discord, they must share a server with the bot.
+async fn post_dm(
+    State(sandbox): State<Arc<Sandbox>>,
+    Path(user): Path<String>,
+    Json(body): Json<DirectMessage>,
+) -> Response {
+    let user = id(&user);
+    let guilds: Vec<u64> = sandbox
+        .discord
+        .channels
+        .lock()
+        .members
+        .keys()
+        .filter(|(_, member)| *member == user)
+        .map(|(guild, _)| *guild)
+        .collect();
+    let shares_guild = guilds
+        .into_iter()
+        .any(|guild| sandbox.discord.bot_access(guild).flatten().is_some());
+    if !shares_guild {
+        return error(
+            StatusCode::FORBIDDEN,
+            50007,
+            "Cannot send messages to this user",
+        );
+    }
+    if body.content.trim().is_empty() || body.content.chars().count() > MAX_CONTENT_CHARS {
+        return form_error(
+            "content",
+            "BASE_TYPE_BAD_LENGTH",
+            "Must be between 1 and 2000 in length.",
+        );
+    }
+    let existing = sandbox
+        .discord
+        .channels
+        .lock()
+        .dm_channels
+        .get(&user)
+        .copied();
+    let channel = match existing {
+        Some(channel) => channel,
+        None => {
+            let channel = sandbox.discord.snowflake();
+            *sandbox
+                .discord
+                .channels
+                .lock()
+                .dm_channels
+                .entry(user)
+                .or_insert(channel)
+        }
+    };
+    let message = sandbox.discord.channels.post(
+        channel,
+        user,
+        &body.content,
+        None,
+        sandbox.discord.snowflake(),
+    );
+    announce_message(&sandbox, &message, None);
+    (
+        StatusCode::CREATED,
+        Json(render_message(&sandbox, &message)),
+    )
+        .into_response()
 }
 
 /// The bot token, the route's rate limit, and the bot's permissions in the guild.
@@ -563,7 +718,12 @@ async fn create_channel(
         state.channels.insert(channel.id, channel.clone());
         channel
     };
-    allowed.apply((StatusCode::CREATED, Json(channel_json(&created))).into_response())
+    let out = channel_json(&created);
+    sandbox
+        .discord
+        .gateway
+        .dispatch("CHANNEL_CREATE", Some(guild), intents::GUILDS, &out);
+    allowed.apply((StatusCode::CREATED, Json(out)).into_response())
 }
 
 /// A request body as Discord reads it (invalid JSON is its 50109), recorded for tests.
@@ -710,9 +870,10 @@ async fn delete_channel(
         Ok(found) => found,
         Err(r) => return r,
     };
-    let mut state = sandbox.discord.channels.lock();
-    state.channels.remove(&c.id);
-    allowed.apply(Json(channel_json(&c)).into_response())
+    sandbox.discord.channels.lock().channels.remove(&c.id);
+    let out = channel_json(&c);
+    announce_channel_delete(&sandbox, &c);
+    allowed.apply(Json(out).into_response())
 }
 
 async fn put_overwrite(
@@ -788,9 +949,17 @@ fn render_message(sandbox: &Sandbox, m: &SimMessage) -> Value {
         if uid.to_string() == sandbox.discord.bot_id() {
             user_json(uid, "Switchboard", true)
         } else {
+            // In a direct message there is no guild: any membership names the user.
             let name = state
                 .members
                 .get(&(guild, uid))
+                .or_else(|| {
+                    state
+                        .members
+                        .iter()
+                        .find(|((_, u), _)| *u == uid)
+                        .map(|(_, m)| m)
+                })
                 .map_or_else(|| format!("user{uid}"), |m| m.username.clone());
             user_json(uid, &name, false)
         }
@@ -886,6 +1055,7 @@ async fn create_message(
             .discord
             .channels
             .post(c.id, bot, content, nonce, sandbox.discord.snowflake());
+    announce_message(&sandbox, &message, Some(c.guild_id));
     if let Some(key) = nonce_key {
         sandbox
             .discord
@@ -1054,6 +1224,7 @@ async fn post_as_member(
         None,
         sandbox.discord.snowflake(),
     );
+    announce_message(&sandbox, &message, Some(c.guild_id));
     (
         StatusCode::CREATED,
         Json(render_message(&sandbox, &message)),

@@ -74,6 +74,7 @@ pub struct Faults {
 pub struct DiscordSim {
     app: OAuthApp,
     bot_token: String,
+    gateway_url: String,
     state: Mutex<DiscordState>,
     sequence: AtomicU64,
     faults: Mutex<Faults>,
@@ -81,18 +82,23 @@ pub struct DiscordSim {
     pub limits: super::limits::Limiter,
     /// Channels, overwrites, messages and members.
     pub channels: super::channels::Channels,
+    /// Gateway sessions.
+    pub gateway: super::gateway::Gateway,
 }
 
 impl DiscordSim {
-    pub fn new(app: OAuthApp, bot_token: String) -> Self {
+    /// `gateway_url`: the WebSocket URL `GET /gateway` hands out.
+    pub fn new(app: OAuthApp, bot_token: String, gateway_url: String) -> Self {
         let sim = Self {
             app,
             bot_token,
+            gateway_url,
             state: Mutex::new(DiscordState::default()),
             sequence: AtomicU64::new(0),
             faults: Mutex::new(Faults::default()),
             limits: super::limits::Limiter::default(),
             channels: super::channels::Channels::default(),
+            gateway: super::gateway::Gateway::default(),
         };
         for name in ["Sandbox Server", "Acme Support", "Beta Testers"] {
             sim.create_guild(name);
@@ -161,6 +167,82 @@ impl DiscordSim {
 
     pub fn bot_id(&self) -> &str {
         &self.app.client_id
+    }
+
+    pub fn bot_token(&self) -> &str {
+        &self.bot_token
+    }
+
+    pub fn gateway_url(&self) -> &str {
+        &self.gateway_url
+    }
+
+    /// GUILD_CREATE's payload: the guild object plus what the gateway adds to it.
+    pub fn guild_create(&self, guild: &SimGuild) -> Value {
+        let mut data = guild_json(guild);
+        let channels: Vec<Value> = self
+            .channels
+            .channels_of(guild.id)
+            .iter()
+            .map(|c| {
+                let mut c = super::channels::channel_json(c);
+                // Channels in GUILD_CREATE leave out their guild_id.
+                if let Some(fields) = c.as_object_mut() {
+                    fields.remove("guild_id");
+                }
+                c
+            })
+            .collect();
+        let members = self.channels.members_of(guild.id);
+        for (field, value) in [
+            (
+                "joined_at",
+                json!(super::channels::timestamp(chrono::Utc::now())),
+            ),
+            ("large", json!(false)),
+            ("unavailable", json!(false)),
+            ("member_count", json!(members.len() + 1)),
+            ("voice_states", json!([])),
+            ("members", json!([])),
+            ("channels", json!(channels)),
+            ("threads", json!([])),
+            ("presences", json!([])),
+            ("stage_instances", json!([])),
+            ("guild_scheduled_events", json!([])),
+            ("soundboard_sounds", json!([])),
+        ] {
+            data[field] = value;
+        }
+        data
+    }
+
+    /// The bot joined a guild (install, or added back): GUILD_CREATE.
+    fn announce_join(&self, guild_id: u64) {
+        let guild = self.lock().guilds.get(&guild_id).cloned();
+        if let Some(guild) = guild {
+            let data = self.guild_create(&guild);
+            self.gateway.dispatch(
+                "GUILD_CREATE",
+                Some(guild.id),
+                super::gateway::intents::GUILDS,
+                &data,
+            );
+        }
+    }
+
+    /// The bot left a guild (`unavailable: false`) or the guild has an outage (`true`):
+    /// GUILD_DELETE. Discord leaves `unavailable` out when the bot was removed.
+    fn announce_leave(&self, guild_id: u64, unavailable: bool) {
+        let mut data = json!({ "id": guild_id.to_string() });
+        if unavailable {
+            data["unavailable"] = json!(true);
+        }
+        self.gateway.dispatch(
+            "GUILD_DELETE",
+            Some(guild_id),
+            super::gateway::intents::GUILDS,
+            &data,
+        );
     }
 
     /// The application's bot user, as `GET /users/@me` answers for it.
@@ -297,6 +379,7 @@ pub fn router() -> Router<Arc<Sandbox>> {
             "/servers/{guild_id}/bot",
             delete(remove_bot).put(restore_bot),
         )
+        .route("/servers/{guild_id}/outage", post(outage))
         .route("/faults", get(get_faults).put(set_faults))
         .route("/limits", axum::routing::put(set_limits))
 }
@@ -559,6 +642,10 @@ async fn token(State(sandbox): State<Arc<Sandbox>>, headers: HeaderMap, body: By
     {
         response["guild"] = guild_json(guild);
     }
+    drop(state);
+    if let Some(guild) = guild_id {
+        sim.announce_join(guild);
+    }
     Json(response).into_response()
 }
 
@@ -683,6 +770,9 @@ async fn remove_bot(State(sandbox): State<Arc<Sandbox>>, Path(guild_id): Path<St
     {
         Some(guild) => {
             guild.bot_member = false;
+            let id = guild.id;
+            drop(state);
+            sandbox.discord.announce_leave(id, false);
             StatusCode::NO_CONTENT.into_response()
         }
         None => discord_error(StatusCode::NOT_FOUND, 10004, "Unknown Guild"),
@@ -720,6 +810,9 @@ async fn restore_bot(
     {
         Some(guild) => {
             guild.bot_member = true;
+            let id = guild.id;
+            drop(state);
+            sandbox.discord.announce_join(id);
             StatusCode::NO_CONTENT.into_response()
         }
         None => discord_error(StatusCode::NOT_FOUND, 10004, "Unknown Guild"),
@@ -743,4 +836,35 @@ async fn set_limits(
         .limits
         .set_window_divisor(body.window_divisor);
     StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct Outage {
+    unavailable: bool,
+}
+
+/// Sandbox control: a guild becomes unavailable (a Discord outage: GUILD_DELETE with
+/// `unavailable: true`) or available again (GUILD_CREATE).
+async fn outage(
+    State(sandbox): State<Arc<Sandbox>>,
+    Path(guild_id): Path<String>,
+    Json(body): Json<Outage>,
+) -> Response {
+    let sim = &sandbox.discord;
+    let member = guild_id
+        .parse::<u64>()
+        .ok()
+        .and_then(|id| sim.lock().guilds.get(&id).map(|g| (g.id, g.bot_member)));
+    match member {
+        Some((id, true)) => {
+            if body.unavailable {
+                sim.announce_leave(id, true);
+            } else {
+                sim.announce_join(id);
+            }
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Some((_, false)) => discord_error(StatusCode::FORBIDDEN, 50001, "Missing Access"),
+        None => discord_error(StatusCode::NOT_FOUND, 10004, "Unknown Guild"),
+    }
 }

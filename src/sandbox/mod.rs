@@ -5,6 +5,7 @@
 //! errors included, so a flow that works here works there.
 pub mod channels;
 pub mod discord;
+pub mod gateway;
 pub mod github;
 pub mod limits;
 mod page;
@@ -74,6 +75,18 @@ fn decode_form(value: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The simulated gateway's WebSocket URL: `ws(s)://{PUBLIC_URL}/sandbox/discord/gateway`.
+fn gateway_url(public_url: &url::Url) -> String {
+    let scheme = if public_url.scheme() == "https" {
+        "wss"
+    } else {
+        "ws"
+    };
+    let base = public_url.as_str().trim_end_matches('/');
+    let rest = base.split_once("://").map_or(base, |(_, rest)| rest);
+    format!("{scheme}://{rest}/sandbox/discord/gateway")
+}
+
 pub(crate) fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::rng().fill_bytes(&mut buf);
@@ -115,6 +128,7 @@ impl Sandbox {
                     || credentials::DISCORD_BOT_TOKEN.to_owned(),
                     |t| t.expose().clone(),
                 ),
+                gateway_url(&settings.public_url),
             ),
             github: github::GitHubSim::new(app(
                 &settings.github.client_id,
@@ -146,9 +160,13 @@ pub fn router<S>(sandbox: Arc<Sandbox>) -> Router<S> {
     Router::new()
         .nest(
             "/sandbox/discord",
-            discord::router().merge(channels::router()).layer(
-                axum::middleware::from_fn_with_state(sandbox.clone(), slow_answer),
-            ),
+            discord::router()
+                .merge(channels::router())
+                .merge(gateway::router())
+                .layer(axum::middleware::from_fn_with_state(
+                    sandbox.clone(),
+                    slow_answer,
+                )),
         )
         .nest("/sandbox/github", github::router())
         .with_state(sandbox)

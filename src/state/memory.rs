@@ -94,6 +94,29 @@ impl StateStore for MemoryStore {
         Ok(true)
     }
 
+    async fn extend_if_equal(&self, key: &str, value: &[u8], ttl: Duration) -> StateResult<bool> {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        match inner.live(key, now) {
+            Some((held, expires)) if held == value => {
+                *expires = now + ttl;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn delete_if_equal(&self, key: &str, value: &[u8]) -> StateResult<bool> {
+        let mut inner = self.lock();
+        let held = inner
+            .live(key, Instant::now())
+            .is_some_and(|(held, _)| held == value);
+        if held {
+            inner.values.remove(key);
+        }
+        Ok(held)
+    }
+
     async fn get(&self, key: &str) -> StateResult<Option<Vec<u8>>> {
         Ok(self
             .lock()

@@ -40,6 +40,13 @@ pub trait StateStore: Send + Sync + 'static {
 
     async fn get(&self, key: &str) -> StateResult<Option<Vec<u8>>>;
 
+    /// Renews `key` for `ttl` only while it still holds `value` (a lease kept by its owner);
+    /// `false` when the lease expired or someone else holds it.
+    async fn extend_if_equal(&self, key: &str, value: &[u8], ttl: Duration) -> StateResult<bool>;
+
+    /// Deletes `key` only while it holds `value` (an owner releasing its lease).
+    async fn delete_if_equal(&self, key: &str, value: &[u8]) -> StateResult<bool>;
+
     /// Atomically reads and deletes `key`: of several concurrent callers, exactly one gets it.
     async fn take(&self, key: &str) -> StateResult<Option<Vec<u8>>>;
 

@@ -152,6 +152,43 @@ impl StateStore for RedisStore {
         Ok(set.is_some())
     }
 
+    async fn extend_if_equal(&self, key: &str, value: &[u8], ttl: Duration) -> StateResult<bool> {
+        // Compare and renew in one step on the server, so a lease that changed hands is never
+        // extended by its former owner.
+        const SCRIPT: &str = r#"
+            if redis.call('GET', KEYS[1]) == ARGV[1] then
+                return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+            end
+            return 0"#;
+        let mut conn = self.conn.clone();
+        let renewed: i64 = redis::cmd("EVAL")
+            .arg(SCRIPT)
+            .arg(1)
+            .arg(self.key(key))
+            .arg(value)
+            .arg(ttl_millis(ttl))
+            .query_async(&mut conn)
+            .await?;
+        Ok(renewed == 1)
+    }
+
+    async fn delete_if_equal(&self, key: &str, value: &[u8]) -> StateResult<bool> {
+        const SCRIPT: &str = r#"
+            if redis.call('GET', KEYS[1]) == ARGV[1] then
+                return redis.call('DEL', KEYS[1])
+            end
+            return 0"#;
+        let mut conn = self.conn.clone();
+        let deleted: i64 = redis::cmd("EVAL")
+            .arg(SCRIPT)
+            .arg(1)
+            .arg(self.key(key))
+            .arg(value)
+            .query_async(&mut conn)
+            .await?;
+        Ok(deleted == 1)
+    }
+
     async fn get(&self, key: &str) -> StateResult<Option<Vec<u8>>> {
         let mut conn = self.conn.clone();
         Ok(conn.get(self.key(key)).await?)

@@ -327,6 +327,7 @@ storage_test!(
                 last_message_at: Set(None),
                 message_count: Set(0),
                 is_active: Set(true),
+                last_message_id: Set(None),
                 updated_at: Set(chrono::Utc::now()),
             };
             lead_channel::Entity::insert(row)

@@ -18,6 +18,29 @@ pub enum Backend {
     Services,
 }
 
+/// As `storage_test!`, with this replica running the Discord gateway.
+macro_rules! gateway_test {
+    ($name:ident, |$app:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($app: $crate::helpers::TestApp) $body
+
+            #[tokio::test]
+            async fn sqlite_memory() {
+                run($crate::helpers::spawn_app_with($crate::helpers::Backend::Embedded, |s| s.gateway = true).await).await
+            }
+
+            #[tokio::test]
+            #[ignore = "needs PostgreSQL and Redis: run scripts/test"]
+            async fn postgres_redis() {
+                run($crate::helpers::spawn_app_with($crate::helpers::Backend::Services, |s| s.gateway = true).await).await
+            }
+        }
+    };
+}
+
 /// Runs the body once per backend, as `<name>::sqlite_memory` and `<name>::postgres_redis`.
 macro_rules! storage_test {
     ($name:ident, |$app:ident| $body:block) => {
@@ -104,6 +127,11 @@ impl Drop for TestApp {
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// A test server with adjusted settings (the gateway switched on, say).
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let namespace = format!("test:{}", Uuid::new_v4().simple());
     let (database_url, redis_url, storage) = match backend {
         Backend::Embedded => {
@@ -136,7 +164,8 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
             )
         }
     };
-    let settings = Settings::for_tests(&database_url, redis_url.as_deref());
+    let mut settings = Settings::for_tests(&database_url, redis_url.as_deref());
+    adjust(&mut settings);
     start(backend, settings, namespace, std::sync::Arc::new(storage)).await
 }
 

@@ -12,6 +12,8 @@ mod cli;
 mod companies;
 mod discord_channels;
 mod discord_rest;
+mod events;
+mod gateway;
 mod health;
 mod integrations;
 mod jobs;

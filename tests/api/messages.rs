@@ -11,7 +11,7 @@ use crate::{
 const BOT_TOKEN: &str = switchboard::sandbox::credentials::DISCORD_BOT_TOKEN;
 
 /// A company, a lead with an open channel, and the channel id.
-async fn lead_with_channel(app: &TestApp) -> (Account, String, Value, String) {
+pub async fn lead_with_channel(app: &TestApp) -> (Account, String, Value, String) {
     let (account, guild, lead) = connected(app).await;
     let opened = app
         .post(

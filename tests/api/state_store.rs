@@ -173,3 +173,51 @@ async fn redis_namespaces_keep_deployments_apart() {
         .expect("put");
     assert_eq!(b.get("shared-name").await.expect("get"), None);
 }
+
+state_test!(a_lease_is_renewed_and_released_only_by_its_owner, |store| {
+    let ttl = Duration::from_millis(400);
+    assert!(store.put_if_absent("shard", b"a", ttl).await.expect("take"));
+    assert!(
+        !store
+            .extend_if_equal("shard", b"b", ttl)
+            .await
+            .expect("other renews")
+    );
+    assert!(
+        !store
+            .delete_if_equal("shard", b"b")
+            .await
+            .expect("other releases")
+    );
+    // Renewed past its first expiry by its owner, it is still held.
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert!(
+        store
+            .extend_if_equal("shard", b"a", ttl)
+            .await
+            .expect("owner renews")
+    );
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(store.get("shard").await.expect("get"), Some(b"a".to_vec()));
+    assert!(
+        store
+            .delete_if_equal("shard", b"a")
+            .await
+            .expect("owner releases")
+    );
+    assert_eq!(store.get("shard").await.expect("get"), None);
+    // An expired lease cannot be renewed: someone else may have it by now.
+    assert!(
+        store
+            .put_if_absent("shard", b"a", Duration::from_millis(100))
+            .await
+            .expect("again")
+    );
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert!(
+        !store
+            .extend_if_equal("shard", b"a", ttl)
+            .await
+            .expect("expired")
+    );
+});

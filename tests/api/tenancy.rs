@@ -103,6 +103,13 @@ storage_test!(
                 format!("/api/leads/{lead_id}/messages"),
                 None,
             ),
+            // 404 before the stream opens: the probe gets an answer, not an endless body.
+            (
+                Method::GET,
+                "/api/leads/{leadId}/events",
+                format!("/api/leads/{lead_id}/events"),
+                None,
+            ),
             (
                 Method::POST,
                 "/api/jobs/{jobId}/retry",

@@ -286,6 +286,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The company's live events (Server-Sent Events)
+         * @description `message.created`, `message.updated`, `lead.updated`, `channel.created` and
+         *     `channel.archived`, each with an increasing `id`. A client that reconnects with
+         *     `Last-Event-ID` first receives what it missed (kept for 7 days). Keep-alive comments
+         *     arrive every 15 s. Browsers authenticate with the session cookie (`EventSource` sends it),
+         *     other clients with a bearer token or API key.
+         */
+        get: operations["company_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/integrations": {
         parameters: {
             query?: never;
@@ -487,6 +511,26 @@ export interface paths {
         patch: operations["update_lead"];
         trace?: never;
     };
+    "/api/leads/{leadId}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One lead's live events (Server-Sent Events)
+         * @description The company stream's events about this lead, with the same ids and resume semantics.
+         */
+        get: operations["lead_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/leads/{leadId}/messages": {
         parameters: {
             query?: never;
@@ -513,6 +557,27 @@ export interface paths {
         };
         /** Who am I */
         get: operations["me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/routing-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Inbound routing decisions, newest first (admin)
+         * @description Every message the gateway or catch-up saw in the company's server: routed to a lead, or
+         *     rejected or ignored with the reason. The answer to "why didn't this message arrive?".
+         */
+        get: operations["list_routing_events"];
         put?: never;
         post?: never;
         delete?: never;
@@ -668,6 +733,31 @@ export interface components {
             /** @description The key itself. Shown only in this response: store it now. */
             secret: string;
         };
+        /** @description What happened, with the resource as the REST API shows it. */
+        EventBody: {
+            /** @description A message was stored: sent from the CRM or received from Discord. */
+            data: components["schemas"]["MessageView"];
+            /** @enum {string} */
+            type: "message.created";
+        } | {
+            /** @description A message's delivery state changed (`sent`, `failed`, back to `queued`). */
+            data: components["schemas"]["MessageView"];
+            /** @enum {string} */
+            type: "message.updated";
+        } | {
+            data: components["schemas"]["LeadView"];
+            /** @enum {string} */
+            type: "lead.updated";
+        } | {
+            data: components["schemas"]["LeadChannelView"];
+            /** @enum {string} */
+            type: "channel.created";
+        } | {
+            /** @description The channel was archived here or deleted on Discord. */
+            data: components["schemas"]["LeadChannelView"];
+            /** @enum {string} */
+            type: "channel.archived";
+        };
         /** @description One invalid field: `field` is the JSON path (`name`, `members[0].email`) or the parameter. */
         FieldError: {
             field: string;
@@ -793,6 +883,21 @@ export interface components {
             /** Format: date-time */
             updatedAt: string;
         };
+        /**
+         * @description One event as a stream delivers it (the SSE `data`); the SSE `id` is `id` and the SSE
+         *     `event` is `type`.
+         */
+        LiveEvent: components["schemas"]["EventBody"] & {
+            /** Format: date-time */
+            at: string;
+            /**
+             * Format: int64
+             * @description Increasing per company; send it back as `Last-Event-ID` to resume.
+             */
+            id: number;
+            /** Format: uuid */
+            leadId?: string | null;
+        };
         LoginRequest: {
             /**
              * Format: uuid
@@ -904,6 +1009,35 @@ export interface components {
          * @enum {string}
          */
         Role: "member" | "admin" | "owner";
+        RoutingEventPage: {
+            items: components["schemas"]["RoutingEventView"][];
+            nextCursor?: string | null;
+        };
+        RoutingEventView: {
+            /** Format: date-time */
+            at: string;
+            authorId?: string | null;
+            channelId?: string | null;
+            /** @description `routed`, `rejected` or `ignored`. */
+            decision: string;
+            discordMessageId?: string | null;
+            /** @description `MESSAGE_CREATE`, `CHANNEL_DELETE` or `GUILD_DELETE`. */
+            eventType: string;
+            guildId?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            leadId?: string | null;
+            /** @description The lookups made: guild → company → channel → lead. */
+            path: Record<string, never>;
+            /**
+             * @description Why: `unknown_channel`, `tenant_mismatch`, `own_bot`, `channel_archived`, … (for
+             *     platform events, what was done: `channel_archived`, `guild_unavailable`, `bot_removed`).
+             */
+            reason?: string | null;
+            /** @description `gateway` or `catchup`. */
+            source: string;
+        };
         SendMessageRequest: {
             /** @description 1 to 2,000 characters; line breaks allowed. */
             content: string;
@@ -1739,6 +1873,43 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    company_events: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The `id` of the last event received: the stream starts with the events after it.
+                 *     Without it, the stream starts with the next new event.
+                 */
+                "Last-Event-ID"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An endless `text/event-stream`; each event's `data` is a LiveEvent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["LiveEvent"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `validation_failed`: a malformed `Last-Event-ID` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
     list_integrations: {
         parameters: {
             query?: never;
@@ -2193,6 +2364,54 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    lead_events: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The `id` of the last event received: the stream starts with the events after it.
+                 *     Without it, the stream starts with the next new event.
+                 */
+                "Last-Event-ID"?: string | null;
+            };
+            path: {
+                leadId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An endless `text/event-stream`; each event's `data` is a LiveEvent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["LiveEvent"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `not_found`: no such lead in this company */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: a malformed `Last-Event-ID` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
     lead_messages: {
         parameters: {
             query?: {
@@ -2243,6 +2462,57 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    list_routing_events: {
+        parameters: {
+            query?: {
+                /** @description Only events in this Discord channel. */
+                channelId?: string;
+                /** @description `routed`, `rejected` or `ignored`. */
+                decision?: string;
+                /** @description Only events at or after this time (RFC 3339). */
+                since?: string;
+                /** @description Only events before this time (RFC 3339). */
+                until?: string;
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of routing events */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingEventPage"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             500: components["responses"]["InternalError"];
         };
     };

@@ -254,7 +254,17 @@ async fn update_lead(
         owner_user_id: body.owner_user_id,
         status: body.status,
     };
-    let lead = leads::update(&state.db, principal.company_id, path.lead_id, update).await?;
+    let txn = crate::db::begin_write(&state.db).await?;
+    let lead = leads::update(&txn, principal.company_id, path.lead_id, update).await?;
+    let event = crate::events::record(
+        &txn,
+        principal.company_id,
+        Some(lead.id),
+        crate::events::EventBody::lead_updated(lead.clone())?,
+    )
+    .await?;
+    txn.commit().await?;
+    crate::events::publish(&state, &[event]).await;
     Ok(Json(lead.try_into()?))
 }
 

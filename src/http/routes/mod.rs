@@ -4,10 +4,12 @@ pub mod audit;
 pub mod auth;
 pub mod channels;
 pub mod companies;
+pub mod events;
 pub mod health;
 pub mod integrations;
 pub mod leads;
 pub mod messages;
+pub mod routing;
 
 /// Double option for PATCH bodies: absent → `None`, `null` → `Some(None)`.
 pub(crate) fn nullable<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>

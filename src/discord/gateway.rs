@@ -1,0 +1,371 @@
+//! The Discord gateway: a serenity `Client` per shard, each run by exactly one replica (a lease
+//! in the state store), feeding inbound routing, platform changes and catch-up.
+//!
+//! serenity takes its REST base from `HttpBuilder::proxy` (with its own rate limiter off: the
+//! product's REST client keeps Discord's limits) and the gateway URL from `GET /gateway`, so in
+//! sandbox mode the same code connects to the simulator.
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+};
+use serenity::{
+    all::{Context, Event, GatewayIntents, RawEventHandler},
+    async_trait,
+};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::{
+    app::AppState,
+    audit, channels,
+    entities::{discord_connection, lead_channel},
+    error::Result,
+    events::{self, EventBody},
+    integrations::health,
+    routing::{self, Inbound, Source, cache::Key},
+};
+
+/// What the product asks the gateway for: guild and channel changes, messages in guilds and
+/// direct messages, and their content (a privileged intent, enabled for the application).
+pub fn intents() -> GatewayIntents {
+    GatewayIntents::GUILDS
+        | GatewayIntents::GUILD_MESSAGES
+        | GatewayIntents::DIRECT_MESSAGES
+        | GatewayIntents::MESSAGE_CONTENT
+}
+
+/// A shard's lease lasts this long unless renewed.
+const LEASE_TTL: Duration = Duration::from_secs(30);
+const RENEW_EVERY: Duration = Duration::from_secs(10);
+
+/// Runs the gateway until the task is aborted: asks Discord how many shards to run, then
+/// competes for each shard's lease.
+pub async fn run(app: AppState) {
+    let Some(rest) = app.discord.clone() else {
+        return;
+    };
+    let total = loop {
+        match rest.gateway_bot().await {
+            Ok(gateway) => break u64::from(gateway.shards.max(1)),
+            Err(err) => {
+                tracing::warn!(error = %err, "asking Discord for the gateway failed; retrying");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        }
+    };
+    // A JoinSet aborts its tasks when dropped: aborting `run` stops every shard.
+    let mut shards = tokio::task::JoinSet::new();
+    for shard in 0..total {
+        shards.spawn(run_shard(app.clone(), shard, total));
+    }
+    while shards.join_next().await.is_some() {}
+}
+
+/// Shuts the shards down when dropped (a cancelled or aborted gateway task): serenity's runners
+/// are tasks of their own and would otherwise keep the connection open.
+struct StopOnDrop(Option<std::sync::Arc<serenity::all::ShardManager>>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if let (Some(manager), Ok(runtime)) = (self.0.take(), tokio::runtime::Handle::try_current())
+        {
+            runtime.spawn(async move { manager.shutdown_all().await });
+        }
+    }
+}
+
+/// Aborts the task when dropped, so a stopped shard leaves nothing running.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Holds the shard's lease while running it; another replica takes over within
+/// [`LEASE_TTL`] when this one stops renewing.
+async fn run_shard(app: AppState, shard: u64, total: u64) {
+    let key = format!("gateway_lease:{shard}/{total}");
+    let owner = Uuid::new_v4().to_string();
+    let (catchup, requests) = mpsc::channel::<&'static str>(1);
+    let _catchups = AbortOnDrop(tokio::spawn(run_catchups(
+        app.clone(),
+        requests,
+        (shard, total),
+    )));
+    loop {
+        match app
+            .state
+            .put_if_absent(&key, owner.as_bytes(), LEASE_TTL)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tokio::time::sleep(RENEW_EVERY).await;
+                continue;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, shard, "taking the gateway lease failed");
+                tokio::time::sleep(RENEW_EVERY).await;
+                continue;
+            }
+        }
+        tracing::info!(shard, total, "running the Discord gateway shard");
+        if let Err(err) = hold_shard(&app, &key, &owner, shard, total, &catchup).await {
+            tracing::warn!(error = %err, shard, "the gateway shard stopped");
+        }
+        let _ = app.state.delete_if_equal(&key, owner.as_bytes()).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+async fn hold_shard(
+    app: &AppState,
+    key: &str,
+    owner: &str,
+    shard: u64,
+    total: u64,
+    catchup: &mpsc::Sender<&'static str>,
+) -> anyhow::Result<()> {
+    let token = app
+        .settings
+        .discord_bot_token
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("no bot token"))?
+        .expose()
+        .clone();
+    let http = serenity::http::HttpBuilder::new(token)
+        .proxy(app.settings.discord_api_base.as_str().trim_end_matches('/'))
+        .ratelimiter_disabled(true)
+        .build();
+    let handler = Handler {
+        app: app.clone(),
+        catchup: catchup.clone(),
+    };
+    let mut client = serenity::all::ClientBuilder::new_with_http(http, intents())
+        .raw_event_handler(handler)
+        .await?;
+    let manager = client.shard_manager.clone();
+    let _stop = StopOnDrop(Some(manager.clone()));
+    let (id, count) = (u32::try_from(shard)?, u32::try_from(total)?);
+    let mut running = AbortOnDrop(tokio::spawn(async move {
+        let result = client.start_shard(id, count).await;
+        client.shard_manager.shutdown_all().await;
+        result
+    }));
+    let mut renew = tokio::time::interval(RENEW_EVERY);
+    let mut periodic = tokio::time::interval(app.settings.catchup_interval);
+    // The first tick of an interval is immediate; READY triggers the first catch-up.
+    periodic.tick().await;
+    let outcome = loop {
+        tokio::select! {
+            _ = renew.tick() => {
+                match app.state.extend_if_equal(key, owner.as_bytes(), LEASE_TTL).await {
+                    Ok(true) => {}
+                    Ok(false) => break Err(anyhow::anyhow!("lost the gateway lease")),
+                    Err(err) => break Err(anyhow::anyhow!("renewing the gateway lease: {err}")),
+                }
+            }
+            _ = periodic.tick() => {
+                let _ = catchup.try_send("interval");
+            }
+            ended = &mut running.0 => {
+                break match ended {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(err)) => Err(err.into()),
+                    Err(err) => Err(err.into()),
+                };
+            }
+        }
+    };
+    manager.shutdown_all().await;
+    outcome
+}
+
+/// Runs catch-ups one at a time; requests arriving during a run coalesce into one more run.
+async fn run_catchups(
+    app: AppState,
+    mut requests: mpsc::Receiver<&'static str>,
+    shard: (u64, u64),
+) {
+    while let Some(trigger) = requests.recv().await {
+        match routing::catchup::run(&app, trigger, Some(shard)).await {
+            Ok(report) => tracing::debug!(?report, trigger, "catch-up finished"),
+            Err(err) => tracing::warn!(error = %err, trigger, "catch-up failed"),
+        }
+    }
+}
+
+struct Handler {
+    app: AppState,
+    catchup: mpsc::Sender<&'static str>,
+}
+
+#[async_trait]
+impl RawEventHandler for Handler {
+    async fn raw_event(&self, _ctx: Context, event: Event) {
+        let app = &self.app;
+        let result = match event {
+            Event::Ready(ready) => {
+                tracing::info!(
+                    guilds = ready.ready.guilds.len(),
+                    "connected to the Discord gateway"
+                );
+                let _ = self.catchup.try_send("ready");
+                Ok(())
+            }
+            Event::Resumed(_) => {
+                tracing::info!("resumed the Discord gateway session");
+                let _ = self.catchup.try_send("resumed");
+                Ok(())
+            }
+            Event::MessageCreate(created) => routing::route(
+                app,
+                &Inbound::from_message(&created.message, Source::Gateway),
+            )
+            .await
+            .map(drop),
+            Event::ChannelDelete(deleted) => channel_deleted(app, deleted.channel.id.get()).await,
+            Event::GuildDelete(deleted) => {
+                guild_gone(app, deleted.guild.id.get(), deleted.guild.unavailable).await
+            }
+            Event::GuildCreate(created) => guild_available(app, created.guild.id.get()).await,
+            _ => Ok(()),
+        };
+        if let Err(err) = result {
+            // A message not stored here is found again by the next catch-up.
+            tracing::warn!(code = err.code, detail = %err.detail, "handling a gateway event failed");
+        }
+    }
+}
+
+/// A lead channel deleted on Discord becomes inactive; history stays.
+pub async fn channel_deleted(app: &AppState, channel_id: u64) -> Result<()> {
+    let Some(row) = lead_channel::Entity::find()
+        .filter(lead_channel::Column::ChannelId.eq(channel_id.to_string()))
+        .one(&app.db)
+        .await?
+    else {
+        return Ok(());
+    };
+    if !row.is_active {
+        return Ok(());
+    }
+    let (company_id, lead_id) = (row.company_id, row.lead_id);
+    let txn = crate::db::begin_write(&app.db).await?;
+    let mut active = row.into_active_model();
+    active.is_active = Set(false);
+    active.updated_at = Set(Utc::now());
+    let row = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        company_id,
+        "discord",
+        "channel.deleted",
+        &format!("lead:{lead_id}"),
+        serde_json::json!({ "channelId": row.channel_id, "guildId": row.guild_id }),
+    )
+    .await?;
+    routing::record_platform_event(
+        &txn,
+        Some(company_id),
+        "CHANNEL_DELETE",
+        Some(row.guild_id.clone()),
+        Some(row.channel_id.clone()),
+        "channel_archived",
+        serde_json::json!({ "leadId": lead_id }),
+    )
+    .await?;
+    let event = events::record(
+        &txn,
+        company_id,
+        Some(lead_id),
+        EventBody::channel_archived(row.clone()),
+    )
+    .await?;
+    txn.commit().await?;
+    events::publish(app, &[event]).await;
+    routing::cache::invalidate(app, Key::Channel(row.channel_id)).await;
+    Ok(())
+}
+
+/// GUILD_DELETE: `unavailable` is an outage (nothing is deleted; the connection is degraded);
+/// without it the bot was removed from the server (the connection is disconnected).
+async fn guild_gone(app: &AppState, guild_id: u64, unavailable: bool) -> Result<()> {
+    let Some(connection) = connection_of(app, guild_id).await? else {
+        return Ok(());
+    };
+    let company_id = connection.company_id;
+    let txn = crate::db::begin_write(&app.db).await?;
+    let mut active = connection.into_active_model();
+    let (outcome, action) = if unavailable {
+        active.health = Set(health::DEGRADED.to_owned());
+        ("guild_unavailable", "discord.guild_unavailable")
+    } else {
+        active.health = Set(health::DISCONNECTED.to_owned());
+        active.bot_invited = Set(false);
+        ("bot_removed", "discord.bot_removed")
+    };
+    active.updated_at = Set(Utc::now());
+    active.update(&txn).await?;
+    audit::record(
+        &txn,
+        company_id,
+        "discord",
+        action,
+        &format!("guild:{guild_id}"),
+        serde_json::json!({}),
+    )
+    .await?;
+    routing::record_platform_event(
+        &txn,
+        Some(company_id),
+        "GUILD_DELETE",
+        Some(guild_id.to_string()),
+        None,
+        outcome,
+        serde_json::json!({ "unavailable": unavailable }),
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::warn!(company.id = %company_id, guild_id, unavailable, "a Discord server went away");
+    routing::cache::invalidate(app, Key::Guild(guild_id.to_string())).await;
+    Ok(())
+}
+
+/// GUILD_CREATE after an outage: the connection is healthy again (or stays degraded when the
+/// server is near Discord's channel limit).
+async fn guild_available(app: &AppState, guild_id: u64) -> Result<()> {
+    let Some(connection) = connection_of(app, guild_id).await? else {
+        return Ok(());
+    };
+    if !connection.bot_invited || connection.health == health::CONNECTED {
+        return Ok(());
+    }
+    let near_limit =
+        usize::try_from(connection.synced_channels_count).is_ok_and(|n| n >= channels::WARN_AT);
+    if near_limit && connection.health == health::DEGRADED {
+        return Ok(());
+    }
+    let mut active = connection.into_active_model();
+    active.health = Set(if near_limit {
+        health::DEGRADED
+    } else {
+        health::CONNECTED
+    }
+    .to_owned());
+    active.updated_at = Set(Utc::now());
+    active.update(&app.db).await?;
+    routing::cache::invalidate(app, Key::Guild(guild_id.to_string())).await;
+    Ok(())
+}
+
+async fn connection_of(app: &AppState, guild_id: u64) -> Result<Option<discord_connection::Model>> {
+    Ok(discord_connection::Entity::find()
+        .filter(discord_connection::Column::GuildId.eq(guild_id.to_string()))
+        .one(&app.db)
+        .await?)
+}

@@ -1,0 +1,814 @@
+//! Inbound routing: a Discord message → exactly one company and one lead, or a recorded reason
+//! why not.
+//!
+//! [`decide`] is the whole decision, a pure function of the message and the facts looked up for
+//! it (the guild's connection, the channel's lead channel, the leads a direct message could
+//! belong to). [`route`] gathers those facts (cached, with invalidation across replicas),
+//! decides, and applies the decision: the message, the channel's and lead's stats, the routing
+//! event and the live event are written in one transaction, and a Discord message id already
+//! stored is not stored again.
+pub mod cache;
+pub mod catchup;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QuerySelect,
+    sea_query::{Expr, OnConflict},
+};
+use serde_json::json;
+use uuid::Uuid;
+
+pub use self::cache::Cache;
+use crate::{
+    app::AppState,
+    entities::{lead, lead_channel, message, routing_event},
+    error::Result,
+    events::{self, EventBody},
+    messages,
+};
+
+/// Milliseconds between the Unix epoch and Discord's (2015-01-01).
+const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
+
+/// Where an inbound message was read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Gateway,
+    Catchup,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Gateway => "gateway",
+            Self::Catchup => "catchup",
+        }
+    }
+}
+
+/// A Discord message as routing sees it.
+#[derive(Clone, Debug)]
+pub struct Inbound {
+    pub message_id: u64,
+    pub channel_id: u64,
+    /// `None` for a direct message.
+    pub guild_id: Option<u64>,
+    pub author_id: u64,
+    pub author_bot: bool,
+    pub webhook_id: Option<u64>,
+    /// Discord's message type: 0 is a plain message, 19 a reply; the others are system
+    /// messages (pins, joins, …).
+    pub kind: u8,
+    pub nonce: Option<String>,
+    pub content: String,
+    pub source: Source,
+}
+
+impl Inbound {
+    pub fn from_message(m: &serenity::all::Message, source: Source) -> Self {
+        use serenity::all::Nonce;
+        Self {
+            message_id: m.id.get(),
+            channel_id: m.channel_id.get(),
+            guild_id: m.guild_id.map(|g| g.get()),
+            author_id: m.author.id.get(),
+            author_bot: m.author.bot,
+            webhook_id: m.webhook_id.map(|w| w.get()),
+            kind: u8::from(m.kind),
+            nonce: m.nonce.as_ref().map(|n| match n {
+                Nonce::String(s) => s.clone(),
+                Nonce::Number(n) => n.to_string(),
+            }),
+            content: m.content.clone(),
+            source,
+        }
+    }
+
+    /// When Discord created the message, from its snowflake.
+    pub fn created_at(&self) -> DateTime<Utc> {
+        let ms = (self.message_id >> 22) + DISCORD_EPOCH_MS;
+        i64::try_from(ms)
+            .ok()
+            .and_then(DateTime::from_timestamp_millis)
+            .unwrap_or_else(Utc::now)
+    }
+}
+
+/// A guild's connection, as routing needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Connection {
+    pub company_id: Uuid,
+    pub bot_invited: bool,
+}
+
+/// A lead channel, as routing needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Channel {
+    pub company_id: Uuid,
+    pub lead_id: Uuid,
+    pub guild_id: String,
+    pub is_active: bool,
+}
+
+/// A lead a direct message could come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DmLead {
+    pub company_id: Uuid,
+    pub lead_id: Uuid,
+}
+
+/// Everything [`decide`] knows besides the message.
+#[derive(Clone, Debug, Default)]
+pub struct Facts {
+    pub bot_user_id: u64,
+    /// The connection of the message's guild, if any company has connected it.
+    pub connection: Option<Connection>,
+    /// The lead channel with the message's channel id, if any.
+    pub channel: Option<Channel>,
+    /// For direct messages: the active leads (across all companies) with the author's Discord
+    /// user id.
+    pub dm_leads: Vec<DmLead>,
+    /// The message carries the nonce of a message Switchboard sent.
+    pub outbound_nonce: bool,
+}
+
+/// Why a message was not routed. The string forms are stable: they are stored and filtered on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    OwnBot,
+    Webhook,
+    OutboundNonce,
+    SystemMessage,
+    BotAuthor,
+    UnknownGuild,
+    GuildDisconnected,
+    UnknownChannel,
+    TenantMismatch,
+    GuildMismatch,
+    ChannelArchived,
+    DmNoLead,
+    DmAmbiguous,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OwnBot => "own_bot",
+            Self::Webhook => "webhook",
+            Self::OutboundNonce => "outbound_nonce",
+            Self::SystemMessage => "system_message",
+            Self::BotAuthor => "bot_author",
+            Self::UnknownGuild => "unknown_guild",
+            Self::GuildDisconnected => "guild_disconnected",
+            Self::UnknownChannel => "unknown_channel",
+            Self::TenantMismatch => "tenant_mismatch",
+            Self::GuildMismatch => "guild_mismatch",
+            Self::ChannelArchived => "channel_archived",
+            Self::DmNoLead => "dm_no_lead",
+            Self::DmAmbiguous => "dm_ambiguous",
+        }
+    }
+
+    pub const ALL: [Self; 13] = [
+        Self::OwnBot,
+        Self::Webhook,
+        Self::OutboundNonce,
+        Self::SystemMessage,
+        Self::BotAuthor,
+        Self::UnknownGuild,
+        Self::GuildDisconnected,
+        Self::UnknownChannel,
+        Self::TenantMismatch,
+        Self::GuildMismatch,
+        Self::ChannelArchived,
+        Self::DmNoLead,
+        Self::DmAmbiguous,
+    ];
+}
+
+pub mod decision {
+    pub const ROUTED: &str = "routed";
+    pub const REJECTED: &str = "rejected";
+    pub const IGNORED: &str = "ignored";
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Routed {
+        company_id: Uuid,
+        lead_id: Uuid,
+    },
+    /// Not ours to store (our own echoes, system messages): expected, not a problem.
+    Ignored {
+        company_id: Option<Uuid>,
+        reason: Reason,
+    },
+    /// A message that could not be placed: worth an admin's look.
+    Rejected {
+        company_id: Option<Uuid>,
+        reason: Reason,
+    },
+}
+
+impl Decision {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Routed { .. } => decision::ROUTED,
+            Self::Ignored { .. } => decision::IGNORED,
+            Self::Rejected { .. } => decision::REJECTED,
+        }
+    }
+
+    pub fn reason(&self) -> Option<Reason> {
+        match self {
+            Self::Routed { .. } => None,
+            Self::Ignored { reason, .. } | Self::Rejected { reason, .. } => Some(*reason),
+        }
+    }
+
+    pub fn company_id(&self) -> Option<Uuid> {
+        match self {
+            Self::Routed { company_id, .. } => Some(*company_id),
+            Self::Ignored { company_id, .. } | Self::Rejected { company_id, .. } => *company_id,
+        }
+    }
+}
+
+/// The routing decision: guild → company → channel → lead, both companies matching.
+pub fn decide(message: &Inbound, facts: &Facts) -> Decision {
+    let company = facts.connection.as_ref().map(|c| c.company_id);
+    let ignore = |reason| Decision::Ignored {
+        company_id: company,
+        reason,
+    };
+    let reject = |reason| Decision::Rejected {
+        company_id: company,
+        reason,
+    };
+    if message.author_id == facts.bot_user_id {
+        return ignore(Reason::OwnBot);
+    }
+    if message.webhook_id.is_some() {
+        return ignore(Reason::Webhook);
+    }
+    if facts.outbound_nonce {
+        return ignore(Reason::OutboundNonce);
+    }
+    if !matches!(message.kind, 0 | 19) {
+        return ignore(Reason::SystemMessage);
+    }
+    if message.author_bot {
+        return ignore(Reason::BotAuthor);
+    }
+    let Some(guild_id) = message.guild_id else {
+        // The legacy path: a direct message belongs to a lead only when exactly one active
+        // lead, in all companies, has the author's Discord user id.
+        return match facts.dm_leads.as_slice() {
+            [] => reject(Reason::DmNoLead),
+            [only] => Decision::Routed {
+                company_id: only.company_id,
+                lead_id: only.lead_id,
+            },
+            _ => reject(Reason::DmAmbiguous),
+        };
+    };
+    let Some(connection) = &facts.connection else {
+        return reject(Reason::UnknownGuild);
+    };
+    if !connection.bot_invited {
+        return reject(Reason::GuildDisconnected);
+    }
+    let Some(channel) = &facts.channel else {
+        return reject(Reason::UnknownChannel);
+    };
+    if channel.company_id != connection.company_id {
+        return reject(Reason::TenantMismatch);
+    }
+    if channel.guild_id != guild_id.to_string() {
+        return reject(Reason::GuildMismatch);
+    }
+    if !channel.is_active {
+        return reject(Reason::ChannelArchived);
+    }
+    Decision::Routed {
+        company_id: connection.company_id,
+        lead_id: channel.lead_id,
+    }
+}
+
+/// What became of one inbound message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Stored(Uuid),
+    /// Already stored (seen by the gateway and by catch-up, say).
+    Duplicate,
+    NotRouted(Decision),
+}
+
+/// Looks up the facts, decides and applies the decision.
+pub async fn route(app: &AppState, message: &Inbound) -> Result<Outcome> {
+    let facts = gather(app, message).await?;
+    let decision = decide(message, &facts);
+    app.routing.count(&decision);
+    let path = json!({
+        "guildId": message.guild_id.map(|g| g.to_string()),
+        "connectionCompanyId": facts.connection.as_ref().map(|c| c.company_id),
+        "channelId": message.channel_id.to_string(),
+        "channelCompanyId": facts.channel.as_ref().map(|c| c.company_id),
+        "leadId": facts.channel.as_ref().map(|c| c.lead_id),
+        "directMessage": message.guild_id.is_none(),
+        "dmCandidates": facts.dm_leads.len(),
+    });
+    let txn = crate::db::begin_write(&app.db).await?;
+    // Every message seen in a lead channel moves its catch-up cursor, routed or not.
+    if let Some(channel) = &facts.channel
+        && message
+            .guild_id
+            .is_some_and(|g| channel.guild_id == g.to_string())
+    {
+        advance_cursor(&txn, message).await?;
+    }
+    let outcome = match &decision {
+        Decision::Routed {
+            company_id,
+            lead_id,
+        } => store(&txn, message, *company_id, *lead_id).await?,
+        other => Applied {
+            outcome: Outcome::NotRouted(other.clone()),
+            events: Vec::new(),
+        },
+    };
+    if outcome.outcome != Outcome::Duplicate {
+        record_decision(&txn, message, &decision, path).await?;
+    }
+    txn.commit().await?;
+    events::publish(app, &outcome.events).await;
+    match &outcome.outcome {
+        Outcome::NotRouted(Decision::Rejected { reason, .. }) => tracing::info!(
+            discord.message_id = message.message_id,
+            discord.channel_id = message.channel_id,
+            reason = reason.as_str(),
+            source = message.source.as_str(),
+            "inbound message rejected"
+        ),
+        Outcome::Stored(id) => tracing::debug!(
+            message.id = %id,
+            discord.message_id = message.message_id,
+            source = message.source.as_str(),
+            "inbound message stored"
+        ),
+        _ => {}
+    }
+    Ok(outcome.outcome)
+}
+
+async fn gather(app: &AppState, message: &Inbound) -> Result<Facts> {
+    let bot_user_id = match &app.discord {
+        Some(rest) => rest.bot_user_id().await.unwrap_or(0),
+        None => 0,
+    };
+    let connection = match message.guild_id {
+        Some(guild) => app.routing.connection(&app.db, guild).await?,
+        None => None,
+    };
+    let channel = app.routing.channel(&app.db, message.channel_id).await?;
+    let dm_leads = if message.guild_id.is_none() && message.author_id != bot_user_id {
+        dm_candidates(&app.db, message.author_id).await?
+    } else {
+        Vec::new()
+    };
+    let outbound_nonce = match (&message.nonce, &channel) {
+        (Some(nonce), Some(channel)) => is_outbound_nonce(&app.db, channel.lead_id, nonce).await?,
+        _ => false,
+    };
+    Ok(Facts {
+        bot_user_id,
+        connection,
+        channel,
+        dm_leads,
+        outbound_nonce,
+    })
+}
+
+/// Active leads with this Discord user id, in every company.
+async fn dm_candidates(db: &impl ConnectionTrait, author_id: u64) -> Result<Vec<DmLead>> {
+    let rows: Vec<(Uuid, Uuid)> = lead::Entity::find()
+        .select_only()
+        .column(lead::Column::CompanyId)
+        .column(lead::Column::Id)
+        .filter(lead::Column::DiscordUserId.eq(author_id.to_string()))
+        .filter(lead::Column::Status.eq(crate::leads::LeadStatus::Open.as_str()))
+        .limit(2)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(company_id, lead_id)| DmLead {
+            company_id,
+            lead_id,
+        })
+        .collect())
+}
+
+/// Switchboard's nonces are 25 characters derived from the outbound message's id; a message
+/// carrying one was sent by Switchboard, whoever Discord shows as its author.
+async fn is_outbound_nonce(db: &impl ConnectionTrait, lead_id: Uuid, nonce: &str) -> Result<bool> {
+    if nonce.len() != 25 || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(false);
+    }
+    let recent: Vec<Uuid> = message::Entity::find()
+        .select_only()
+        .column(message::Column::Id)
+        .filter(message::Column::LeadId.eq(lead_id))
+        .filter(message::Column::Direction.eq("outbound"))
+        .filter(message::Column::CreatedAt.gt(Utc::now() - chrono::Duration::days(1)))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(recent.into_iter().any(|id| messages::nonce_of(id) == nonce))
+}
+
+async fn advance_cursor(db: &impl ConnectionTrait, message: &Inbound) -> Result<()> {
+    let Ok(id) = i64::try_from(message.message_id) else {
+        return Ok(());
+    };
+    lead_channel::Entity::update_many()
+        .col_expr(lead_channel::Column::LastMessageId, Expr::value(id))
+        .filter(lead_channel::Column::ChannelId.eq(message.channel_id.to_string()))
+        .filter(
+            lead_channel::Column::LastMessageId
+                .is_null()
+                .or(lead_channel::Column::LastMessageId.lt(id)),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+struct Applied {
+    outcome: Outcome,
+    events: Vec<crate::entities::event::Model>,
+}
+
+async fn store(
+    txn: &impl ConnectionTrait,
+    message: &Inbound,
+    company_id: Uuid,
+    lead_id: Uuid,
+) -> Result<Applied> {
+    let at = message.created_at();
+    let now = Utc::now();
+    let id = Uuid::now_v7();
+    let direct = message.guild_id.is_none();
+    let row = message::ActiveModel {
+        id: Set(id),
+        company_id: Set(company_id),
+        lead_id: Set(lead_id),
+        // A direct message has no guild; its channel is the DM channel.
+        guild_id: Set(message.guild_id.map(|g| g.to_string()).unwrap_or_default()),
+        channel_id: Set(message.channel_id.to_string()),
+        direction: Set("inbound".to_owned()),
+        author_meta_id: Set(format!("discord:{}", message.author_id)),
+        content: Set(message.content.clone()),
+        state: Set(messages::state::RECEIVED.to_owned()),
+        discord_message_id: Set(Some(message.message_id.to_string())),
+        idempotency_key: Set(None),
+        request_hash: Set(None),
+        origin: Set(if direct { "discord_dm" } else { "discord" }.to_owned()),
+        failure_reason: Set(None),
+        created_at: Set(at),
+        updated_at: Set(now),
+        sent_at: Set(None),
+    };
+    let inserted = message::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(message::Column::DiscordMessageId)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    if inserted == 0 {
+        return Ok(Applied {
+            outcome: Outcome::Duplicate,
+            events: Vec::new(),
+        });
+    }
+    if !direct {
+        lead_channel::Entity::update_many()
+            .col_expr(
+                lead_channel::Column::MessageCount,
+                Expr::col(lead_channel::Column::MessageCount).add(1),
+            )
+            .col_expr(lead_channel::Column::UpdatedAt, Expr::value(now))
+            .filter(lead_channel::Column::ChannelId.eq(message.channel_id.to_string()))
+            .exec(txn)
+            .await?;
+        lead_channel::Entity::update_many()
+            .col_expr(lead_channel::Column::LastMessageAt, Expr::value(at))
+            .filter(lead_channel::Column::ChannelId.eq(message.channel_id.to_string()))
+            .filter(
+                lead_channel::Column::LastMessageAt
+                    .is_null()
+                    .or(lead_channel::Column::LastMessageAt.lt(at)),
+            )
+            .exec(txn)
+            .await?;
+    }
+    let mut events = Vec::new();
+    if let Some(stored) = message::Entity::find_by_id(id).one(txn).await? {
+        events.push(
+            events::record(
+                txn,
+                company_id,
+                Some(lead_id),
+                EventBody::message_created(stored),
+            )
+            .await?,
+        );
+    }
+    let lead = lead::Entity::find_by_id(lead_id).one(txn).await?;
+    if let Some(lead) = lead {
+        let joins = !lead.discord_joined_channel
+            && !direct
+            && lead.discord_user_id.as_deref() == Some(message.author_id.to_string().as_str());
+        let later = lead.last_contact_at.is_none_or(|t| t < at);
+        if joins || later {
+            let mut active: lead::ActiveModel = lead.into();
+            if joins {
+                active.discord_joined_channel = Set(true);
+            }
+            if later {
+                active.last_contact_at = Set(Some(at));
+            }
+            active.updated_at = Set(now);
+            let updated = sea_orm::ActiveModelTrait::update(active, txn).await?;
+            if joins {
+                events.push(
+                    events::record(
+                        txn,
+                        company_id,
+                        Some(lead_id),
+                        EventBody::lead_updated(updated)?,
+                    )
+                    .await?,
+                );
+            }
+        }
+    }
+    Ok(Applied {
+        outcome: Outcome::Stored(id),
+        events,
+    })
+}
+
+async fn record_decision(
+    txn: &impl ConnectionTrait,
+    message: &Inbound,
+    decision: &Decision,
+    path: serde_json::Value,
+) -> Result<()> {
+    let lead_id = match decision {
+        Decision::Routed { lead_id, .. } => Some(*lead_id),
+        _ => None,
+    };
+    let row = routing_event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        company_id: Set(decision.company_id()),
+        event_type: Set("MESSAGE_CREATE".to_owned()),
+        source: Set(message.source.as_str().to_owned()),
+        guild_id: Set(message.guild_id.map(|g| g.to_string())),
+        channel_id: Set(Some(message.channel_id.to_string())),
+        discord_message_id: Set(Some(message.message_id.to_string())),
+        author_id: Set(Some(message.author_id.to_string())),
+        lead_id: Set(lead_id),
+        decision: Set(decision.name().to_owned()),
+        reason: Set(decision.reason().map(|r| r.as_str().to_owned())),
+        path: Set(path),
+        created_at: Set(Utc::now()),
+    };
+    // A message first rejected (its channel not yet committed, say) and routed later keeps
+    // the later, routed decision.
+    let on_conflict = if lead_id.is_some() {
+        OnConflict::column(routing_event::Column::DiscordMessageId)
+            .update_columns([
+                routing_event::Column::CompanyId,
+                routing_event::Column::Source,
+                routing_event::Column::LeadId,
+                routing_event::Column::Decision,
+                routing_event::Column::Reason,
+                routing_event::Column::Path,
+                routing_event::Column::CreatedAt,
+            ])
+            .to_owned()
+    } else {
+        OnConflict::column(routing_event::Column::DiscordMessageId)
+            .do_nothing()
+            .to_owned()
+    };
+    routing_event::Entity::insert(row)
+        .on_conflict(on_conflict)
+        .exec_without_returning(txn)
+        .await?;
+    Ok(())
+}
+
+/// Records a platform event that is not a message (a deleted channel, a guild outage).
+pub async fn record_platform_event(
+    db: &impl ConnectionTrait,
+    company_id: Option<Uuid>,
+    event_type: &str,
+    guild_id: Option<String>,
+    channel_id: Option<String>,
+    outcome: &str,
+    path: serde_json::Value,
+) -> Result<()> {
+    let row = routing_event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        company_id: Set(company_id),
+        event_type: Set(event_type.to_owned()),
+        source: Set(Source::Gateway.as_str().to_owned()),
+        guild_id: Set(guild_id),
+        channel_id: Set(channel_id),
+        discord_message_id: Set(None),
+        author_id: Set(None),
+        lead_id: Set(None),
+        decision: Set(decision::ROUTED.to_owned()),
+        reason: Set(Some(outcome.to_owned())),
+        path: Set(path),
+        created_at: Set(Utc::now()),
+    };
+    routing_event::Entity::insert(row)
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BOT: u64 = 1;
+    const GUILD: u64 = 100;
+    const CHANNEL: u64 = 200;
+    const LEAD_USER: u64 = 300;
+
+    fn message() -> Inbound {
+        Inbound {
+            message_id: 1 << 30,
+            channel_id: CHANNEL,
+            guild_id: Some(GUILD),
+            author_id: LEAD_USER,
+            author_bot: false,
+            webhook_id: None,
+            kind: 0,
+            nonce: None,
+            content: "hello".into(),
+            source: Source::Gateway,
+        }
+    }
+
+    fn facts(company: Uuid, lead: Uuid) -> Facts {
+        Facts {
+            bot_user_id: BOT,
+            connection: Some(Connection {
+                company_id: company,
+                bot_invited: true,
+            }),
+            channel: Some(Channel {
+                company_id: company,
+                lead_id: lead,
+                guild_id: GUILD.to_string(),
+                is_active: true,
+            }),
+            dm_leads: Vec::new(),
+            outbound_nonce: false,
+        }
+    }
+
+    fn reason(d: &Decision) -> Option<&'static str> {
+        d.reason().map(Reason::as_str)
+    }
+
+    #[test]
+    fn a_lead_reply_in_its_channel_is_routed_to_its_company_and_lead() {
+        let (company, lead) = (Uuid::new_v4(), Uuid::new_v4());
+        assert_eq!(
+            decide(&message(), &facts(company, lead)),
+            Decision::Routed {
+                company_id: company,
+                lead_id: lead
+            }
+        );
+    }
+
+    #[test]
+    fn echoes_of_switchboard_are_ignored() {
+        let f = facts(Uuid::new_v4(), Uuid::new_v4());
+        let own = Inbound {
+            author_id: BOT,
+            author_bot: true,
+            ..message()
+        };
+        assert_eq!(reason(&decide(&own, &f)), Some("own_bot"));
+        let hook = Inbound {
+            webhook_id: Some(9),
+            ..message()
+        };
+        assert_eq!(reason(&decide(&hook, &f)), Some("webhook"));
+        let nonce = Facts {
+            outbound_nonce: true,
+            ..f.clone()
+        };
+        assert_eq!(reason(&decide(&message(), &nonce)), Some("outbound_nonce"));
+        let pin = Inbound {
+            kind: 6,
+            ..message()
+        };
+        assert_eq!(reason(&decide(&pin, &f)), Some("system_message"));
+        let reply = Inbound {
+            kind: 19,
+            ..message()
+        };
+        assert!(matches!(decide(&reply, &f), Decision::Routed { .. }));
+    }
+
+    #[test]
+    fn a_channel_of_another_company_is_a_tenant_mismatch_never_routed() {
+        let (a, b, lead_b) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let mut f = facts(a, lead_b);
+        f.channel = Some(Channel {
+            company_id: b,
+            lead_id: lead_b,
+            guild_id: GUILD.to_string(),
+            is_active: true,
+        });
+        let d = decide(&message(), &f);
+        assert_eq!(
+            d,
+            Decision::Rejected {
+                company_id: Some(a),
+                reason: Reason::TenantMismatch
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_guilds_channels_and_archived_channels_are_rejected() {
+        let (company, lead) = (Uuid::new_v4(), Uuid::new_v4());
+        let mut f = facts(company, lead);
+        f.channel = None;
+        assert_eq!(reason(&decide(&message(), &f)), Some("unknown_channel"));
+        f.connection = None;
+        assert_eq!(reason(&decide(&message(), &f)), Some("unknown_guild"));
+        let mut f = facts(company, lead);
+        if let Some(c) = f.channel.as_mut() {
+            c.is_active = false;
+        }
+        assert_eq!(reason(&decide(&message(), &f)), Some("channel_archived"));
+        let mut f = facts(company, lead);
+        if let Some(c) = f.channel.as_mut() {
+            c.guild_id = "999".into();
+        }
+        assert_eq!(reason(&decide(&message(), &f)), Some("guild_mismatch"));
+        let mut f = facts(company, lead);
+        if let Some(c) = f.connection.as_mut() {
+            c.bot_invited = false;
+        }
+        assert_eq!(reason(&decide(&message(), &f)), Some("guild_disconnected"));
+    }
+
+    #[test]
+    fn a_direct_message_routes_only_to_exactly_one_lead() {
+        let dm = Inbound {
+            guild_id: None,
+            ..message()
+        };
+        let lead = |c| DmLead {
+            company_id: c,
+            lead_id: Uuid::new_v4(),
+        };
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let mut f = Facts {
+            bot_user_id: BOT,
+            ..Facts::default()
+        };
+        assert_eq!(reason(&decide(&dm, &f)), Some("dm_no_lead"));
+        f.dm_leads = vec![lead(a)];
+        assert!(matches!(decide(&dm, &f), Decision::Routed { company_id, .. } if company_id == a));
+        f.dm_leads = vec![lead(a), lead(b)];
+        assert_eq!(reason(&decide(&dm, &f)), Some("dm_ambiguous"));
+    }
+
+    #[test]
+    fn the_message_time_comes_from_its_snowflake() {
+        // Discord's documented example: 175928847299117063 → 2016-04-30 11:18:25.796 UTC.
+        let m = Inbound {
+            message_id: 175_928_847_299_117_063,
+            ..message()
+        };
+        assert_eq!(m.created_at().timestamp_millis(), 1_462_015_105_796);
+    }
+}

@@ -1,0 +1,246 @@
+//! Live events over Server-Sent Events: order, resume with `Last-Event-ID`, tenancy.
+use std::{pin::Pin, time::Duration};
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+
+/// One event as a stream delivered it.
+#[derive(Clone, Debug)]
+pub struct SseEvent {
+    pub id: i64,
+    pub kind: String,
+    pub data: Value,
+}
+
+/// A Server-Sent Events client reading one stream.
+pub struct Sse {
+    body: Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>,
+    buffer: String,
+}
+
+impl Sse {
+    pub async fn open(app: &TestApp, path: &str, token: &str, last_event_id: Option<i64>) -> Self {
+        let mut request = reqwest::Client::new()
+            .get(app.url(path))
+            .bearer_auth(token)
+            .header("accept", "text/event-stream");
+        if let Some(id) = last_event_id {
+            request = request.header("last-event-id", id.to_string());
+        }
+        let response = request.send().await.expect("stream opens");
+        assert_eq!(response.status(), 200, "{path}");
+        assert!(
+            response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("text/event-stream"))
+        );
+        Self {
+            body: Box::pin(response.bytes_stream()),
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event (comments skipped), or `None` when none arrives in time.
+    pub async fn next(&mut self, within: Duration) -> Option<SseEvent> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let (mut id, mut kind, mut data) = (None, String::new(), String::new());
+                for line in block.lines() {
+                    if let Some(v) = line
+                        .strip_prefix("id: ")
+                        .or_else(|| line.strip_prefix("id:"))
+                    {
+                        id = v.trim().parse().ok();
+                    } else if let Some(v) = line
+                        .strip_prefix("event: ")
+                        .or_else(|| line.strip_prefix("event:"))
+                    {
+                        kind = v.trim().to_owned();
+                    } else if let Some(v) = line
+                        .strip_prefix("data: ")
+                        .or_else(|| line.strip_prefix("data:"))
+                    {
+                        data.push_str(v);
+                    }
+                }
+                if let (Some(id), false) = (id, data.is_empty()) {
+                    let data = serde_json::from_str(&data).expect("event data is JSON");
+                    return Some(SseEvent { id, kind, data });
+                }
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.body.next())
+                .await
+                .ok()??;
+            self.buffer
+                .push_str(&String::from_utf8_lossy(&chunk.expect("stream chunk")));
+        }
+    }
+
+    /// Events until `n` have arrived or `within` has passed.
+    pub async fn take(&mut self, n: usize, within: Duration) -> Vec<SseEvent> {
+        let deadline = tokio::time::Instant::now() + within;
+        let mut out = Vec::new();
+        while out.len() < n {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next(left).await {
+                Some(event) => out.push(event),
+                None => break,
+            }
+        }
+        out
+    }
+}
+
+/// Checks an event's `data` against the LiveEvent schema of the served OpenAPI document.
+pub async fn assert_live_event_schema(app: &TestApp, event: &SseEvent) {
+    let spec: Value = reqwest::get(app.url("/openapi.json"))
+        .await
+        .expect("spec")
+        .json()
+        .await
+        .expect("json");
+    let mut schema = json!({ "$ref": "#/components/schemas/LiveEvent" });
+    schema["components"] = spec["components"].clone();
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&event.data)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{event:?} does not match LiveEvent: {errors:?}"
+    );
+    assert_eq!(event.data["id"], json!(event.id));
+    assert_eq!(event.data["type"], json!(event.kind));
+}
+
+const WAIT: Duration = Duration::from_secs(10);
+
+storage_test!(
+    a_stream_resumed_with_last_event_id_gets_exactly_what_it_missed,
+    |app| {
+        let account = app.signup("Stream Co").await;
+        let lead = app.create_lead(&account.token, "Ada").await;
+        let lead_id = lead["id"].as_str().expect("id").to_owned();
+        let mut stream = Sse::open(&app, "/api/events", &account.token, None).await;
+
+        let patch = |n: usize| json!({ "name": format!("Ada {n}") });
+        for n in 0..3 {
+            app.patch(&format!("/api/leads/{lead_id}"), &account.token, patch(n))
+                .await
+                .assert_status(200);
+        }
+        let seen = stream.take(3, WAIT).await;
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        assert!(seen.iter().all(|e| e.kind == "lead.updated"));
+        assert!(
+            seen.windows(2).all(|w| w[0].id < w[1].id),
+            "ids increase: {seen:?}"
+        );
+        assert_eq!(seen[2].data["data"]["name"], "Ada 2");
+        assert_live_event_schema(&app, &seen[0]).await;
+        drop(stream);
+
+        // While the client is away: four more changes.
+        for n in 3..7 {
+            app.patch(&format!("/api/leads/{lead_id}"), &account.token, patch(n))
+                .await
+                .assert_status(200);
+        }
+        let last = seen[2].id;
+        let mut resumed = Sse::open(&app, "/api/events", &account.token, Some(last)).await;
+        let missed = resumed.take(4, WAIT).await;
+        let names: Vec<&str> = missed
+            .iter()
+            .map(|e| e.data["data"]["name"].as_str().unwrap_or_default())
+            .collect();
+        assert_eq!(names, ["Ada 3", "Ada 4", "Ada 5", "Ada 6"]);
+        assert_eq!(missed[0].id, last + 1);
+        // Then live, with nothing repeated.
+        app.patch(&format!("/api/leads/{lead_id}"), &account.token, patch(7))
+            .await
+            .assert_status(200);
+        let live = resumed.take(1, WAIT).await;
+        assert_eq!(live[0].data["data"]["name"], "Ada 7");
+        assert_eq!(live[0].id, missed[3].id + 1);
+        assert!(resumed.next(Duration::from_millis(300)).await.is_none());
+
+        // Without Last-Event-ID a stream starts with what happens next.
+        let mut fresh = Sse::open(&app, "/api/events", &account.token, None).await;
+        assert!(fresh.next(Duration::from_millis(300)).await.is_none());
+    }
+);
+
+storage_test!(
+    a_lead_stream_carries_only_that_lead_and_others_companies_see_nothing,
+    |app| {
+        let a = app.signup("A Co").await;
+        let b = app.signup("B Co").await;
+        let ada = app.create_lead(&a.token, "Ada").await;
+        let bob = app.create_lead(&a.token, "Bob").await;
+        let ada_id = ada["id"].as_str().expect("id").to_owned();
+        let bob_id = bob["id"].as_str().expect("id").to_owned();
+        let mut ada_stream =
+            Sse::open(&app, &format!("/api/leads/{ada_id}/events"), &a.token, None).await;
+        let mut b_stream = Sse::open(&app, "/api/events", &b.token, None).await;
+        app.get(&format!("/api/leads/{ada_id}/events"), &b.token)
+            .await
+            .assert_problem(404, "lead_not_found");
+
+        for (id, name) in [
+            (&bob_id, "Bob 1"),
+            (&ada_id, "Ada 1"),
+            (&bob_id, "Bob 2"),
+            (&ada_id, "Ada 2"),
+        ] {
+            app.patch(
+                &format!("/api/leads/{id}"),
+                &a.token,
+                json!({ "name": name }),
+            )
+            .await
+            .assert_status(200);
+        }
+        let events = ada_stream.take(2, WAIT).await;
+        let names: Vec<&str> = events
+            .iter()
+            .map(|e| e.data["data"]["name"].as_str().unwrap_or_default())
+            .collect();
+        assert_eq!(names, ["Ada 1", "Ada 2"]);
+        assert!(ada_stream.next(Duration::from_millis(300)).await.is_none());
+        assert!(b_stream.next(Duration::from_millis(300)).await.is_none());
+
+        // Resuming the lead stream from its first event replays only the lead's later one.
+        let mut resumed = Sse::open(
+            &app,
+            &format!("/api/leads/{ada_id}/events"),
+            &a.token,
+            Some(events[0].id),
+        )
+        .await;
+        let replay = resumed.take(1, WAIT).await;
+        assert_eq!(replay[0].id, events[1].id);
+        assert!(resumed.next(Duration::from_millis(300)).await.is_none());
+    }
+);
+
+storage_test!(a_malformed_last_event_id_is_a_422, |app| {
+    let account = app.signup("Header Co").await;
+    let reply = app
+        .send(
+            app.client
+                .get(app.url("/api/events"))
+                .header("last-event-id", "yesterday"),
+            crate::helpers::Auth::Bearer(&account.token),
+            None,
+        )
+        .await;
+    reply.assert_invalid_field("Last-Event-ID");
+});

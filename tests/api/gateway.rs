@@ -1,0 +1,730 @@
+//! The gateway: the simulator's protocol, spoken by hand, and the product's serenity client
+//! connected to it — routing, live delivery, platform changes and catch-up after outages.
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message as Ws;
+
+use crate::{
+    events::Sse,
+    helpers::{Account, Auth, TestApp},
+    sandbox::assert_discord_schema,
+};
+
+const BOT_TOKEN: &str = switchboard::sandbox::credentials::DISCORD_BOT_TOKEN;
+const WAIT: Duration = Duration::from_secs(15);
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn gateway_url(app: &TestApp) -> String {
+    let reply = app
+        .send(
+            app.client
+                .get(app.url("/sandbox/discord/api/v10/gateway/bot"))
+                .header("authorization", format!("Bot {BOT_TOKEN}")),
+            Auth::None,
+            None,
+        )
+        .await;
+    reply.assert_status(200);
+    assert_discord_schema("GatewayBotResponse", &reply.body);
+    reply.body["url"].as_str().expect("url").to_owned()
+}
+
+async fn connect(url: &str, query: &str) -> Socket {
+    tokio_tungstenite::connect_async(format!("{url}?{query}"))
+        .await
+        .expect("connects")
+        .0
+}
+
+/// The next JSON payload, or the close code when the server closes.
+async fn recv(socket: &mut Socket) -> Result<Value, u16> {
+    loop {
+        let message = tokio::time::timeout(WAIT, socket.next())
+            .await
+            .expect("the gateway answers in time");
+        match message {
+            Some(Ok(Ws::Text(text))) => return Ok(serde_json::from_str(&text).expect("JSON")),
+            Some(Ok(Ws::Close(frame))) => return Err(frame.map_or(1005, |f| u16::from(f.code))),
+            Some(Ok(_)) => continue,
+            _ => return Err(1006),
+        }
+    }
+}
+
+async fn send(socket: &mut Socket, payload: Value) {
+    socket
+        .send(Ws::Text(payload.to_string()))
+        .await
+        .expect("send");
+}
+
+fn identify(token: &str, intents: u64) -> Value {
+    json!({"op": 2, "d": {"token": token, "intents": intents, "properties": {"os": "linux", "browser": "test", "device": "test"}}})
+}
+
+/// Reads dispatches until one named `name`.
+async fn until(socket: &mut Socket, name: &str) -> Value {
+    loop {
+        let payload = recv(socket).await.expect("open");
+        if payload["t"] == name {
+            return payload;
+        }
+    }
+}
+
+async fn control(app: &TestApp, method: Method, path: &str, body: Value) -> crate::helpers::Reply {
+    app.request(method, path, Auth::None, Some(body)).await
+}
+
+async fn post_as(app: &TestApp, channel: &str, author: &str, content: &str) -> Value {
+    let reply = control(
+        app,
+        Method::POST,
+        &format!("/sandbox/discord/channels/{channel}/messages"),
+        json!({ "authorId": author, "content": content }),
+    )
+    .await;
+    reply.assert_status(201);
+    reply.body
+}
+
+#[tokio::test]
+async fn the_gateway_simulator_speaks_discords_protocol() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Embedded).await;
+    let guild = crate::oauth::sandbox_guild(&app, "Protocol server").await;
+    control(
+        &app,
+        Method::PUT,
+        &format!("/sandbox/discord/servers/{guild}/bot"),
+        json!({}),
+    )
+    .await
+    .assert_status(204);
+    let member = control(
+        &app,
+        Method::POST,
+        &format!("/sandbox/discord/servers/{guild}/members"),
+        json!({"username": "lin"}),
+    )
+    .await;
+    let user = member.body["user"]["id"].as_str().expect("id").to_owned();
+    let seeded = control(
+        &app,
+        Method::POST,
+        &format!("/sandbox/discord/servers/{guild}/channels"),
+        json!({"count": 1}),
+    )
+    .await;
+    seeded.assert_status(201);
+    let channel = app
+        .send(
+            app.client
+                .get(app.url(&format!("/sandbox/discord/api/v10/guilds/{guild}/channels")))
+                .header("authorization", format!("Bot {BOT_TOKEN}")),
+            Auth::None,
+            None,
+        )
+        .await
+        .body[0]["id"]
+        .as_str()
+        .expect("channel")
+        .to_owned();
+
+    // Asked once, as a client should: the route has a rate limit like Discord's.
+    let url = gateway_url(&app).await;
+    assert!(
+        url.starts_with("ws://127.0.0.1:") && url.ends_with("/sandbox/discord/gateway"),
+        "{url}"
+    );
+    // A wrong API version and a wrong token are refused with Discord's close codes.
+    let mut old = connect(&url, "v=6&encoding=json").await;
+    assert_eq!(recv(&mut old).await, Err(4012));
+    let mut wrong = connect(&url, "v=10&encoding=json").await;
+    assert_eq!(recv(&mut wrong).await.expect("hello")["op"], 10);
+    send(&mut wrong, identify("not-the-token", 1)).await;
+    assert_eq!(recv(&mut wrong).await, Err(4004));
+    let mut early = connect(&url, "v=10&encoding=json").await;
+    recv(&mut early).await.expect("hello");
+    send(&mut early, json!({"op": 3, "d": {}})).await;
+    assert_eq!(recv(&mut early).await, Err(4003));
+
+    // HELLO, heartbeat ACK, READY with the guild, then GUILD_CREATE.
+    let mut socket = connect(&url, "v=10&encoding=json").await;
+    let hello = recv(&mut socket).await.expect("hello");
+    assert_eq!(hello["op"], 10);
+    assert!(
+        hello["d"]["heartbeat_interval"]
+            .as_u64()
+            .is_some_and(|i| i > 0)
+    );
+    send(&mut socket, json!({"op": 1, "d": null})).await;
+    assert_eq!(recv(&mut socket).await.expect("ack")["op"], 11);
+    // GUILDS | GUILD_MESSAGES, without MESSAGE_CONTENT.
+    send(&mut socket, identify(BOT_TOKEN, 1 | 1 << 9)).await;
+    let ready = recv(&mut socket).await.expect("ready");
+    assert_eq!(
+        (ready["op"].clone(), ready["t"].clone(), ready["s"].clone()),
+        (json!(0), json!("READY"), json!(1))
+    );
+    let parsed: serenity::all::Ready =
+        serde_json::from_value(ready["d"].clone()).expect("serenity reads READY");
+    assert!(
+        parsed
+            .guilds
+            .iter()
+            .any(|g| g.id.get().to_string() == guild)
+    );
+    let session = ready["d"]["session_id"]
+        .as_str()
+        .expect("session")
+        .to_owned();
+    let created = until(&mut socket, "GUILD_CREATE").await;
+    assert!(created["s"].as_u64().is_some());
+
+    // A member's message arrives without its content: no MESSAGE_CONTENT intent.
+    post_as(&app, &channel, &user, "secret words").await;
+    let message = until(&mut socket, "MESSAGE_CREATE").await;
+    assert_eq!(message["d"]["content"], "");
+    assert_eq!(message["d"]["guild_id"], guild.as_str());
+    let parsed: serenity::all::Message =
+        serde_json::from_value(message["d"].clone()).expect("serenity reads MESSAGE_CREATE");
+    assert_eq!(parsed.author.id.get().to_string(), user);
+    let seq = message["s"].as_u64().expect("seq");
+
+    // Dropped, then resumed: what was dispatched meanwhile is replayed, then RESUMED.
+    control(
+        &app,
+        Method::POST,
+        "/sandbox/discord/gateway/disconnect",
+        json!({}),
+    )
+    .await
+    .assert_status(200);
+    assert!(recv(&mut socket).await.is_err());
+    post_as(&app, &channel, &user, "while away").await;
+    let mut again = connect(&url, "v=10&encoding=json").await;
+    recv(&mut again).await.expect("hello");
+    send(
+        &mut again,
+        json!({"op": 6, "d": {"token": BOT_TOKEN, "session_id": session, "seq": seq}}),
+    )
+    .await;
+    let replayed = recv(&mut again).await.expect("replay");
+    assert_eq!(
+        (replayed["t"].clone(), replayed["s"].clone()),
+        (json!("MESSAGE_CREATE"), json!(seq + 1))
+    );
+    assert_eq!(until(&mut again, "RESUMED").await["s"], json!(seq + 2));
+    send(&mut again, identify(BOT_TOKEN, 1)).await;
+    assert_eq!(recv(&mut again).await, Err(4005));
+
+    // An invalidated session cannot be resumed: INVALID_SESSION, not resumable.
+    control(
+        &app,
+        Method::POST,
+        "/sandbox/discord/gateway/disconnect",
+        json!({"resumable": false}),
+    )
+    .await
+    .assert_status(200);
+    let mut stale = connect(&url, "v=10&encoding=json").await;
+    recv(&mut stale).await.expect("hello");
+    send(
+        &mut stale,
+        json!({"op": 6, "d": {"token": BOT_TOKEN, "session_id": session, "seq": seq + 2}}),
+    )
+    .await;
+    let invalid = recv(&mut stale).await.expect("invalid session");
+    assert_eq!(
+        (invalid["op"].clone(), invalid["d"].clone()),
+        (json!(9), json!(false))
+    );
+
+    // With MESSAGE_CONTENT, the content is there.
+    send(&mut stale, identify(BOT_TOKEN, 1 | 1 << 9 | 1 << 15)).await;
+    until(&mut stale, "READY").await;
+    post_as(&app, &channel, &user, "visible words").await;
+    assert_eq!(
+        until(&mut stale, "MESSAGE_CREATE").await["d"]["content"],
+        "visible words"
+    );
+}
+
+/// Waits until the product's gateway client holds a connected session, and returns the
+/// simulator's gateway status.
+async fn gateway_up(app: &TestApp) -> Value {
+    for _ in 0..300 {
+        let status = app.get("/sandbox/discord/gateway/status", "").await.body;
+        let connected = status["sessions"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|s| s["connected"] == true));
+        if connected {
+            // READY's handler (and its catch-up) runs right after the session starts.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the gateway did not connect");
+}
+
+/// A company with Discord connected, a lead with an open channel: (account, guild, lead,
+/// channel, the lead's Discord user id).
+async fn lead_with_channel(app: &TestApp) -> (Account, String, Value, String, String) {
+    let (account, guild, lead, channel) = crate::messages::lead_with_channel(app).await;
+    let user = lead["discordUserId"].as_str().expect("user").to_owned();
+    (account, guild, lead, channel, user)
+}
+
+async fn inbound(app: &TestApp, account: &Account, lead: &Value) -> Vec<Value> {
+    let reply = app
+        .get(
+            &format!(
+                "/api/leads/{}/messages?limit=100",
+                lead["id"].as_str().unwrap_or_default()
+            ),
+            &account.token,
+        )
+        .await;
+    reply.assert_status(200);
+    reply.body["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m["direction"] == "inbound")
+        .collect()
+}
+
+async fn routing_events(app: &TestApp, account: &Account, query: &str) -> Vec<Value> {
+    let reply = app
+        .get(
+            &format!("/api/routing-events?limit=100{query}"),
+            &account.token,
+        )
+        .await;
+    reply.assert_status(200);
+    reply.body["items"].as_array().cloned().unwrap_or_default()
+}
+
+async fn wait_for<T>(mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+    for _ in 0..300 {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("condition not reached in 30 s");
+}
+
+gateway_test!(a_lead_reply_reaches_its_lead_and_an_open_stream, |app| {
+    let (account, _guild, lead, channel, user) = lead_with_channel(&app).await;
+    let lead_id = lead["id"].as_str().expect("id").to_owned();
+    gateway_up(&app).await;
+    let mut stream = Sse::open(&app, "/api/events", &account.token, None).await;
+    let mut lead_stream = Sse::open(
+        &app,
+        &format!("/api/leads/{lead_id}/events"),
+        &account.token,
+        None,
+    )
+    .await;
+
+    let posted = post_as(&app, &channel, &user, "Hi! Question about my order").await;
+    let mut kinds = Vec::new();
+    let created = loop {
+        let event = stream.next(WAIT).await.expect("an event arrives");
+        kinds.push(event.kind.clone());
+        if event.kind == "message.created" {
+            break event;
+        }
+    };
+    crate::events::assert_live_event_schema(&app, &created).await;
+    assert_eq!(created.data["leadId"], lead_id.as_str());
+    let message = &created.data["data"];
+    assert_eq!(message["direction"], "inbound");
+    assert_eq!(message["state"], "received");
+    assert_eq!(message["content"], "Hi! Question about my order");
+    assert_eq!(message["discordMessageId"], posted["id"]);
+    assert_eq!(message["author"], format!("discord:{user}"));
+    // The first message from the lead marks them joined.
+    let joined = stream.next(WAIT).await.expect("lead.updated");
+    assert_eq!(joined.kind, "lead.updated");
+    assert_eq!(joined.data["data"]["discordJoinedChannel"], true);
+    assert_eq!(
+        lead_stream.next(WAIT).await.expect("lead stream").kind,
+        "message.created"
+    );
+
+    let stored = inbound(&app, &account, &lead).await;
+    assert_eq!(stored.len(), 1);
+    let lead_now = app
+        .get(&format!("/api/leads/{lead_id}"), &account.token)
+        .await;
+    assert!(lead_now.body["lastContactAt"].is_string());
+    let channel_now = app
+        .get(&format!("/api/discord/channels/{lead_id}"), &account.token)
+        .await;
+    assert_eq!(channel_now.body["messageCount"], 1);
+    let routed = routing_events(&app, &account, "&decision=routed").await;
+    assert_eq!(routed.len(), 1);
+    assert_eq!(routed[0]["leadId"], lead_id.as_str());
+    assert_eq!(routed[0]["path"]["guildId"], _guild.as_str());
+
+    // Another company sees none of it.
+    let other = app.signup("Other Co").await;
+    assert!(routing_events(&app, &other, "").await.is_empty());
+});
+
+gateway_test!(
+    messages_that_cannot_be_placed_are_recorded_with_why_and_not_stored,
+    |app| {
+        let (account, guild, lead, _channel, user) = lead_with_channel(&app).await;
+        gateway_up(&app).await;
+
+        // The bot's own message (a CRM send) comes back through the gateway as an echo.
+        let sent = app
+            .post(
+                "/api/discord/send-message",
+                &account.token,
+                json!({"leadId": lead["id"], "content": "Hello from the team"}),
+            )
+            .await;
+        sent.assert_status(201);
+        let echo_id = sent.body["discordMessageId"]
+            .as_str()
+            .expect("sent")
+            .to_owned();
+
+        // A channel in the company's server that is no lead's.
+        control(
+            &app,
+            Method::POST,
+            &format!("/sandbox/discord/servers/{guild}/channels"),
+            json!({"count": 1}),
+        )
+        .await
+        .assert_status(201);
+        let unmapped = switchboard_channels(&app, &guild)
+            .await
+            .into_iter()
+            .find(|c| c["name"].as_str().is_some_and(|n| n.starts_with("seeded")))
+            .expect("seeded channel");
+        let unmapped_id = unmapped["id"].as_str().expect("id").to_owned();
+        let stray = post_as(&app, &unmapped_id, &user, "anyone there?").await;
+
+        // Company B's lead channel, claimed by a message in company A's server.
+        let (b_account, _b_guild, _b_lead, b_channel, b_user) = lead_with_channel(&app).await;
+        let mut forged = post_as(&app, &b_channel, &b_user, "placeholder").await;
+        // The real one was routed to B; forge a new message id in A's guild with B's channel.
+        forged["id"] = json!("1300000000000000999");
+        forged["content"] = json!("spoofed");
+        forged["guild_id"] = json!(guild);
+        control(
+            &app,
+            Method::POST,
+            "/sandbox/discord/gateway/dispatch",
+            json!({"t": "MESSAGE_CREATE", "guildId": guild, "d": forged}),
+        )
+        .await
+        .assert_status(204);
+
+        let events = wait_for(async || {
+            let events = routing_events(&app, &account, "").await;
+            (events.iter().any(|e| e["reason"] == "tenant_mismatch")
+                && events.iter().any(|e| e["reason"] == "unknown_channel")
+                && events.iter().any(|e| e["reason"] == "own_bot"))
+            .then_some(events)
+        })
+        .await;
+        let find = |reason: &str| {
+            events
+                .iter()
+                .find(|e| e["reason"] == reason)
+                .cloned()
+                .expect(reason)
+        };
+        assert_eq!(find("own_bot")["decision"], "ignored");
+        assert_eq!(find("own_bot")["discordMessageId"], echo_id.as_str());
+        assert_eq!(find("unknown_channel")["decision"], "rejected");
+        assert_eq!(find("unknown_channel")["discordMessageId"], stray["id"]);
+        let spoof = find("tenant_mismatch");
+        assert_eq!(spoof["decision"], "rejected");
+        assert_eq!(spoof["channelId"], b_channel.as_str());
+        assert_eq!(
+            spoof["path"]["channelCompanyId"],
+            b_account.company_id.as_str()
+        );
+
+        // Nothing of it was stored, for A or for B: B has only its lead's real message.
+        assert!(inbound(&app, &account, &lead).await.is_empty());
+        let b_contents = async || -> Vec<String> {
+            inbound(&app, &b_account, &_b_lead)
+                .await
+                .iter()
+                .filter_map(|m| m["content"].as_str().map(str::to_owned))
+                .collect()
+        };
+        wait_for(async || (!b_contents().await.is_empty()).then_some(())).await;
+        assert_eq!(b_contents().await, ["placeholder"]);
+
+        // Filters: by channel and by decision; a bad decision is a 422 naming the field.
+        let in_channel = routing_events(&app, &account, &format!("&channelId={unmapped_id}")).await;
+        assert_eq!(in_channel.len(), 1);
+        assert!(
+            routing_events(&app, &account, "&decision=rejected")
+                .await
+                .iter()
+                .all(|e| e["decision"] == "rejected")
+        );
+        app.get("/api/routing-events?decision=maybe", &account.token)
+            .await
+            .assert_invalid_field("decision");
+        let later = (chrono::Utc::now() + chrono::Duration::hours(1))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        assert!(
+            routing_events(&app, &account, &format!("&since={later}"))
+                .await
+                .is_empty()
+        );
+
+        // A direct message from the lead's Discord user: exactly one active lead has it.
+        let dm = control(
+            &app,
+            Method::POST,
+            &format!("/sandbox/discord/users/{user}/dm"),
+            json!({"content": "via DM"}),
+        )
+        .await;
+        dm.assert_status(201);
+        let from_dm = wait_for(async || {
+            let found = inbound(&app, &account, &lead).await;
+            (!found.is_empty()).then_some(found)
+        })
+        .await;
+        assert_eq!(from_dm[0]["content"], "via DM");
+    }
+);
+
+async fn switchboard_channels(app: &TestApp, guild: &str) -> Vec<Value> {
+    app.send(
+        app.client
+            .get(app.url(&format!("/sandbox/discord/api/v10/guilds/{guild}/channels")))
+            .header("authorization", format!("Bot {BOT_TOKEN}")),
+        Auth::None,
+        None,
+    )
+    .await
+    .body
+    .as_array()
+    .cloned()
+    .unwrap_or_default()
+}
+
+gateway_test!(
+    replies_posted_while_the_gateway_is_down_are_stored_once_after_catch_up,
+    |app| {
+        let (account, _guild, lead, channel, user) = lead_with_channel(&app).await;
+        let before = gateway_up(&app).await;
+
+        // A short drop is resumed: the missed event is replayed, no new IDENTIFY.
+        control(
+            &app,
+            Method::POST,
+            "/sandbox/discord/gateway/disconnect",
+            json!({}),
+        )
+        .await
+        .assert_status(200);
+        post_as(&app, &channel, &user, "during a blip").await;
+        wait_for(async || (inbound(&app, &account, &lead).await.len() == 1).then_some(())).await;
+        let after = app.get("/sandbox/discord/gateway/status", "").await.body;
+        assert_eq!(after["identifies"], before["identifies"]);
+        assert!(after["resumes"].as_u64() > before["resumes"].as_u64());
+
+        // A long outage: the session is lost and the gateway refused for a while, so nothing is
+        // replayed; 100 replies arrive meanwhile and catch-up must find them all.
+        control(
+            &app,
+            Method::POST,
+            "/sandbox/discord/gateway/disconnect",
+            json!({"resumable": false, "refuseMs": 3000}),
+        )
+        .await
+        .assert_status(200);
+        for n in 0..100 {
+            post_as(&app, &channel, &user, &format!("reply {n}")).await;
+        }
+        wait_for(async || (inbound_contents(&app).await.len() >= 101).then_some(())).await;
+        // Exactly once each: no more arrive, and every content is there once.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let mut contents = inbound_contents(&app).await;
+        assert_eq!(contents.len(), 101, "{} stored", contents.len());
+        contents.sort();
+        contents.dedup();
+        assert_eq!(contents.len(), 101);
+        let channel_row = app
+            .get(
+                &format!(
+                    "/api/discord/channels/{}",
+                    lead["id"].as_str().unwrap_or_default()
+                ),
+                &account.token,
+            )
+            .await;
+        assert_eq!(channel_row.body["messageCount"], 101);
+
+        // The catch-up that found them wrote its sync log.
+        let logs: Vec<(i64, i64)> = {
+            use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+            switchboard::entities::sync_log::Entity::find()
+                .filter(switchboard::entities::sync_log::Column::ResourceType.eq("messages"))
+                .all(&app.state.db)
+                .await
+                .expect("sync logs")
+                .into_iter()
+                .filter(|l| l.completed_at.is_some())
+                .map(|l| (i64::from(l.records_synced), i64::from(l.records_created)))
+                .collect()
+        };
+        assert!(logs.iter().any(|(_, created)| *created >= 1), "{logs:?}");
+        assert_eq!(
+            logs.iter().map(|(_, c)| c).sum::<i64>() as usize + stored_on_gateway(&app).await,
+            101
+        );
+    }
+);
+
+/// The content of every inbound message stored.
+async fn inbound_contents(app: &TestApp) -> Vec<String> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    switchboard::entities::message::Entity::find()
+        .filter(switchboard::entities::message::Column::Direction.eq("inbound"))
+        .all(&app.state.db)
+        .await
+        .expect("messages")
+        .into_iter()
+        .map(|m| m.content)
+        .collect()
+}
+
+/// Messages the gateway stored (as opposed to catch-up), from their routing events.
+async fn stored_on_gateway(app: &TestApp) -> usize {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    switchboard::entities::routing_event::Entity::find()
+        .filter(switchboard::entities::routing_event::Column::Decision.eq("routed"))
+        .filter(switchboard::entities::routing_event::Column::Source.eq("gateway"))
+        .filter(switchboard::entities::routing_event::Column::EventType.eq("MESSAGE_CREATE"))
+        .count(&app.state.db)
+        .await
+        .expect("count") as usize
+}
+
+gateway_test!(
+    deleted_channels_and_lost_servers_show_up_in_channels_and_health,
+    |app| {
+        let (account, guild, lead, channel, _user) = lead_with_channel(&app).await;
+        let lead_id = lead["id"].as_str().expect("id").to_owned();
+        gateway_up(&app).await;
+        let mut stream = Sse::open(
+            &app,
+            &format!("/api/leads/{lead_id}/events"),
+            &account.token,
+            None,
+        )
+        .await;
+
+        // A server admin deletes the lead's channel in Discord.
+        control(
+            &app,
+            Method::DELETE,
+            &format!("/sandbox/discord/channels/{channel}"),
+            json!({}),
+        )
+        .await
+        .assert_status(204);
+        let archived = stream.next(WAIT).await.expect("channel.archived");
+        assert_eq!(archived.kind, "channel.archived");
+        let row = app
+            .get(&format!("/api/discord/channels/{lead_id}"), &account.token)
+            .await;
+        assert_eq!(row.body["isActive"], false);
+        let audit = app
+            .get("/api/audit-log?action=channel.deleted", &account.token)
+            .await;
+        assert_eq!(audit.body["items"].as_array().map(Vec::len), Some(1));
+
+        let health = async || {
+            let list = app.get("/api/integrations", &account.token).await;
+            list.body["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|i| i["provider"] == "discord")
+                .map(|i| i["health"].as_str().unwrap_or_default().to_owned())
+                .unwrap_or_default()
+        };
+        // An outage: degraded, then healthy again when the guild is back.
+        control(
+            &app,
+            Method::POST,
+            &format!("/sandbox/discord/servers/{guild}/outage"),
+            json!({"unavailable": true}),
+        )
+        .await
+        .assert_status(204);
+        wait_for(async || (health().await == "degraded").then_some(())).await;
+        control(
+            &app,
+            Method::POST,
+            &format!("/sandbox/discord/servers/{guild}/outage"),
+            json!({"unavailable": false}),
+        )
+        .await
+        .assert_status(204);
+        wait_for(async || (health().await == "connected").then_some(())).await;
+        // The bot removed from the server: disconnected.
+        control(
+            &app,
+            Method::DELETE,
+            &format!("/sandbox/discord/servers/{guild}/bot"),
+            json!({}),
+        )
+        .await
+        .assert_status(204);
+        wait_for(async || (health().await == "disconnected").then_some(())).await;
+        let gone = routing_events(&app, &account, "").await;
+        assert!(
+            gone.iter()
+                .any(|e| e["eventType"] == "GUILD_DELETE" && e["reason"] == "bot_removed")
+        );
+    }
+);
+
+/// Replicas share a state store only through Redis (in-process state means one replica), so
+/// this runs on PostgreSQL and Redis only.
+#[tokio::test]
+#[ignore = "needs PostgreSQL and Redis: run scripts/test"]
+async fn one_replica_runs_the_gateway_at_a_time() {
+    let app =
+        crate::helpers::spawn_app_with(crate::helpers::Backend::Services, |s| s.gateway = true)
+            .await;
+    gateway_up(&app).await;
+    let replica = app.second_replica().await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let status = app.get("/sandbox/discord/gateway/status", "").await.body;
+    let connected = status["sessions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["connected"] == true)
+        .count();
+    assert_eq!(connected, 1, "{status}");
+    assert_eq!(status["identifies"], 1);
+    drop(replica);
+}
