@@ -169,22 +169,6 @@ impl Reason {
             Self::DmAmbiguous => "dm_ambiguous",
         }
     }
-
-    pub const ALL: [Self; 13] = [
-        Self::OwnBot,
-        Self::Webhook,
-        Self::OutboundNonce,
-        Self::SystemMessage,
-        Self::BotAuthor,
-        Self::UnknownGuild,
-        Self::GuildDisconnected,
-        Self::UnknownChannel,
-        Self::TenantMismatch,
-        Self::GuildMismatch,
-        Self::ChannelArchived,
-        Self::DmNoLead,
-        Self::DmAmbiguous,
-    ];
 }
 
 pub mod decision {
@@ -462,27 +446,27 @@ async fn store(
     let now = Utc::now();
     let id = Uuid::now_v7();
     let direct = message.guild_id.is_none();
-    let row = message::ActiveModel {
-        id: Set(id),
-        company_id: Set(company_id),
-        lead_id: Set(lead_id),
+    let row = message::Model {
+        id,
+        company_id,
+        lead_id,
         // A direct message has no guild; its channel is the DM channel.
-        guild_id: Set(message.guild_id.map(|g| g.to_string()).unwrap_or_default()),
-        channel_id: Set(message.channel_id.to_string()),
-        direction: Set("inbound".to_owned()),
-        author_meta_id: Set(format!("discord:{}", message.author_id)),
-        content: Set(message.content.clone()),
-        state: Set(messages::state::RECEIVED.to_owned()),
-        discord_message_id: Set(Some(message.message_id.to_string())),
-        idempotency_key: Set(None),
-        request_hash: Set(None),
-        origin: Set(if direct { "discord_dm" } else { "discord" }.to_owned()),
-        failure_reason: Set(None),
-        created_at: Set(at),
-        updated_at: Set(now),
-        sent_at: Set(None),
+        guild_id: message.guild_id.map(|g| g.to_string()).unwrap_or_default(),
+        channel_id: message.channel_id.to_string(),
+        direction: "inbound".to_owned(),
+        author_meta_id: format!("discord:{}", message.author_id),
+        content: message.content.clone(),
+        state: messages::state::RECEIVED.to_owned(),
+        discord_message_id: Some(message.message_id.to_string()),
+        idempotency_key: None,
+        request_hash: None,
+        origin: if direct { "discord_dm" } else { "discord" }.to_owned(),
+        failure_reason: None,
+        created_at: at,
+        updated_at: now,
+        sent_at: None,
     };
-    let inserted = message::Entity::insert(row)
+    let inserted = message::Entity::insert(message::ActiveModel::from(row.clone()))
         .on_conflict(
             OnConflict::column(message::Column::DiscordMessageId)
                 .do_nothing()
@@ -517,18 +501,16 @@ async fn store(
             .exec(txn)
             .await?;
     }
-    let mut events = Vec::new();
-    if let Some(stored) = message::Entity::find_by_id(id).one(txn).await? {
-        events.push(
-            events::record(
-                txn,
-                company_id,
-                Some(lead_id),
-                EventBody::message_created(stored),
-            )
-            .await?,
-        );
-    }
+    // `message.created` first: a stream must not see the lead's update before the message.
+    let mut events = vec![
+        events::record(
+            txn,
+            company_id,
+            Some(lead_id),
+            EventBody::message_created(row),
+        )
+        .await?,
+    ];
     let lead = lead::Entity::find_by_id(lead_id).one(txn).await?;
     if let Some(lead) = lead {
         let joins = !lead.discord_joined_channel

@@ -351,6 +351,18 @@ pub fn router() -> Router<Arc<Sandbox>> {
         .route("/users/{user_id}/dm", axum::routing::post(post_dm))
 }
 
+/// A person's message content as Discord's client would accept it: 1 to 2000 characters.
+fn member_content(content: &str) -> Result<(), Response> {
+    if content.trim().is_empty() || content.chars().count() > MAX_CONTENT_CHARS {
+        return Err(form_error(
+            "content",
+            "BASE_TYPE_BAD_LENGTH",
+            "Must be between 1 and 2000 in length.",
+        ));
+    }
+    Ok(())
+}
+
 /// MESSAGE_CREATE for a message just posted: the message object plus `guild_id` and the
 /// author's partial `member` in a guild.
 pub(crate) fn announce_message(sandbox: &Sandbox, message: &SimMessage, guild_id: Option<u64>) {
@@ -444,12 +456,8 @@ async fn post_dm(
             "Cannot send messages to this user",
         );
     }
-    if body.content.trim().is_empty() || body.content.chars().count() > MAX_CONTENT_CHARS {
-        return form_error(
-            "content",
-            "BASE_TYPE_BAD_LENGTH",
-            "Must be between 1 and 2000 in length.",
-        );
+    if let Err(invalid) = member_content(&body.content) {
+        return invalid;
     }
     let existing = sandbox
         .discord
@@ -1210,12 +1218,8 @@ async fn post_as_member(
     {
         return error(StatusCode::NOT_FOUND, 10007, "Unknown Member");
     }
-    if body.content.trim().is_empty() || body.content.chars().count() > MAX_CONTENT_CHARS {
-        return form_error(
-            "content",
-            "BASE_TYPE_BAD_LENGTH",
-            "Must be between 1 and 2000 in length.",
-        );
+    if let Err(invalid) = member_content(&body.content) {
+        return invalid;
     }
     let message = sandbox.discord.channels.post(
         c.id,
