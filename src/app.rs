@@ -35,6 +35,8 @@ pub struct AppState {
     pub sandbox: Option<Arc<crate::sandbox::Sandbox>>,
     /// Cached routing lookups.
     pub routing: Arc<crate::routing::Cache>,
+    /// Turns for giving live events their ids.
+    pub sequencer: Arc<crate::events::Sequencer>,
     /// Turns `true` when the server starts shutting down, so endless responses (event
     /// streams) end and graceful shutdown can finish.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
@@ -117,6 +119,7 @@ impl AppState {
             discord,
             sandbox,
             routing,
+            sequencer: Arc::default(),
             shutdown,
             shutdown_tx: Arc::new(shutdown_tx),
         })
@@ -188,6 +191,17 @@ impl Server {
                 }
             }
         });
+        let leftover_state = self.state.clone();
+        let leftovers = tokio::spawn(async move {
+            // Events of a replica that stopped between a commit and giving them ids.
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+            loop {
+                every.tick().await;
+                if let Err(err) = crate::events::sequence_leftovers(&leftover_state).await {
+                    tracing::warn!(error = %err, "giving pending events their ids failed");
+                }
+            }
+        });
         let worker = tokio::spawn(crate::messages::worker(self.state.clone()));
         let invalidations = tokio::spawn(crate::routing::cache::listen(self.state.clone()));
         let gateway = self
@@ -208,6 +222,7 @@ impl Server {
         })
         .await;
         sweeper.abort();
+        leftovers.abort();
         refresher.abort();
         worker.abort();
         invalidations.abort();

@@ -4,6 +4,8 @@
 //! - send-message throughput and p99 beside `GET /healthz` of the same server, with the same
 //!   load driver, concurrency and count. The simulator's rate-limit windows are compressed so
 //!   the product's own cost is measured, not Discord's pacing.
+//! - inbound messages routed and stored (what the gateway handler does for each
+//!   MESSAGE_CREATE), beside the same message rows inserted directly into the same database.
 //! - channel creation for many leads in one guild at Discord's real pace (10 per 10 s), beside
 //!   the minimum time that limit allows.
 use std::{
@@ -26,6 +28,11 @@ pub struct Options {
     pub messages: usize,
     pub concurrency: usize,
     pub channels: usize,
+    /// Inbound messages to route (and rows to insert for the ceiling).
+    pub inbound: usize,
+    /// Where to measure; a temporary SQLite file when `None`.
+    pub database_url: Option<String>,
+    pub redis_url: Option<String>,
 }
 
 #[derive(Debug)]
@@ -45,8 +52,11 @@ impl Load {
 
 #[derive(Debug)]
 pub struct Report {
+    pub database: &'static str,
     pub healthz: Load,
     pub send: Load,
+    pub inbound: Load,
+    pub inbound_ceiling: Load,
     pub channels: usize,
     pub channel_creations: usize,
     pub channel_elapsed: Duration,
@@ -111,8 +121,18 @@ where
 
 pub async fn run(options: Options, progress: impl Fn(&str)) -> anyhow::Result<Report> {
     let dir = tempfile_dir()?;
-    let url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
-    let mut settings = Settings::for_tests(&url, None);
+    let url = options
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()));
+    let mut settings = Settings::for_tests(&url, options.redis_url.as_deref());
+    let database = if settings.is_postgres() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    // Accounts of earlier runs may be in a database given on the command line.
+    let run = uuid::Uuid::new_v4().simple().to_string();
     // Production's deadline: at Discord's real pace a call may wait a 10-second window.
     settings.discord_timeout = crate::discord::rest::CALL_TIMEOUT;
     let server = Server::bind(settings, "bench").await?;
@@ -131,7 +151,7 @@ pub async fn run(options: Options, progress: impl Fn(&str)) -> anyhow::Result<Re
     // A company whose Discord server is connected (setup, not measured).
     let signup: Value = http
         .post(format!("{base}/api/auth/signup"))
-        .json(&json!({"email": "bench@example.com", "password": "benchmark password", "companyName": "Bench"}))
+        .json(&json!({"email": format!("bench-{run}@example.com"), "password": "benchmark password", "companyName": "Bench"}))
         .send()
         .await?
         .json()
@@ -228,80 +248,199 @@ pub async fn run(options: Options, progress: impl Fn(&str)) -> anyhow::Result<Re
         .await
     };
 
-    // Channel creation at Discord's real pace, in a fresh server.
-    sandbox.discord.limits.set_window_divisor(1);
-    let other: Value = http
+    let (inbound, inbound_ceiling) = measure_inbound(
+        &state,
+        company,
+        options.inbound,
+        options.concurrency,
+        &progress,
+    )
+    .await?;
+
+    // Channel creation at Discord's real pace, in a fresh server (skipped with `--channels 0`).
+    let (creations, channel_elapsed, channel_minimum, rate_limited) = if options.channels == 0 {
+        (0, Duration::ZERO, Duration::ZERO, 0)
+    } else {
+        sandbox.discord.limits.set_window_divisor(1);
+        let other: Value = http
         .post(format!("{base}/api/auth/signup"))
-        .json(&json!({"email": "bench-channels@example.com", "password": "benchmark password", "companyName": "Bench channels"}))
+        .json(&json!({"email": format!("bench-channels-{run}@example.com"), "password": "benchmark password", "companyName": "Bench channels"}))
         .send()
         .await?
         .json()
         .await?;
-    let other_token = other["token"].as_str().context("token")?.to_owned();
-    let other_company: uuid::Uuid = other["company"]["id"]
-        .as_str()
-        .context("company")?
-        .parse()?;
-    let (guild, details) = connect("Bench channels");
-    store::bind_guild(
-        &state.db,
-        other_company,
-        &details,
-        &permissions::BOT.to_string(),
-    )
-    .await?;
-    let mut channel_leads = Vec::new();
-    for i in 0..options.channels {
-        let lead: Value = http
-            .post(format!("{base}/api/leads"))
-            .bearer_auth(&other_token)
-            .json(&json!({"name": format!("Channel lead {i}")}))
-            .send()
-            .await?
-            .json()
-            .await?;
-        channel_leads.push(lead["id"].as_str().context("lead id")?.to_owned());
-    }
-    let before = sandbox.discord.limits.sent_429();
-    progress(&format!(
-        "creating {} lead channels at Discord's pace (10 per 10 s)",
-        options.channels
-    ));
-    let started = Instant::now();
-    let created = {
-        let (http, base, token, leads) = (
-            http.clone(),
-            base.clone(),
-            other_token.clone(),
-            Arc::new(channel_leads),
-        );
-        // One at a time, as `migrate-dm-leads` does: Discord allows one creation per second
-        // on average, and a request queued behind many others would outlive its deadline.
-        drive(options.channels, 1, move |i| {
-            let (http, base, token, leads) =
-                (http.clone(), base.clone(), token.clone(), leads.clone());
-            async move {
-                let body = json!({"leadId": leads[i]});
-                match http
-                    .post(format!("{base}/api/discord/channels"))
-                    .bearer_auth(token)
-                    .json(&body)
-                    .send()
-                    .await
-                {
-                    Ok(r) if r.status().as_u16() == 201 => true,
-                    Ok(r) => {
-                        let status = r.status().as_u16();
-                        let body = r.text().await.unwrap_or_default();
-                        let _ = writeln!(
-                            std::io::stderr(),
-                            "bench: channel creation answered {status}: {body}"
-                        );
-                        false
+        let other_token = other["token"].as_str().context("token")?.to_owned();
+        let other_company: uuid::Uuid = other["company"]["id"]
+            .as_str()
+            .context("company")?
+            .parse()?;
+        let (guild, details) = connect("Bench channels");
+        store::bind_guild(
+            &state.db,
+            other_company,
+            &details,
+            &permissions::BOT.to_string(),
+        )
+        .await?;
+        let mut channel_leads = Vec::new();
+        for i in 0..options.channels {
+            let lead: Value = http
+                .post(format!("{base}/api/leads"))
+                .bearer_auth(&other_token)
+                .json(&json!({"name": format!("Channel lead {i}")}))
+                .send()
+                .await?
+                .json()
+                .await?;
+            channel_leads.push(lead["id"].as_str().context("lead id")?.to_owned());
+        }
+        let before = sandbox.discord.limits.sent_429();
+        progress(&format!(
+            "creating {} lead channels at Discord's pace (10 per 10 s)",
+            options.channels
+        ));
+        let started = Instant::now();
+        let created = {
+            let (http, base, token, leads) = (
+                http.clone(),
+                base.clone(),
+                other_token.clone(),
+                Arc::new(channel_leads),
+            );
+            // One at a time, as `migrate-dm-leads` does: Discord allows one creation per second
+            // on average, and a request queued behind many others would outlive its deadline.
+            drive(options.channels, 1, move |i| {
+                let (http, base, token, leads) =
+                    (http.clone(), base.clone(), token.clone(), leads.clone());
+                async move {
+                    let body = json!({"leadId": leads[i]});
+                    match http
+                        .post(format!("{base}/api/discord/channels"))
+                        .bearer_auth(token)
+                        .json(&body)
+                        .send()
+                        .await
+                    {
+                        Ok(r) if r.status().as_u16() == 201 => true,
+                        Ok(r) => {
+                            let status = r.status().as_u16();
+                            let body = r.text().await.unwrap_or_default();
+                            let _ = writeln!(
+                                std::io::stderr(),
+                                "bench: channel creation answered {status}: {body}"
+                            );
+                            false
+                        }
+                        Err(err) => {
+                            let _ = writeln!(
+                                std::io::stderr(),
+                                "bench: channel creation failed: {err}"
+                            );
+                            false
+                        }
                     }
-                    Err(err) => {
-                        let _ =
-                            writeln!(std::io::stderr(), "bench: channel creation failed: {err}");
+                }
+            })
+            .await
+        };
+        let channel_elapsed = started.elapsed();
+        anyhow::ensure!(
+            created.failures == 0,
+            "{} channel creations failed",
+            created.failures
+        );
+        let creations = sandbox.discord.channels.channels_of(guild).len();
+        // 10 creations per 10 s: the first ten at once, then one window per further ten.
+        let channel_minimum =
+            Duration::from_secs(10 * (creations.div_ceil(10) as u64).saturating_sub(1));
+        let rate_limited = sandbox.discord.limits.sent_429() - before;
+        (creations, channel_elapsed, channel_minimum, rate_limited)
+    };
+
+    let _ = stop.send(());
+    let _ = serving.await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(Report {
+        database,
+        healthz,
+        send,
+        inbound,
+        inbound_ceiling,
+        channels: options.channels,
+        channel_creations: creations,
+        channel_elapsed,
+        channel_minimum,
+        rate_limited,
+    })
+}
+
+/// Routes `count` member messages spread over the company's lead channels, `concurrency` at a
+/// time, through `routing::route` (cache lookups, decision, one write transaction with the
+/// message, channel stats, cursor, routing event and live events); then inserts as many
+/// equivalent message rows directly, one statement each, with the same concurrency: the
+/// ceiling. Checks that every routed message was stored exactly once.
+async fn measure_inbound(
+    state: &crate::app::AppState,
+    company: uuid::Uuid,
+    count: usize,
+    concurrency: usize,
+    progress: &impl Fn(&str),
+) -> anyhow::Result<(Load, Load)> {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, sea_query::OnConflict};
+
+    use crate::{
+        entities::{lead_channel, message},
+        routing::{self, Inbound, Outcome, Source},
+    };
+
+    let channels: Vec<(u64, u64, uuid::Uuid)> = lead_channel::Entity::find()
+        .filter(lead_channel::Column::CompanyId.eq(company))
+        .filter(lead_channel::Column::IsActive.eq(true))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .filter_map(|c| {
+            Some((
+                c.channel_id.parse().ok()?,
+                c.guild_id.parse().ok()?,
+                c.lead_id,
+            ))
+        })
+        .collect();
+    anyhow::ensure!(!channels.is_empty(), "no lead channels to route into");
+    let channels = Arc::new(channels);
+    // Snowflakes from now on, one per message: routed ones first, then the ceiling's rows.
+    let first = (chrono::Utc::now().timestamp_millis() as u64 - 1_420_070_400_000) << 22;
+    let inbound_for = move |channels: &[(u64, u64, uuid::Uuid)], i: usize| {
+        let (channel_id, guild_id, _) = channels[i % channels.len()];
+        Inbound {
+            message_id: first + i as u64,
+            channel_id,
+            guild_id: Some(guild_id),
+            // Another member of the server than the lead: no join is recorded.
+            author_id: 700_000_000_000_000_000 + (i % channels.len()) as u64,
+            author_bot: false,
+            webhook_id: None,
+            kind: 0,
+            nonce: None,
+            content: format!("Inbound benchmark reply {i}"),
+            source: Source::Gateway,
+        }
+    };
+
+    progress(&format!(
+        "routing {count} inbound messages, {concurrency} at once"
+    ));
+    let routed = {
+        let (state, channels) = (state.clone(), channels.clone());
+        drive(count, concurrency, move |i| {
+            let (state, channels) = (state.clone(), channels.clone());
+            async move {
+                let message = inbound_for(&channels, i);
+                match routing::route(&state, &message).await {
+                    Ok(Outcome::Stored(_)) => true,
+                    other => {
+                        let _ = writeln!(std::io::stderr(), "bench: routing gave {other:?}");
                         false
                     }
                 }
@@ -309,30 +448,66 @@ pub async fn run(options: Options, progress: impl Fn(&str)) -> anyhow::Result<Re
         })
         .await
     };
-    let channel_elapsed = started.elapsed();
+    let stored = message::Entity::find()
+        .filter(message::Column::CompanyId.eq(company))
+        .filter(message::Column::Direction.eq("inbound"))
+        .count(&state.db)
+        .await?;
     anyhow::ensure!(
-        created.failures == 0,
-        "{} channel creations failed",
-        created.failures
+        stored == (count - routed.failures) as u64,
+        "{stored} inbound messages stored for {count} routed"
     );
-    let creations = sandbox.discord.channels.channels_of(guild).len();
-    // 10 creations per 10 s: the first ten at once, then one window per further ten.
-    let channel_minimum =
-        Duration::from_secs(10 * (creations.div_ceil(10) as u64).saturating_sub(1));
-    let rate_limited = sandbox.discord.limits.sent_429() - before;
 
-    let _ = stop.send(());
-    let _ = serving.await;
-    let _ = std::fs::remove_dir_all(&dir);
-    Ok(Report {
-        healthz,
-        send,
-        channels: options.channels,
-        channel_creations: creations,
-        channel_elapsed,
-        channel_minimum,
-        rate_limited,
-    })
+    progress(&format!(
+        "inserting {count} message rows directly (the ceiling)"
+    ));
+    let ceiling = {
+        let (db, channels) = (state.db.clone(), channels.clone());
+        drive(count, concurrency, move |i| {
+            let (db, channels) = (db.clone(), channels.clone());
+            async move {
+                let message = inbound_for(&channels, count + i);
+                let (_, _, lead_id) = channels[i % channels.len()];
+                let now = chrono::Utc::now();
+                let row = message::ActiveModel::from(message::Model {
+                    id: uuid::Uuid::now_v7(),
+                    company_id: company,
+                    lead_id,
+                    guild_id: message.guild_id.unwrap_or_default().to_string(),
+                    channel_id: message.channel_id.to_string(),
+                    direction: "inbound".to_owned(),
+                    author_meta_id: format!("discord:{}", message.author_id),
+                    content: message.content.clone(),
+                    state: crate::messages::state::RECEIVED.to_owned(),
+                    discord_message_id: Some(message.message_id.to_string()),
+                    idempotency_key: None,
+                    request_hash: None,
+                    origin: "discord".to_owned(),
+                    failure_reason: None,
+                    created_at: message.created_at(),
+                    updated_at: now,
+                    sent_at: None,
+                });
+                let inserted = message::Entity::insert(row)
+                    .on_conflict(
+                        OnConflict::column(message::Column::DiscordMessageId)
+                            .do_nothing()
+                            .to_owned(),
+                    )
+                    .exec_without_returning(&db)
+                    .await;
+                match inserted {
+                    Ok(1) => true,
+                    other => {
+                        let _ = writeln!(std::io::stderr(), "bench: direct insert gave {other:?}");
+                        false
+                    }
+                }
+            }
+        })
+        .await
+    };
+    Ok((routed, ceiling))
 }
 
 fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {

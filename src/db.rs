@@ -14,6 +14,15 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false);
+    if sqlite {
+        options.map_sqlx_sqlite_opts(|o| {
+            // WAL: readers and the writer do not block each other; each commit is still synced
+            // to disk before it returns (`synchronous` stays FULL). Writers queue: give a
+            // waiting writer time beyond the default 5 s under load.
+            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .busy_timeout(Duration::from_secs(30))
+        });
+    }
     Database::connect(options).await
 }
 

@@ -36,8 +36,9 @@ enum Command {
         #[arg(long)]
         company: Option<uuid::Uuid>,
     },
-    /// Measure send-message and channel creation against the simulator, each beside a ceiling
-    /// measured in the same run (a few minutes: channel creation runs at Discord's real pace).
+    /// Measure send-message, inbound routing and channel creation against the simulator, each
+    /// beside a ceiling measured in the same run (a few minutes: channel creation runs at
+    /// Discord's real pace).
     Bench {
         /// Messages to send (and `GET /healthz` requests for the ceiling).
         #[arg(long, default_value_t = 2000)]
@@ -48,6 +49,16 @@ enum Command {
         /// Lead channels to create in one Discord server.
         #[arg(long, default_value_t = 200)]
         channels: usize,
+        /// Inbound messages to route and store (and rows to insert directly for the ceiling).
+        #[arg(long, default_value_t = 5000)]
+        inbound: usize,
+        /// Measure on this database (an empty or scratch one: the run adds two companies);
+        /// a temporary SQLite file by default.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Use this Redis as the state store; in-process by default.
+        #[arg(long)]
+        redis_url: Option<String>,
     },
     /// Print the OpenAPI document, or write it to a file.
     Openapi {
@@ -82,7 +93,20 @@ async fn main() -> ExitCode {
             messages,
             concurrency,
             channels,
-        } => bench(messages, concurrency, channels).await,
+            inbound,
+            database_url,
+            redis_url,
+        } => {
+            let options = switchboard::bench::Options {
+                messages,
+                concurrency: concurrency.max(1),
+                channels,
+                inbound,
+                database_url,
+                redis_url,
+            };
+            bench(options).await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -189,19 +213,18 @@ async fn migrate_dm_leads(company: Option<uuid::Uuid>) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn bench(messages: usize, concurrency: usize, channels: usize) -> anyhow::Result<()> {
-    let options = switchboard::bench::Options {
-        messages,
-        concurrency: concurrency.max(1),
-        channels,
-    };
+async fn bench(options: switchboard::bench::Options) -> anyhow::Result<()> {
+    let concurrency = options.concurrency;
     let report = switchboard::bench::run(options, |step| {
         let _ = writeln!(std::io::stderr(), "bench: {step}");
     })
     .await?;
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
     let (h, s) = (&report.healthz, &report.send);
+    let (i, c) = (&report.inbound, &report.inbound_ceiling);
     let mut out = std::io::stdout().lock();
+    writeln!(out, "Database: {}", report.database)?;
+    writeln!(out)?;
     writeln!(out, "| measurement | result | ceiling (same run) | ratio |")?;
     writeln!(out, "|---|---|---|---|")?;
     writeln!(
@@ -224,22 +247,42 @@ async fn bench(messages: usize, concurrency: usize, channels: usize) -> anyhow::
     )?;
     writeln!(
         out,
-        "| {} lead channels in one server ({} creations with categories) | {:.1} s | Discord's minimum {:.0} s | {:.3} |",
-        report.channels,
-        report.channel_creations,
-        report.channel_elapsed.as_secs_f64(),
-        report.channel_minimum.as_secs_f64(),
-        report.channel_minimum.as_secs_f64() / report.channel_elapsed.as_secs_f64()
+        "| inbound messages routed and stored ({} messages, {} at once) | {:.0}/s | direct inserts of the same rows {:.0}/s | {:.2} |",
+        i.requests,
+        concurrency,
+        i.per_second(),
+        c.per_second(),
+        i.per_second() / c.per_second()
     )?;
     writeln!(
         out,
-        "| 429s from the simulator during channel creation | {} | 0 | |",
-        report.rate_limited
+        "| inbound p50 / p99 | {:.2} / {:.2} ms | {:.2} / {:.2} ms | p99 ×{:.1} |",
+        ms(i.p50),
+        ms(i.p99),
+        ms(c.p50),
+        ms(c.p99),
+        ms(i.p99) / ms(c.p99).max(0.001)
     )?;
+    if report.channels > 0 {
+        writeln!(
+            out,
+            "| {} lead channels in one server ({} creations with categories) | {:.1} s | Discord's minimum {:.0} s | {:.3} |",
+            report.channels,
+            report.channel_creations,
+            report.channel_elapsed.as_secs_f64(),
+            report.channel_minimum.as_secs_f64(),
+            report.channel_minimum.as_secs_f64() / report.channel_elapsed.as_secs_f64()
+        )?;
+        writeln!(
+            out,
+            "| 429s from the simulator during channel creation | {} | 0 | |",
+            report.rate_limited
+        )?;
+    }
     writeln!(
         out,
-        "| failed sends / failed health checks | {} / {} | 0 | |",
-        s.failures, h.failures
+        "| failed sends / health checks / routings / direct inserts | {} / {} / {} / {} | 0 | |",
+        s.failures, h.failures, i.failures, c.failures
     )?;
     Ok(())
 }

@@ -10,6 +10,7 @@ mod m20261124_000006_create_lead_channels;
 mod m20261124_000007_create_sync_logs;
 mod m20261124_000008_create_messages_and_jobs;
 mod m20261124_000009_create_routing_and_events;
+mod m20261124_000010_create_pending_events;
 mod util;
 
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000007_create_sync_logs::Migration),
             Box::new(m20261124_000008_create_messages_and_jobs::Migration),
             Box::new(m20261124_000009_create_routing_and_events::Migration),
+            Box::new(m20261124_000010_create_pending_events::Migration),
         ]
     }
 }

@@ -443,7 +443,7 @@ async fn finish(
     )
     .await?;
     txn.commit().await?;
-    events::publish(app, &[event]).await;
+    events::publish(app, event).await;
     // A reply may already have been looked up (and not found) in this channel.
     routing::cache::invalidate(app, Key::Channel(row.channel_id.clone())).await;
     Ok(row)
@@ -571,7 +571,7 @@ pub async fn archive(
     )
     .await?;
     txn.commit().await?;
-    events::publish(app, &[event]).await;
+    events::publish(app, event).await;
     routing::cache::invalidate(app, Key::Channel(row.channel_id.clone())).await;
     Ok(row)
 }

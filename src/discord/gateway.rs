@@ -287,7 +287,7 @@ pub async fn channel_deleted(app: &AppState, channel_id: u64) -> Result<()> {
     )
     .await?;
     txn.commit().await?;
-    events::publish(app, &[event]).await;
+    events::publish(app, event).await;
     routing::cache::invalidate(app, Key::Channel(row.channel_id)).await;
     Ok(())
 }

@@ -12,6 +12,7 @@ pub mod lead;
 pub mod lead_channel;
 pub mod membership;
 pub mod message;
+pub mod pending_event;
 pub mod routing_event;
 pub mod session;
 pub mod sync_log;

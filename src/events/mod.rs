@@ -2,16 +2,23 @@
 //! published after commit through the state store (Redis pub/sub across replicas), and
 //! streamed to clients as Server-Sent Events with `Last-Event-ID` replay.
 //!
-//! Ids are per company and increase in commit order: the next id is taken by incrementing the
-//! company row's `event_seq` inside the recording transaction, whose row lock holds until
-//! commit. So once event N is visible, every event before it is too, and a stream that sees a
-//! gap fills it from the database.
-use std::time::Duration;
+//! Ids are per company and increase in commit order. A change records its events in
+//! `pending_events` inside its own transaction; after commit, [`publish`] moves them to
+//! `events` with the company's next ids (`companies.event_seq`) in one short transaction under
+//! the company row's lock. So once event N is visible, every event before it is too, and a
+//! stream that sees a gap fills it from the database; and concurrent changes of one company
+//! commit in parallel instead of queueing on that lock.
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement,
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -20,7 +27,7 @@ use uuid::Uuid;
 
 use crate::{
     app::AppState,
-    entities::{event, lead, lead_channel, message},
+    entities::{event, lead, lead_channel, message, pending_event},
     error::{Error, Result},
     http::routes::{channels::LeadChannelView, leads::LeadView, messages::MessageView},
 };
@@ -99,39 +106,213 @@ fn channel(company_id: Uuid) -> String {
     format!("events:{company_id}")
 }
 
-/// Records an event inside the caller's (write) transaction; publish it after commit.
+/// Events recorded by a transaction. Once it has committed, hand this to [`publish`], which
+/// gives them their ids and tells the streams.
+#[must_use = "publish recorded events once the transaction has committed"]
+#[derive(Debug, Default)]
+pub struct Recorded {
+    companies: Vec<Uuid>,
+}
+
+/// Records an event inside the caller's (write) transaction.
 pub async fn record(
     txn: &impl ConnectionTrait,
     company_id: Uuid,
     lead_id: Option<Uuid>,
     body: EventBody,
-) -> Result<event::Model> {
-    let seq = next_seq(txn, company_id).await?;
-    let value = serde_json::to_value(&body).map_err(Error::internal)?;
-    let kind = value
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let row = event::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        company_id: Set(company_id),
-        seq: Set(seq),
-        lead_id: Set(lead_id),
-        kind: Set(kind),
-        payload: Set(value.get("data").cloned().unwrap_or(Value::Null)),
-        created_at: Set(Utc::now()),
-    };
-    Ok(event::Entity::insert(row).exec_with_returning(txn).await?)
+) -> Result<Recorded> {
+    record_all(txn, company_id, vec![(lead_id, body)]).await
 }
 
-async fn next_seq(db: &impl ConnectionTrait, company_id: Uuid) -> Result<i64> {
+/// Records the company's events, in this order, inside the caller's (write) transaction, in
+/// one insert. They wait in `pending_events` until [`publish`] gives them ids: taking ids
+/// here would lock the company row until commit, and every change of the company would wait
+/// for the one before it to commit.
+pub async fn record_all(
+    txn: &impl ConnectionTrait,
+    company_id: Uuid,
+    bodies: Vec<(Option<Uuid>, EventBody)>,
+) -> Result<Recorded> {
+    if bodies.is_empty() {
+        return Ok(Recorded::default());
+    }
+    let now = Utc::now();
+    let rows = bodies
+        .into_iter()
+        .map(|(lead_id, body)| {
+            let value = serde_json::to_value(&body).map_err(Error::internal)?;
+            let kind = value
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            Ok(pending_event::ActiveModel {
+                id: NotSet,
+                company_id: Set(company_id),
+                lead_id: Set(lead_id),
+                kind: Set(kind),
+                payload: Set(value.get("data").cloned().unwrap_or(Value::Null)),
+                created_at: Set(now),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    pending_event::Entity::insert_many(rows)
+        .exec_without_returning(txn)
+        .await?;
+    Ok(Recorded {
+        companies: vec![company_id],
+    })
+}
+
+/// Gives committed events their ids and tells every replica's streams. A failure here loses
+/// nothing: the events stay pending and [`sequence_leftovers`] retries them.
+pub async fn publish(app: &AppState, recorded: Recorded) {
+    for company_id in recorded.companies {
+        if let Err(err) = sequence(app, company_id).await {
+            tracing::warn!(error = %err, company.id = %company_id, "giving events their ids failed; retried shortly");
+        }
+    }
+}
+
+/// Gives the company's committed events their ids, in the order they were recorded, and
+/// publishes them.
+///
+/// Callers in this process share the work: while one moves the pending events, the callers
+/// arriving meanwhile wait, and the next of them moves everything committed by then in one
+/// transaction. So under load many changes cost one id transaction, and each caller returns
+/// once its own events have their ids.
+pub async fn sequence(app: &AppState, company_id: Uuid) -> Result<()> {
+    // Taken after the caller's commit: a run that starts after this ticket sees its events.
+    let (flight, ticket) = app.sequencer.ticket(company_id);
+    loop {
+        // Registered before looking, so a run finishing in between still wakes this caller.
+        let notified = flight.finished.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        match flight.turn(ticket) {
+            Turn::Done => return Ok(()),
+            Turn::Wait => notified.await,
+            Turn::Run(covers) => {
+                // In its own task, so a caller that is dropped (a client hanging up) cannot
+                // leave the company's events without a runner.
+                let (app, flight) = (app.clone(), flight.clone());
+                let run = tokio::spawn(async move {
+                    let result = drain(&app, company_id).await;
+                    app.sequencer
+                        .finish(company_id, &flight, result.is_ok().then_some(covers));
+                    flight.finished.notify_waiters();
+                    result
+                });
+                return run.await.map_err(Error::internal)?;
+            }
+        }
+    }
+}
+
+/// Moves the company's pending events to `events` with its next ids, then publishes them;
+/// repeats until none is left.
+///
+/// Each batch is one short transaction holding the company row's lock, so ids commit in
+/// order (once event N is visible, every event before it is too) and replicas never give one
+/// event two ids.
+async fn drain(app: &AppState, company_id: Uuid) -> Result<()> {
+    loop {
+        let waiting = pending_event::Entity::find()
+            .select_only()
+            .column(pending_event::Column::Id)
+            .filter(pending_event::Column::CompanyId.eq(company_id))
+            .limit(1)
+            .into_tuple::<i64>()
+            .one(&app.db)
+            .await?;
+        if waiting.is_none() {
+            return Ok(());
+        }
+        let txn = crate::db::begin_write(&app.db).await?;
+        // Another replica may have moved them meanwhile: read them again under the lock.
+        let current = lock_seq(&txn, company_id).await?;
+        let pending = pending_event::Entity::find()
+            .filter(pending_event::Column::CompanyId.eq(company_id))
+            .order_by_asc(pending_event::Column::Id)
+            .limit(PAGE)
+            .all(&txn)
+            .await?;
+        let Some(last) = pending.last().map(|p| p.id) else {
+            txn.commit().await?;
+            return Ok(());
+        };
+        let rows: Vec<event::Model> = pending
+            .into_iter()
+            .zip(current + 1..)
+            .map(|(p, seq)| event::Model {
+                id: Uuid::now_v7(),
+                company_id,
+                seq,
+                lead_id: p.lead_id,
+                kind: p.kind,
+                payload: p.payload,
+                created_at: p.created_at,
+            })
+            .collect();
+        let newest = current + i64::try_from(rows.len()).map_err(Error::internal)?;
+        event::Entity::insert_many(rows.iter().cloned().map(event::ActiveModel::from))
+            .exec_without_returning(&txn)
+            .await?;
+        pending_event::Entity::delete_many()
+            .filter(pending_event::Column::CompanyId.eq(company_id))
+            .filter(pending_event::Column::Id.lte(last))
+            .exec(&txn)
+            .await?;
+        let backend = txn.get_database_backend();
+        let sql = match backend {
+            DatabaseBackend::Postgres => "UPDATE companies SET event_seq = $2 WHERE id = $1",
+            _ => "UPDATE companies SET event_seq = ?2 WHERE id = ?1",
+        };
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [company_id.into(), newest.into()],
+        ))
+        .await?;
+        txn.commit().await?;
+        for row in &rows {
+            let payload = wire(row).to_string();
+            if let Err(err) = app
+                .state
+                .publish(&channel(company_id), payload.as_bytes())
+                .await
+            {
+                // Streams fill the gap from the database when the next event arrives.
+                tracing::warn!(error = %err, company.id = %company_id, seq = row.seq, "publishing an event failed");
+            }
+        }
+    }
+}
+
+/// Gives ids to events left pending by a replica that stopped between a commit and
+/// [`publish`]; answers how many companies had some.
+pub async fn sequence_leftovers(app: &AppState) -> Result<usize> {
+    let companies: Vec<Uuid> = pending_event::Entity::find()
+        .select_only()
+        .column(pending_event::Column::CompanyId)
+        .distinct()
+        .limit(PAGE)
+        .into_tuple()
+        .all(&app.db)
+        .await?;
+    for &company_id in &companies {
+        sequence(app, company_id).await?;
+    }
+    Ok(companies.len())
+}
+
+/// The company's latest event id, with its row locked until the transaction ends (SQLite's
+/// write transactions are exclusive already).
+async fn lock_seq(db: &impl ConnectionTrait, company_id: Uuid) -> Result<i64> {
     let backend = db.get_database_backend();
     let sql = match backend {
-        DatabaseBackend::Postgres => {
-            "UPDATE companies SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq"
-        }
-        _ => "UPDATE companies SET event_seq = event_seq + 1 WHERE id = ?1 RETURNING event_seq",
+        DatabaseBackend::Postgres => "SELECT event_seq FROM companies WHERE id = $1 FOR UPDATE",
+        _ => "SELECT event_seq FROM companies WHERE id = ?1",
     };
     let row = db
         .query_one_raw(Statement::from_sql_and_values(
@@ -140,8 +321,87 @@ async fn next_seq(db: &impl ConnectionTrait, company_id: Uuid) -> Result<i64> {
             [company_id.into()],
         ))
         .await?
-        .ok_or_else(|| Error::internal(anyhow::anyhow!("event for an unknown company")))?;
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("events of an unknown company")))?;
     Ok(row.try_get::<i64>("", "event_seq")?)
+}
+
+/// Who gives a company's pending events their ids in this process, and who waits for it
+/// (see [`sequence`]). A company has an entry only while it has callers.
+#[derive(Default)]
+pub struct Sequencer {
+    flights: Mutex<HashMap<Uuid, Arc<Flight>>>,
+}
+
+/// One company's callers. Each keeps its `Arc` until it returns, so its ticket is compared
+/// with the counters it was issued from even after the entry left the map.
+#[derive(Default)]
+struct Flight {
+    counters: Mutex<Counters>,
+    finished: tokio::sync::Notify,
+}
+
+#[derive(Default)]
+struct Counters {
+    /// Tickets handed out, and the newest one whose events certainly have ids.
+    issued: u64,
+    done: u64,
+    running: bool,
+}
+
+enum Turn {
+    Done,
+    Wait,
+    /// Run [`drain`]; it covers every ticket up to this one.
+    Run(u64),
+}
+
+/// Nothing panics while these locks are held, so a poisoned lock's data is still consistent.
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Sequencer {
+    fn ticket(&self, company_id: Uuid) -> (Arc<Flight>, u64) {
+        let mut flights = locked(&self.flights);
+        let flight = flights.entry(company_id).or_default().clone();
+        let ticket = {
+            let mut counters = locked(&flight.counters);
+            counters.issued += 1;
+            counters.issued
+        };
+        (flight, ticket)
+    }
+
+    fn finish(&self, company_id: Uuid, flight: &Arc<Flight>, covered: Option<u64>) {
+        let mut flights = locked(&self.flights);
+        let mut counters = locked(&flight.counters);
+        counters.running = false;
+        if let Some(covered) = covered {
+            counters.done = counters.done.max(covered);
+        }
+        // New tickets are issued under the map's lock: none can appear before the removal.
+        if counters.done == counters.issued
+            && flights
+                .get(&company_id)
+                .is_some_and(|f| Arc::ptr_eq(f, flight))
+        {
+            flights.remove(&company_id);
+        }
+    }
+}
+
+impl Flight {
+    fn turn(&self, ticket: u64) -> Turn {
+        let mut counters = locked(&self.counters);
+        if counters.done >= ticket {
+            Turn::Done
+        } else if counters.running {
+            Turn::Wait
+        } else {
+            counters.running = true;
+            Turn::Run(counters.issued)
+        }
+    }
 }
 
 /// The id of the company's latest committed event.
@@ -162,35 +422,6 @@ pub async fn current_seq(db: &impl ConnectionTrait, company_id: Uuid) -> Result<
         Some(row) => row.try_get::<i64>("", "event_seq")?,
         None => 0,
     })
-}
-
-/// Tells every replica's streams about committed events. A lost publish only delays them:
-/// streams fill gaps from the database.
-pub async fn publish(app: &AppState, rows: &[event::Model]) {
-    for row in rows {
-        let payload = wire(row).to_string();
-        if let Err(err) = app
-            .state
-            .publish(&channel(row.company_id), payload.as_bytes())
-            .await
-        {
-            tracing::warn!(error = %err, company.id = %row.company_id, seq = row.seq, "publishing an event failed");
-        }
-    }
-}
-
-/// Records one event in its own transaction and publishes it, for changes made outside one.
-pub async fn emit(
-    app: &AppState,
-    company_id: Uuid,
-    lead_id: Option<Uuid>,
-    body: EventBody,
-) -> Result<()> {
-    let txn = crate::db::begin_write(&app.db).await?;
-    let row = record(&txn, company_id, lead_id, body).await?;
-    txn.commit().await?;
-    publish(app, &[row]).await;
-    Ok(())
 }
 
 /// Events after `after` (exclusive) up to `upto` (inclusive), oldest first, at most a page.

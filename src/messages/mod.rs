@@ -3,8 +3,11 @@
 //! `enforce_nonce` makes a retried delivery return the first message instead of posting twice.
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect,
+    sea_query::{Expr, ExprTrait},
 };
 use serenity::all::{CreateAllowedMentions, CreateMessage, Nonce};
 use sha2::{Digest, Sha256};
@@ -236,7 +239,7 @@ async fn send_locked(
     )
     .await?;
     txn.commit().await?;
-    events::publish(app, &[event]).await;
+    events::publish(app, event).await;
     tracing::info!(message.id = %message.id, lead.id = %lead.id, "message queued");
 
     // Delivered now when Discord answers; otherwise the outbox retries and the answer says queued.
@@ -315,21 +318,20 @@ pub async fn run(app: &AppState, job: job::Model) -> Result<()> {
                 EventBody::message_updated(updated),
             )
             .await?;
-            if let Some(channel) = lead_channel::Entity::find()
+            // Atomic, as routing does: replies may be counted in the same channel meanwhile.
+            lead_channel::Entity::update_many()
+                .col_expr(
+                    lead_channel::Column::MessageCount,
+                    Expr::col(lead_channel::Column::MessageCount).add(1),
+                )
+                .col_expr(lead_channel::Column::LastMessageAt, Expr::value(now))
+                .col_expr(lead_channel::Column::UpdatedAt, Expr::value(now))
                 .filter(lead_channel::Column::ChannelId.eq(message.channel_id.as_str()))
-                .one(&txn)
-                .await?
-            {
-                let count = channel.message_count.saturating_add(1);
-                let mut active = channel.into_active_model();
-                active.message_count = Set(count);
-                active.last_message_at = Set(Some(now));
-                active.updated_at = Set(now);
-                active.update(&txn).await?;
-            }
+                .exec(&txn)
+                .await?;
             jobs::complete(&txn, job).await?;
             txn.commit().await?;
-            events::publish(app, &[event]).await;
+            events::publish(app, event).await;
             tracing::info!(message.id = %message.id, discord.message_id = sent.id.get(), "message delivered");
         }
         Err(err) => {
@@ -382,7 +384,7 @@ async fn save_with_event(app: &AppState, active: message::ActiveModel) -> Result
     )
     .await?;
     txn.commit().await?;
-    events::publish(app, &[event]).await;
+    events::publish(app, event).await;
     Ok(())
 }
 

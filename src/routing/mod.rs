@@ -326,8 +326,12 @@ pub async fn route(app: &AppState, message: &Inbound) -> Result<Outcome> {
     if outcome.outcome != Outcome::Duplicate {
         record_decision(&txn, message, &decision, path).await?;
     }
+    let recorded = match decision.company_id() {
+        Some(company_id) => events::record_all(&txn, company_id, outcome.events).await?,
+        None => events::Recorded::default(),
+    };
     txn.commit().await?;
-    events::publish(app, &outcome.events).await;
+    events::publish(app, recorded).await;
     match &outcome.outcome {
         Outcome::NotRouted(Decision::Rejected { reason, .. }) => tracing::info!(
             discord.message_id = message.message_id,
@@ -433,7 +437,8 @@ async fn advance_cursor(db: &impl ConnectionTrait, message: &Inbound) -> Result<
 
 struct Applied {
     outcome: Outcome,
-    events: Vec<crate::entities::event::Model>,
+    /// The live events to record, in order.
+    events: Vec<(Option<Uuid>, EventBody)>,
 }
 
 async fn store(
@@ -502,15 +507,7 @@ async fn store(
             .await?;
     }
     // `message.created` first: a stream must not see the lead's update before the message.
-    let mut events = vec![
-        events::record(
-            txn,
-            company_id,
-            Some(lead_id),
-            EventBody::message_created(row),
-        )
-        .await?,
-    ];
+    let mut events = vec![(Some(lead_id), EventBody::message_created(row))];
     let lead = lead::Entity::find_by_id(lead_id).one(txn).await?;
     if let Some(lead) = lead {
         let joins = !lead.discord_joined_channel
@@ -528,15 +525,7 @@ async fn store(
             active.updated_at = Set(now);
             let updated = sea_orm::ActiveModelTrait::update(active, txn).await?;
             if joins {
-                events.push(
-                    events::record(
-                        txn,
-                        company_id,
-                        Some(lead_id),
-                        EventBody::lead_updated(updated)?,
-                    )
-                    .await?,
-                );
+                events.push((Some(lead_id), EventBody::lead_updated(updated)?));
             }
         }
     }

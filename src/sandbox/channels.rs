@@ -65,6 +65,12 @@ pub struct SimChannel {
     pub last_message_id: Option<u64>,
 }
 
+impl SimChannel {
+    pub fn is_text(&self) -> bool {
+        self.kind == TEXT
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct SimMessage {
     pub id: u64,
@@ -352,15 +358,16 @@ pub fn router() -> Router<Arc<Sandbox>> {
 }
 
 /// A person's message content as Discord's client would accept it: 1 to 2000 characters.
+fn valid_member_content(content: &str) -> bool {
+    !content.trim().is_empty() && content.chars().count() <= MAX_CONTENT_CHARS
+}
+
 fn member_content(content: &str) -> Result<(), Response> {
-    if content.trim().is_empty() || content.chars().count() > MAX_CONTENT_CHARS {
-        return Err(form_error(
-            "content",
-            "BASE_TYPE_BAD_LENGTH",
-            "Must be between 1 and 2000 in length.",
-        ));
+    if valid_member_content(content) {
+        Ok(())
+    } else {
+        Err(Refusal::BadLength.response())
     }
-    Ok(())
 }
 
 /// MESSAGE_CREATE for a message just posted: the message object plus `guild_id` and the
@@ -1208,32 +1215,71 @@ async fn post_as_member(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let author = id(&body.author_id);
+    match post_member_message(&sandbox, &c, id(&body.author_id), &body.content) {
+        Ok(message) => (
+            StatusCode::CREATED,
+            Json(render_message(&sandbox, &message)),
+        )
+            .into_response(),
+        Err(refusal) => refusal.response(),
+    }
+}
+
+/// Why a member's post was refused, as Discord's client would be told.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Refusal {
+    UnknownMember,
+    BadLength,
+}
+
+impl Refusal {
+    pub(super) fn text(self) -> &'static str {
+        match self {
+            Self::UnknownMember => "Unknown Member: that user is not in this server.",
+            Self::BadLength => "Messages must be between 1 and 2000 characters.",
+        }
+    }
+
+    fn response(self) -> Response {
+        match self {
+            Self::UnknownMember => error(StatusCode::NOT_FOUND, 10007, "Unknown Member"),
+            Self::BadLength => form_error(
+                "content",
+                "BASE_TYPE_BAD_LENGTH",
+                "Must be between 1 and 2000 in length.",
+            ),
+        }
+    }
+}
+
+/// A member of the channel's server posts in it; the gateway announces it.
+pub(super) fn post_member_message(
+    sandbox: &Sandbox,
+    channel: &SimChannel,
+    author: u64,
+    content: &str,
+) -> Result<SimMessage, Refusal> {
     if !sandbox
         .discord
         .channels
         .lock()
         .members
-        .contains_key(&(c.guild_id, author))
+        .contains_key(&(channel.guild_id, author))
     {
-        return error(StatusCode::NOT_FOUND, 10007, "Unknown Member");
+        return Err(Refusal::UnknownMember);
     }
-    if let Err(invalid) = member_content(&body.content) {
-        return invalid;
+    if !valid_member_content(content) {
+        return Err(Refusal::BadLength);
     }
     let message = sandbox.discord.channels.post(
-        c.id,
+        channel.id,
         author,
-        &body.content,
+        content,
         None,
         sandbox.discord.snowflake(),
     );
-    announce_message(&sandbox, &message, Some(c.guild_id));
-    (
-        StatusCode::CREATED,
-        Json(render_message(&sandbox, &message)),
-    )
-        .into_response()
+    announce_message(sandbox, &message, Some(channel.guild_id));
+    Ok(message)
 }
 
 #[derive(Deserialize)]

@@ -4,6 +4,7 @@
 //! configured base URLs. They check what the real platforms check and answer in their shapes,
 //! errors included, so a flow that works here works there.
 pub mod channels;
+mod chat;
 pub mod discord;
 pub mod gateway;
 pub mod github;
@@ -166,7 +167,9 @@ pub fn router<S>(sandbox: Arc<Sandbox>) -> Router<S> {
                 .layer(axum::middleware::from_fn_with_state(
                     sandbox.clone(),
                     slow_answer,
-                )),
+                ))
+                // The simulated client is not Discord's API: no injected slowness.
+                .merge(chat::router()),
         )
         .nest("/sandbox/github", github::router())
         .with_state(sandbox)

@@ -34,6 +34,14 @@ select {{ padding: .5rem; }}
 button {{ padding: .6rem; border: 0; border-radius: 4px; cursor: pointer; }}
 button[value=approve] {{ background: #5865f2; color: #fff; }}
 button[value=deny] {{ background: transparent; color: #dbdee1; }}
+button.primary {{ background: #5865f2; color: #fff; }}
+button.secondary {{ background: #4e5058; color: #fff; }}
+textarea, input {{ display: block; width: 100%; box-sizing: border-box; margin-top: .25rem; padding: .5rem; font: inherit; background: #383a40; color: #f2f3f5; border: 0; border-radius: 4px; }}
+a {{ color: #00a8fc; }}
+ol.messages {{ list-style: none; padding: 0; max-height: 50vh; overflow-y: auto; }}
+ol.messages li {{ padding: .4rem 0; border-bottom: 1px solid #3f4147; overflow-wrap: anywhere; white-space: pre-wrap; }}
+time, small {{ color: #949ba4; font-size: .75rem; }}
+.error {{ color: #fa777c; }}
 ul {{ padding-left: 1.25rem; }}
 </style>
 </head>

@@ -728,3 +728,114 @@ async fn one_replica_runs_the_gateway_at_a_time() {
     assert_eq!(status["identifies"], 1);
     drop(replica);
 }
+
+// The simulated Discord client: a person posts as the lead from a web page, and the reply
+// goes through the gateway into the product like any other.
+gateway_test!(
+    a_person_posts_as_the_lead_from_the_sandbox_chat_page,
+    |app| {
+        let (account, _guild, lead, channel, user) = lead_with_channel(&app).await;
+        gateway_up(&app).await;
+        let browser = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let page_url = app.url(&format!("/sandbox/discord/chat/{channel}"));
+        let page = async || {
+            let reply = browser.get(&page_url).send().await.expect("page");
+            assert_eq!(reply.status(), 200);
+            reply.text().await.expect("html")
+        };
+        let on_discord = || {
+            let sandbox = app.state.sandbox.as_ref().expect("sandbox");
+            sandbox
+                .discord
+                .channels
+                .messages_of(channel.parse().expect("id"))
+                .len()
+        };
+
+        let index = browser
+            .get(app.url("/sandbox/discord/chat"))
+            .send()
+            .await
+            .expect("index")
+            .text()
+            .await
+            .expect("html");
+        assert!(
+            index.contains(&format!(r#"href="/sandbox/discord/chat/{channel}""#)),
+            "{index}"
+        );
+        let html = page().await;
+        assert!(
+            html.contains("Switchboard (bot)"),
+            "the welcome shows: {html}"
+        );
+        assert!(
+            html.contains(&format!(r#"<option value="{user}" selected>"#)),
+            "the lead is chosen to post as: {html}"
+        );
+
+        let posted = browser
+            .post(&page_url)
+            .form(&[
+                ("authorId", user.as_str()),
+                ("content", "Hi <b>there</b> & thanks"),
+            ])
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(posted.status(), 303);
+        assert_eq!(
+            posted.headers()["location"],
+            format!("/sandbox/discord/chat/{channel}").as_str()
+        );
+        let stored = wait_for(async || {
+            let messages = inbound(&app, &account, &lead).await;
+            (!messages.is_empty()).then_some(messages)
+        })
+        .await;
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0]["content"], "Hi <b>there</b> & thanks");
+        assert!(
+            page()
+                .await
+                .contains("Hi &lt;b&gt;there&lt;/b&gt; &amp; thanks")
+        );
+
+        // Refused posts change nothing and say why.
+        let before = on_discord();
+        for (author, content, why) in [
+            (user.as_str(), "   ", "between 1 and 2000"),
+            ("12345", "Hello", "Unknown Member"),
+        ] {
+            let refused = browser
+                .post(&page_url)
+                .form(&[("authorId", author), ("content", content)])
+                .send()
+                .await
+                .expect("post");
+            assert_eq!(refused.status(), 422);
+            assert!(refused.text().await.expect("html").contains(why));
+        }
+        assert_eq!(on_discord(), before);
+
+        // Anyone else in the server can be added and post too.
+        let added = browser
+            .post(app.url(&format!("/sandbox/discord/chat/{channel}/members")))
+            .form(&[("username", "grace")])
+            .send()
+            .await
+            .expect("add");
+        assert_eq!(added.status(), 303);
+        assert!(page().await.contains(">grace</option>"));
+
+        let unknown = browser
+            .get(app.url("/sandbox/discord/chat/42"))
+            .send()
+            .await
+            .expect("page");
+        assert_eq!(unknown.status(), 404);
+    }
+);

@@ -264,7 +264,7 @@ async fn update_lead(
     )
     .await?;
     txn.commit().await?;
-    crate::events::publish(&state, &[event]).await;
+    crate::events::publish(&state, event).await;
     Ok(Json(lead.try_into()?))
 }
 
