@@ -10,6 +10,7 @@ import {
   type Role,
 } from './api/client';
 import { runOAuthPopup, type FlowResult } from './oauth/popup';
+import { initConversations } from './leads/conversation';
 
 interface Session {
   email: string;
@@ -29,6 +30,8 @@ const authForm = $<HTMLFormElement>('auth-form');
 const dashboard = $<HTMLElement>('dashboard');
 const account = $<HTMLElement>('account');
 const integrationList = $<HTMLUListElement>('integrations');
+
+const conversations = initConversations({ showStatus, showError });
 
 let session: Session | null = null;
 let providers: ProviderView[] = [];
@@ -75,6 +78,7 @@ function leaveApp(): void {
   providers = [];
   integrations = [];
   integrationList.replaceChildren();
+  conversations.reset();
   dashboard.hidden = true;
   account.hidden = true;
   authSection.hidden = false;
@@ -106,7 +110,7 @@ authForm.addEventListener('submit', async (event: SubmitEvent) => {
     authForm.reset();
     enterApp({ email: auth.user.email, companyName: auth.company.name, role: auth.role });
     showStatus('success', mode === 'signup' ? `Welcome! ${auth.company.name} is set up.` : 'Logged in.');
-    await loadIntegrations();
+    await Promise.all([loadIntegrations(), conversations.load()]);
   } catch (error) {
     showError(error, mode === 'signup' ? 'Could not sign up: ' : 'Could not log in: ');
   } finally {
@@ -129,7 +133,7 @@ async function resume(): Promise<void> {
   const { data, response } = await api.GET('/api/me').catch(() => ({ data: undefined, response: null }));
   if (response?.ok && data?.user) {
     enterApp({ email: data.user.email, companyName: data.company.name, role: data.role });
-    await loadIntegrations();
+    await Promise.all([loadIntegrations(), conversations.load()]);
   } else {
     leaveApp();
     if (!response) {

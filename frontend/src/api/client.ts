@@ -9,6 +9,9 @@ export type ProviderView = components['schemas']['ProviderView'];
 export type AuthResponse = components['schemas']['AuthResponse'];
 export type MeResponse = components['schemas']['MeResponse'];
 export type Role = components['schemas']['Role'];
+export type LeadView = components['schemas']['LeadView'];
+export type LeadChannelView = components['schemas']['LeadChannelView'];
+export type MessageView = components['schemas']['MessageView'];
 
 /** Where the API lives. Set VITE_API_BASE at build time (`npm run dev` / `npm run build`). */
 export const apiBase: string = import.meta.env.VITE_API_BASE || 'http://127.0.0.1:8080';
