@@ -468,26 +468,12 @@ async fn measure_inbound(
             async move {
                 let message = inbound_for(&channels, count + i);
                 let (_, _, lead_id) = channels[i % channels.len()];
-                let now = chrono::Utc::now();
-                let row = message::ActiveModel::from(message::Model {
-                    id: uuid::Uuid::now_v7(),
-                    company_id: company,
+                let row = message::ActiveModel::from(routing::stored_row(
+                    &message,
+                    company,
                     lead_id,
-                    guild_id: message.guild_id.unwrap_or_default().to_string(),
-                    channel_id: message.channel_id.to_string(),
-                    direction: "inbound".to_owned(),
-                    author_meta_id: format!("discord:{}", message.author_id),
-                    content: message.content.clone(),
-                    state: crate::messages::state::RECEIVED.to_owned(),
-                    discord_message_id: Some(message.message_id.to_string()),
-                    idempotency_key: None,
-                    request_hash: None,
-                    origin: "discord".to_owned(),
-                    failure_reason: None,
-                    created_at: message.created_at(),
-                    updated_at: now,
-                    sent_at: None,
-                });
+                    chrono::Utc::now(),
+                ));
                 let inserted = message::Entity::insert(row)
                     .on_conflict(
                         OnConflict::column(message::Column::DiscordMessageId)

@@ -10,6 +10,7 @@ import {
   type Role,
 } from './api/client';
 import { runOAuthPopup, type FlowResult } from './oauth/popup';
+import { $ } from './dom';
 import { initConversations } from './leads/conversation';
 
 interface Session {
@@ -17,12 +18,6 @@ interface Session {
   companyName: string;
   role: Role;
 }
-
-const $ = <T extends HTMLElement>(id: string): T => {
-  const element = document.getElementById(id);
-  if (!element) throw new Error(`#${id} is missing from index.html`);
-  return element as T;
-};
 
 const statusLine = $<HTMLParagraphElement>('status');
 const authSection = $<HTMLElement>('auth');

@@ -230,7 +230,9 @@ async fn drain(app: &AppState, company_id: Uuid) -> Result<()> {
         }
         let txn = crate::db::begin_write(&app.db).await?;
         // Another replica may have moved them meanwhile: read them again under the lock.
-        let current = lock_seq(&txn, company_id).await?;
+        let current = read_seq(&txn, company_id, true)
+            .await?
+            .ok_or_else(|| Error::internal(anyhow::anyhow!("events of an unknown company")))?;
         let pending = pending_event::Entity::find()
             .filter(pending_event::Column::CompanyId.eq(company_id))
             .order_by_asc(pending_event::Column::Id)
@@ -304,25 +306,6 @@ pub async fn sequence_leftovers(app: &AppState) -> Result<usize> {
         sequence(app, company_id).await?;
     }
     Ok(companies.len())
-}
-
-/// The company's latest event id, with its row locked until the transaction ends (SQLite's
-/// write transactions are exclusive already).
-async fn lock_seq(db: &impl ConnectionTrait, company_id: Uuid) -> Result<i64> {
-    let backend = db.get_database_backend();
-    let sql = match backend {
-        DatabaseBackend::Postgres => "SELECT event_seq FROM companies WHERE id = $1 FOR UPDATE",
-        _ => "SELECT event_seq FROM companies WHERE id = ?1",
-    };
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [company_id.into()],
-        ))
-        .await?
-        .ok_or_else(|| Error::internal(anyhow::anyhow!("events of an unknown company")))?;
-    Ok(row.try_get::<i64>("", "event_seq")?)
 }
 
 /// Who gives a company's pending events their ids in this process, and who waits for it
@@ -406,9 +389,18 @@ impl Flight {
 
 /// The id of the company's latest committed event.
 pub async fn current_seq(db: &impl ConnectionTrait, company_id: Uuid) -> Result<i64> {
+    Ok(read_seq(db, company_id, false).await?.unwrap_or(0))
+}
+
+/// The company's latest event id; with `lock`, its row stays locked until the transaction ends
+/// (SQLite's write transactions are exclusive already). `None` for an unknown company.
+async fn read_seq(db: &impl ConnectionTrait, company_id: Uuid, lock: bool) -> Result<Option<i64>> {
     let backend = db.get_database_backend();
-    let sql = match backend {
-        DatabaseBackend::Postgres => "SELECT event_seq FROM companies WHERE id = $1",
+    let sql = match (backend, lock) {
+        (DatabaseBackend::Postgres, true) => {
+            "SELECT event_seq FROM companies WHERE id = $1 FOR UPDATE"
+        }
+        (DatabaseBackend::Postgres, false) => "SELECT event_seq FROM companies WHERE id = $1",
         _ => "SELECT event_seq FROM companies WHERE id = ?1",
     };
     let row = db
@@ -419,8 +411,8 @@ pub async fn current_seq(db: &impl ConnectionTrait, company_id: Uuid) -> Result<
         ))
         .await?;
     Ok(match row {
-        Some(row) => row.try_get::<i64>("", "event_seq")?,
-        None => 0,
+        Some(row) => Some(row.try_get::<i64>("", "event_seq")?),
+        None => None,
     })
 }
 

@@ -441,18 +441,16 @@ struct Applied {
     events: Vec<(Option<Uuid>, EventBody)>,
 }
 
-async fn store(
-    txn: &impl ConnectionTrait,
+/// The `messages` row an inbound message is stored as.
+pub fn stored_row(
     message: &Inbound,
     company_id: Uuid,
     lead_id: Uuid,
-) -> Result<Applied> {
-    let at = message.created_at();
-    let now = Utc::now();
-    let id = Uuid::now_v7();
+    now: DateTime<Utc>,
+) -> message::Model {
     let direct = message.guild_id.is_none();
-    let row = message::Model {
-        id,
+    message::Model {
+        id: Uuid::now_v7(),
         company_id,
         lead_id,
         // A direct message has no guild; its channel is the DM channel.
@@ -467,10 +465,23 @@ async fn store(
         request_hash: None,
         origin: if direct { "discord_dm" } else { "discord" }.to_owned(),
         failure_reason: None,
-        created_at: at,
+        created_at: message.created_at(),
         updated_at: now,
         sent_at: None,
-    };
+    }
+}
+
+async fn store(
+    txn: &impl ConnectionTrait,
+    message: &Inbound,
+    company_id: Uuid,
+    lead_id: Uuid,
+) -> Result<Applied> {
+    let at = message.created_at();
+    let now = Utc::now();
+    let direct = message.guild_id.is_none();
+    let row = stored_row(message, company_id, lead_id, now);
+    let id = row.id;
     let inserted = message::Entity::insert(message::ActiveModel::from(row.clone()))
         .on_conflict(
             OnConflict::column(message::Column::DiscordMessageId)

@@ -32,6 +32,7 @@ pub const MAX_CHANNELS_PER_GUILD: usize = 500;
 pub const MAX_CHANNELS_PER_CATEGORY: usize = 50;
 pub const MAX_CONTENT_CHARS: usize = 2000;
 pub const MAX_TOPIC_CHARS: usize = 1024;
+pub const MAX_USERNAME_CHARS: usize = 32;
 /// How long Discord remembers a nonce for `enforce_nonce`.
 const NONCE_WINDOW: Duration = Duration::from_secs(5 * 60);
 
@@ -358,6 +359,11 @@ pub fn router() -> Router<Arc<Sandbox>> {
 }
 
 /// A person's message content as Discord's client would accept it: 1 to 2000 characters.
+/// Discord's usernames are 2 to 32 characters.
+pub(super) fn valid_username(name: &str) -> bool {
+    (2..=MAX_USERNAME_CHARS).contains(&name.chars().count())
+}
+
 fn valid_member_content(content: &str) -> bool {
     !content.trim().is_empty() && content.chars().count() <= MAX_CONTENT_CHARS
 }
@@ -527,7 +533,8 @@ async fn admit(
     }
 }
 
-fn id(raw: &str) -> u64 {
+/// A snowflake from a path or form; 0 (no such thing) when it is not one.
+pub(super) fn id(raw: &str) -> u64 {
     raw.parse().unwrap_or(0)
 }
 
@@ -1190,11 +1197,19 @@ async fn add_member(
     if sandbox.discord.bot_access(guild).is_none() {
         return error(StatusCode::NOT_FOUND, 10004, "Unknown Guild");
     }
+    let username = body.username.trim();
+    if !valid_username(username) {
+        return form_error(
+            "username",
+            "BASE_TYPE_BAD_LENGTH",
+            "Must be between 2 and 32 in length.",
+        );
+    }
     let user_id = sandbox.discord.snowflake();
     let member = sandbox
         .discord
         .channels
-        .add_member(guild, user_id, body.username.trim());
+        .add_member(guild, user_id, username);
     (StatusCode::CREATED, Json(member_json(&member))).into_response()
 }
 
@@ -1235,7 +1250,9 @@ pub(super) enum Refusal {
 impl Refusal {
     pub(super) fn text(self) -> &'static str {
         match self {
-            Self::UnknownMember => "Unknown Member: that user is not in this server.",
+            Self::UnknownMember => {
+                "Unknown Member: that user is not in this server. Add them as a member first."
+            }
             Self::BadLength => "Messages must be between 1 and 2000 characters.",
         }
     }

@@ -21,14 +21,13 @@ use serde::Deserialize;
 
 use super::{
     Sandbox,
-    channels::{self, MAX_CONTENT_CHARS, SimChannel, SimMember},
+    channels::{self, MAX_CONTENT_CHARS, MAX_USERNAME_CHARS, SimChannel, SimMember, id},
     page::{escape, render},
 };
 
 const BANNER: &str = "Discord sandbox: simulated client";
 /// Messages shown on a channel page, newest last.
 const SHOWN: usize = 50;
-const MAX_USERNAME_CHARS: usize = 32;
 
 pub fn router() -> Router<Arc<Sandbox>> {
     Router::new()
@@ -83,7 +82,7 @@ async fn channel_page(
     State(sandbox): State<Arc<Sandbox>>,
     Path(channel): Path<String>,
 ) -> Response {
-    match sandbox.discord.channels.channel(parse_id(&channel)) {
+    match sandbox.discord.channels.channel(id(&channel)) {
         Some(channel) => chat(&sandbox, &channel, None, "", StatusCode::OK),
         None => unknown_channel(),
     }
@@ -101,15 +100,10 @@ async fn post_message(
     Path(channel): Path<String>,
     Form(form): Form<PostForm>,
 ) -> Response {
-    let Some(channel) = sandbox.discord.channels.channel(parse_id(&channel)) else {
+    let Some(channel) = sandbox.discord.channels.channel(id(&channel)) else {
         return unknown_channel();
     };
-    match channels::post_member_message(
-        &sandbox,
-        &channel,
-        parse_id(&form.author_id),
-        &form.content,
-    ) {
+    match channels::post_member_message(&sandbox, &channel, id(&form.author_id), &form.content) {
         // Post/redirect/get: reloading the page does not post twice.
         Ok(_) => Redirect::to(&page_path(channel.id)).into_response(),
         Err(refusal) => chat(
@@ -132,11 +126,11 @@ async fn add_member(
     Path(channel): Path<String>,
     Form(form): Form<MemberForm>,
 ) -> Response {
-    let Some(channel) = sandbox.discord.channels.channel(parse_id(&channel)) else {
+    let Some(channel) = sandbox.discord.channels.channel(id(&channel)) else {
         return unknown_channel();
     };
     let username = form.username.trim();
-    if username.chars().count() < 2 || username.chars().count() > MAX_USERNAME_CHARS {
+    if !channels::valid_username(username) {
         return chat(
             &sandbox,
             &channel,
@@ -151,10 +145,6 @@ async fn add_member(
         .channels
         .add_member(channel.guild_id, user_id, username);
     Redirect::to(&page_path(channel.id)).into_response()
-}
-
-fn parse_id(raw: &str) -> u64 {
-    raw.parse().unwrap_or(0)
 }
 
 fn unknown_channel() -> Response {

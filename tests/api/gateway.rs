@@ -734,7 +734,7 @@ async fn one_replica_runs_the_gateway_at_a_time() {
 gateway_test!(
     a_person_posts_as_the_lead_from_the_sandbox_chat_page,
     |app| {
-        let (account, _guild, lead, channel, user) = lead_with_channel(&app).await;
+        let (account, guild, lead, channel, user) = lead_with_channel(&app).await;
         gateway_up(&app).await;
         let browser = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -830,6 +830,22 @@ gateway_test!(
             .expect("add");
         assert_eq!(added.status(), 303);
         assert!(page().await.contains(">grace</option>"));
+        let too_short = browser
+            .post(app.url(&format!("/sandbox/discord/chat/{channel}/members")))
+            .form(&[("username", " x ")])
+            .send()
+            .await
+            .expect("add");
+        assert_eq!(too_short.status(), 422);
+        assert!(too_short.text().await.expect("html").contains("2 to 32"));
+        control(
+            &app,
+            Method::POST,
+            &format!("/sandbox/discord/servers/{guild}/members"),
+            json!({ "username": "x" }),
+        )
+        .await
+        .assert_status(400);
 
         let unknown = browser
             .get(app.url("/sandbox/discord/chat/42"))

@@ -10,17 +10,12 @@ import {
   type MessageView,
 } from '../api/client';
 import { openLiveStream, streamUrl, type LiveEvent, type LiveStream, type StreamState } from '../api/live';
+import { $ } from '../dom';
 
 export interface ConversationUi {
   showStatus(kind: 'info' | 'success' | 'error', text: string, code?: string): void;
   showError(error: unknown, prefix?: string): void;
 }
-
-const $ = <T extends HTMLElement>(id: string): T => {
-  const element = document.getElementById(id);
-  if (!element) throw new Error(`#${id} is missing from index.html`);
-  return element as T;
-};
 
 /** Messages oldest first; ids are time-ordered, so they break ties within one instant. */
 function byTime(a: MessageView, b: MessageView): number {
