@@ -43,15 +43,17 @@ const LOCK_TTL: Duration = Duration::from_secs(60);
 /// How long a request waits for its turn in the guild's creation queue.
 const GUILD_QUEUE_WAIT: Duration = Duration::from_secs(25);
 
-/// What the bot needs in a lead channel.
+/// What the bot's own overwrite allows in a lead channel and a category: what it needs there
+/// once @everyone is denied the view, and nothing more. Discord lets a bot allow only bits it
+/// holds in the guild, and MANAGE_ROLES in a channel only for administrators (Create Guild
+/// Channel, `resources/guild`); the bot keeps MANAGE_CHANNELS and MANAGE_ROLES from its role,
+/// since no overwrite here denies them.
 fn bot_permissions() -> Permissions {
     Permissions::VIEW_CHANNEL
         | Permissions::SEND_MESSAGES
         | Permissions::READ_MESSAGE_HISTORY
         | Permissions::EMBED_LINKS
         | Permissions::ATTACH_FILES
-        | Permissions::MANAGE_CHANNELS
-        | Permissions::MANAGE_ROLES
 }
 
 /// What the lead may do in their channel.

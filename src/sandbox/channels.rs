@@ -36,22 +36,8 @@ pub const MAX_USERNAME_CHARS: usize = 32;
 /// How long Discord remembers a nonce for `enforce_nonce`.
 const NONCE_WINDOW: Duration = Duration::from_secs(5 * 60);
 
-mod permissions {
-    pub const MANAGE_CHANNELS: u64 = 1 << 4;
-    pub const VIEW_CHANNEL: u64 = 1 << 10;
-    pub const SEND_MESSAGES: u64 = 1 << 11;
-    pub const READ_MESSAGE_HISTORY: u64 = 1 << 16;
-    pub const MANAGE_ROLES: u64 = 1 << 28;
-}
-
-#[derive(Clone, Debug)]
-pub struct Overwrite {
-    pub id: u64,
-    /// 0 role, 1 member.
-    pub kind: u8,
-    pub allow: u64,
-    pub deny: u64,
-}
+pub use super::permissions::Overwrite;
+use super::permissions::{self, Denied, Write};
 
 #[derive(Clone, Debug)]
 pub struct SimChannel {
@@ -88,6 +74,8 @@ pub struct SimMember {
     pub user_id: u64,
     pub username: String,
     pub joined_at: DateTime<Utc>,
+    /// Role ids beyond @everyone, which every member has.
+    pub roles: Vec<u64>,
 }
 
 #[derive(Default)]
@@ -133,11 +121,33 @@ impl Channels {
             user_id,
             username: username.to_owned(),
             joined_at: Utc::now(),
+            roles: Vec::new(),
         };
         self.lock()
             .members
             .insert((guild_id, user_id), member.clone());
         member
+    }
+
+    /// A member's role ids, or `None` when they are not in the guild.
+    pub fn member_roles(&self, guild_id: u64, user_id: u64) -> Option<Vec<u64>> {
+        self.lock()
+            .members
+            .get(&(guild_id, user_id))
+            .map(|m| m.roles.clone())
+    }
+
+    /// Gives a member a role; false when they are not in the guild.
+    pub fn add_member_role(&self, guild_id: u64, user_id: u64, role_id: u64) -> bool {
+        match self.lock().members.get_mut(&(guild_id, user_id)) {
+            Some(member) => {
+                if !member.roles.contains(&role_id) {
+                    member.roles.push(role_id);
+                }
+                true
+            }
+            None => false,
+        }
     }
 
     pub fn channel(&self, id: u64) -> Option<SimChannel> {
@@ -308,7 +318,7 @@ fn member_json(m: &SimMember) -> Value {
         "nick": null,
         "pending": false,
         "premium_since": null,
-        "roles": [],
+        "roles": m.roles.iter().map(u64::to_string).collect::<Vec<_>>(),
         "user": user_json(m.user_id, &m.username, false),
         "mute": false,
         "deaf": false,
@@ -342,6 +352,10 @@ pub fn router() -> Router<Arc<Sandbox>> {
         .route(
             "/servers/{guild_id}/members",
             axum::routing::post(add_member),
+        )
+        .route(
+            "/servers/{guild_id}/members/{user_id}/roles/{role_id}",
+            put(give_role),
         )
         .route(
             "/servers/{guild_id}/channels",
@@ -507,7 +521,8 @@ async fn post_dm(
         .into_response()
 }
 
-/// The bot token, the route's rate limit, and the bot's permissions in the guild.
+/// The bot token, the route's rate limit, and the bot's guild-level permissions
+/// (`compute_base_permissions`), which must hold `needed`. A guild the bot is not in is 50001.
 async fn admit(
     sandbox: &Sandbox,
     headers: &HeaderMap,
@@ -525,12 +540,79 @@ async fn admit(
         .await?;
     match sandbox.discord.bot_access(guild_id) {
         None => Err(error(StatusCode::NOT_FOUND, 10004, "Unknown Guild")),
-        Some(None) => Err(error(StatusCode::FORBIDDEN, 50001, "Missing Access")),
-        Some(Some(granted)) if granted & needed != needed => {
-            Err(error(StatusCode::FORBIDDEN, 50013, "Missing Permissions"))
-        }
+        Some(None) => Err(denied(Denied::MissingAccess)),
+        Some(Some(base)) if base & needed != needed => Err(denied(Denied::MissingPermissions)),
         Some(Some(_)) => Ok(allowed),
     }
+}
+
+/// Discord's answer to a call the permissions refuse.
+fn denied(why: Denied) -> Response {
+    match why {
+        Denied::MissingAccess => error(StatusCode::FORBIDDEN, 50001, "Missing Access"),
+        Denied::MissingPermissions => error(StatusCode::FORBIDDEN, 50013, "Missing Permissions"),
+    }
+}
+
+/// What the bot holds in a guild and one of its channels, for the checks a route makes after
+/// its preamble.
+struct BotAccess {
+    subject: permissions::Subject,
+    /// Guild level (`compute_base_permissions`).
+    base: u64,
+    /// In the channel (`compute_overwrites`).
+    channel: u64,
+}
+
+impl BotAccess {
+    fn of(sandbox: &Sandbox, channel: &SimChannel) -> Result<Self, Response> {
+        let subject = sandbox
+            .discord
+            .bot_subject(channel.guild_id)
+            .flatten()
+            .ok_or_else(|| denied(Denied::MissingAccess))?;
+        Ok(Self {
+            base: permissions::base(&subject),
+            channel: permissions::in_channel(&subject, &channel.overwrites),
+            subject,
+        })
+    }
+
+    /// The overwrite rules of Modify Channel and Edit Channel Permissions for a change to
+    /// `channel`: bits held in the guild or the parent category, unless the bot has a
+    /// MANAGE_ROLES overwrite in the channel.
+    fn check_change(
+        &self,
+        sandbox: &Sandbox,
+        channel: &SimChannel,
+        written: &[Overwrite],
+    ) -> Result<(), Response> {
+        let parent = channel
+            .parent_id
+            .and_then(|p| sandbox.discord.channels.channel(p))
+            .map(|p| permissions::in_channel(&self.subject, &p.overwrites));
+        let write = Write::Change {
+            parent,
+            manage_roles_overwrite: permissions::has_manage_roles_overwrite(
+                &self.subject,
+                &channel.overwrites,
+            ),
+        };
+        refuse_overwrites(permissions::check_overwrite_write(
+            write,
+            self.base,
+            self.channel,
+            written,
+        ))
+    }
+}
+
+/// A refused overwrite write is Discord's 50013.
+fn refuse_overwrites(checked: Result<(), permissions::OverwriteRefusal>) -> Result<(), Response> {
+    checked.map_err(|refusal| {
+        tracing::debug!(?refusal, "simulated Discord refused permission overwrites");
+        denied(Denied::MissingPermissions)
+    })
 }
 
 /// A snowflake from a path or form; 0 (no such thing) when it is not one.
@@ -687,6 +769,22 @@ async fn create_channel(
     let parent_id = body
         .get("parent_id")
         .and_then(|v| v.as_str().and_then(|s| s.parse::<u64>().ok()));
+    let Some(bot) = sandbox.discord.bot_subject(guild).flatten() else {
+        return denied(Denied::MissingAccess);
+    };
+    let base = permissions::base(&bot);
+    // Create Guild Channel: "If setting permission overwrites, only permissions your bot has in
+    // the guild can be allowed/denied. Setting MANAGE_ROLES permission in channels is only
+    // possible for guild administrators." Writing overwrites at all takes MANAGE_ROLES, as it
+    // does on every other route that writes them.
+    if let Err(refused) = refuse_overwrites(permissions::check_overwrite_write(
+        Write::Create,
+        base,
+        base,
+        &overwrites,
+    )) {
+        return refused;
+    }
     let channel_id = sandbox.discord.snowflake();
     let created = {
         let mut state = sandbox.discord.channels.lock();
@@ -704,7 +802,14 @@ async fn create_channel(
         }
         if let Some(parent) = parent_id {
             match state.channels.get(&parent) {
-                Some(p) if p.kind == CATEGORY && p.guild_id == guild => {}
+                // A channel goes into a category the bot can see and manage channels in (the
+                // strict reading: Discord checks MANAGE_CHANNELS where the channel is made).
+                Some(p) if p.kind == CATEGORY && p.guild_id == guild => {
+                    let held = permissions::in_channel(&bot, &p.overwrites);
+                    if let Err(why) = permissions::require(held, permissions::MANAGE_CHANNELS) {
+                        return denied(why);
+                    }
+                }
                 _ => {
                     return form_error(
                         "parent_id",
@@ -762,7 +867,8 @@ fn json_body(sandbox: &Sandbox, route: &'static str, bytes: &[u8]) -> Result<Val
 }
 
 /// The preamble of every channel route: the bot token, the channel, the route's rate limit and
-/// the bot's permissions in the channel's guild.
+/// the bot's permissions in the channel: it must see the channel (50001 otherwise, "Implicit
+/// Permissions") and hold `needed` there (50013).
 async fn channel_call(
     sandbox: &Sandbox,
     headers: &HeaderMap,
@@ -770,11 +876,13 @@ async fn channel_call(
     route: &str,
     limit: limits::RouteLimit,
     needed: u64,
-) -> Result<(SimChannel, limits::Allowed), Response> {
+) -> Result<(SimChannel, limits::Allowed, BotAccess), Response> {
     sandbox.discord.authorize_bot(headers).map_err(|r| *r)?;
     let c = find(sandbox, channel)?;
-    let allowed = admit(sandbox, headers, route, c.id, limit, c.guild_id, needed).await?;
-    Ok((c, allowed))
+    let allowed = admit(sandbox, headers, route, c.id, limit, c.guild_id, 0).await?;
+    let access = BotAccess::of(sandbox, &c)?;
+    permissions::require(access.channel, needed).map_err(denied)?;
+    Ok((c, allowed, access))
 }
 
 /// The channel and its guild, or Discord's 404.
@@ -802,7 +910,7 @@ async fn get_channel(
     )
     .await
     {
-        Ok((c, allowed)) => allowed.apply(Json(channel_json(&c)).into_response()),
+        Ok((c, allowed, _)) => allowed.apply(Json(channel_json(&c)).into_response()),
         Err(r) => r,
     }
 }
@@ -813,7 +921,7 @@ async fn modify_channel(
     Path(channel): Path<String>,
     body: Bytes,
 ) -> Response {
-    let (c, allowed) = match channel_call(
+    let (c, allowed, access) = match channel_call(
         &sandbox,
         &headers,
         &channel,
@@ -838,6 +946,11 @@ async fn modify_channel(
         Ok(o) => o,
         Err(r) => return r,
     };
+    if let Some(written) = &overwrites
+        && let Err(refused) = access.check_change(&sandbox, &c, written)
+    {
+        return refused;
+    }
     let mut state = sandbox.discord.channels.lock();
     let Some(stored) = state.channels.get_mut(&c.id) else {
         return error(StatusCode::NOT_FOUND, 10003, "Unknown Channel");
@@ -879,7 +992,7 @@ async fn delete_channel(
     headers: HeaderMap,
     Path(channel): Path<String>,
 ) -> Response {
-    let (c, allowed) = match channel_call(
+    let (c, allowed, _) = match channel_call(
         &sandbox,
         &headers,
         &channel,
@@ -904,7 +1017,7 @@ async fn put_overwrite(
     Path((channel, overwrite)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let (c, allowed) = match channel_call(
+    let (c, allowed, access) = match channel_call(
         &sandbox,
         &headers,
         &channel,
@@ -931,6 +1044,9 @@ async fn put_overwrite(
         Ok(mut o) => o.remove(0),
         Err(r) => return r,
     };
+    if let Err(refused) = access.check_change(&sandbox, &c, std::slice::from_ref(&parsed)) {
+        return refused;
+    }
     let mut state = sandbox.discord.channels.lock();
     if let Some(stored) = state.channels.get_mut(&c.id) {
         stored.overwrites.retain(|o| o.id != parsed.id);
@@ -944,7 +1060,7 @@ async fn delete_overwrite(
     headers: HeaderMap,
     Path((channel, overwrite)): Path<(String, String)>,
 ) -> Response {
-    let (c, allowed) = match channel_call(
+    let (c, allowed, _) = match channel_call(
         &sandbox,
         &headers,
         &channel,
@@ -999,8 +1115,9 @@ async fn create_message(
     Path(channel): Path<String>,
     body: Bytes,
 ) -> Response {
+    // Create Message, "Limitations": "the current user must have the SEND_MESSAGES permission".
     let needed = permissions::VIEW_CHANNEL | permissions::SEND_MESSAGES;
-    let (c, allowed) = match channel_call(
+    let (c, allowed, _) = match channel_call(
         &sandbox,
         &headers,
         &channel,
@@ -1102,20 +1219,24 @@ async fn list_messages(
     Path(channel): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let needed = permissions::VIEW_CHANNEL | permissions::READ_MESSAGE_HISTORY;
-    let (c, allowed) = match channel_call(
+    // Get Channel Messages: VIEW_CHANNEL is required; "If the current user is missing the
+    // READ_MESSAGE_HISTORY permission in the channel, then no messages will be returned."
+    let (c, allowed, access) = match channel_call(
         &sandbox,
         &headers,
         &channel,
         "channels/{channel_id}/messages:get",
         limits::routes::DEFAULT,
-        needed,
+        permissions::VIEW_CHANNEL,
     )
     .await
     {
         Ok(found) => found,
         Err(r) => return r,
     };
+    if access.channel & permissions::READ_MESSAGE_HISTORY == 0 {
+        return allowed.apply(Json(Vec::<Value>::new()).into_response());
+    }
     let limit = q.limit.unwrap_or(50);
     if !(1..=100).contains(&limit) {
         return form_error(
@@ -1213,6 +1334,27 @@ async fn add_member(
     (StatusCode::CREATED, Json(member_json(&member))).into_response()
 }
 
+/// Sandbox control: a server admin gives a member a role.
+async fn give_role(
+    State(sandbox): State<Arc<Sandbox>>,
+    Path((guild, user, role)): Path<(String, String, String)>,
+) -> Response {
+    let (guild, user, role) = (id(&guild), id(&user), id(&role));
+    let role_exists = sandbox
+        .discord
+        .guilds()
+        .iter()
+        .any(|g| g.id == guild && g.role(role).is_some());
+    if !role_exists {
+        return error(StatusCode::NOT_FOUND, 10011, "Unknown Role");
+    }
+    if sandbox.discord.channels.add_member_role(guild, user, role) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        error(StatusCode::NOT_FOUND, 10007, "Unknown Member")
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct MemberPost {
@@ -1244,6 +1386,10 @@ async fn post_as_member(
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Refusal {
     UnknownMember,
+    /// The member cannot see the channel (a lead channel of someone else, say).
+    CannotView,
+    /// The member sees the channel but may not write there (an archived lead channel).
+    CannotSend,
     BadLength,
 }
 
@@ -1253,6 +1399,12 @@ impl Refusal {
             Self::UnknownMember => {
                 "Unknown Member: that user is not in this server. Add them as a member first."
             }
+            Self::CannotView => {
+                "Missing Access: this member cannot see the channel (it is private to its lead)."
+            }
+            Self::CannotSend => {
+                "Missing Permissions: this member may read but not write here (the channel is archived)."
+            }
             Self::BadLength => "Messages must be between 1 and 2000 characters.",
         }
     }
@@ -1260,6 +1412,8 @@ impl Refusal {
     fn response(self) -> Response {
         match self {
             Self::UnknownMember => error(StatusCode::NOT_FOUND, 10007, "Unknown Member"),
+            Self::CannotView => denied(Denied::MissingAccess),
+            Self::CannotSend => denied(Denied::MissingPermissions),
             Self::BadLength => form_error(
                 "content",
                 "BASE_TYPE_BAD_LENGTH",
@@ -1276,14 +1430,16 @@ pub(super) fn post_member_message(
     author: u64,
     content: &str,
 ) -> Result<SimMessage, Refusal> {
-    if !sandbox
-        .discord
-        .channels
-        .lock()
-        .members
-        .contains_key(&(channel.guild_id, author))
-    {
+    let Some(member) = sandbox.discord.member_subject(channel.guild_id, author) else {
         return Err(Refusal::UnknownMember);
+    };
+    // A person's client is bound by the same permissions: they post only where they can see
+    // the channel and send messages.
+    let held = permissions::in_channel(&member, &channel.overwrites);
+    match permissions::require(held, permissions::SEND_MESSAGES) {
+        Ok(()) => {}
+        Err(Denied::MissingAccess) => return Err(Refusal::CannotView),
+        Err(Denied::MissingPermissions) => return Err(Refusal::CannotSend),
     }
     if !valid_member_content(content) {
         return Err(Refusal::BadLength);

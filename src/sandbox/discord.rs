@@ -22,11 +22,23 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{CODE_TTL, OAuthApp, Sandbox, expired, limits, page, random_hex};
+use super::{CODE_TTL, OAuthApp, Sandbox, expired, limits, page, permissions, random_hex};
 
 /// Milliseconds between the Unix epoch and Discord's (2015-01-01).
 const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
 const ACCESS_TOKEN_TTL: Duration = Duration::from_secs(604_800);
+
+#[derive(Clone, Debug)]
+pub struct SimRole {
+    pub id: u64,
+    pub name: String,
+    pub permissions: u64,
+    pub position: i64,
+    /// Managed by an integration: the role Discord makes for a bot at install.
+    pub managed: bool,
+    /// The bot this role belongs to (role tags' `bot_id`).
+    pub bot_id: Option<u64>,
+}
 
 #[derive(Clone, Debug)]
 pub struct SimGuild {
@@ -35,8 +47,36 @@ pub struct SimGuild {
     pub owner_id: u64,
     /// Whether the application's bot is in the guild.
     pub bot_member: bool,
-    /// The permissions granted to the bot at install.
-    pub bot_permissions: u64,
+    /// The guild's roles; the first is @everyone, whose id is the guild's.
+    pub roles: Vec<SimRole>,
+    /// The bot's own managed role, made at its first install. Installing the bot again with
+    /// other permissions updates that role, as Discord does.
+    pub bot_role: Option<u64>,
+}
+
+impl SimGuild {
+    pub fn role(&self, id: u64) -> Option<&SimRole> {
+        self.roles.iter().find(|r| r.id == id)
+    }
+
+    fn everyone(&self) -> u64 {
+        self.role(self.id).map_or(0, |r| r.permissions)
+    }
+
+    /// The facts Discord computes a member's permissions from (`topics/permissions`).
+    pub fn subject(&self, user_id: u64, role_ids: &[u64]) -> permissions::Subject {
+        permissions::Subject {
+            guild_id: self.id,
+            user_id,
+            is_owner: user_id == self.owner_id,
+            everyone: self.everyone(),
+            roles: role_ids
+                .iter()
+                .filter(|r| **r != self.id)
+                .filter_map(|r| self.role(*r).map(|role| (role.id, role.permissions)))
+                .collect(),
+        }
+    }
 }
 
 struct IssuedCode {
@@ -131,12 +171,21 @@ impl DiscordSim {
     }
 
     pub fn create_guild(&self, name: &str) -> SimGuild {
+        let id = self.snowflake();
         let guild = SimGuild {
-            id: self.snowflake(),
+            id,
             name: name.to_owned(),
             owner_id: self.snowflake(),
             bot_member: false,
-            bot_permissions: 0,
+            roles: vec![SimRole {
+                id,
+                name: "@everyone".to_owned(),
+                permissions: permissions::DEFAULT_EVERYONE,
+                position: 0,
+                managed: false,
+                bot_id: None,
+            }],
+            bot_role: None,
         };
         self.lock().guilds.insert(guild.id, guild.clone());
         guild
@@ -145,19 +194,74 @@ impl DiscordSim {
     /// Installs the bot in a guild with these permissions, as an approved consent would (for
     /// benchmarks, whose setup is not what they measure).
     pub fn install_bot(&self, guild_id: u64, permissions: u64) {
+        let role_id = self.snowflake();
+        let bot = self.bot_user_id();
         if let Some(guild) = self.lock().guilds.get_mut(&guild_id) {
-            guild.bot_member = true;
-            guild.bot_permissions = permissions;
+            install(guild, role_id, bot, permissions);
         }
     }
 
-    /// The bot's standing in a guild: `None` for an unknown guild, else its granted permissions
-    /// when it is a member.
+    fn bot_user_id(&self) -> u64 {
+        self.app.client_id.parse().unwrap_or(0)
+    }
+
+    /// The bot's standing in a guild: `None` for an unknown guild, else its guild-level
+    /// permissions (`compute_base_permissions`) when it is a member.
     pub fn bot_access(&self, guild_id: u64) -> Option<Option<u64>> {
+        self.bot_subject(guild_id)
+            .map(|s| s.map(|s| permissions::base(&s)))
+    }
+
+    /// The bot as a member of the guild, for permission checks: `None` for an unknown guild,
+    /// `Some(None)` when the bot is not in it.
+    pub fn bot_subject(&self, guild_id: u64) -> Option<Option<permissions::Subject>> {
+        let bot = self.bot_user_id();
+        self.lock().guilds.get(&guild_id).map(|g| {
+            g.bot_member.then(|| {
+                let roles: Vec<u64> = g.bot_role.into_iter().collect();
+                g.subject(bot, &roles)
+            })
+        })
+    }
+
+    /// A member of the guild (not the bot), for permission checks.
+    pub fn member_subject(&self, guild_id: u64, user_id: u64) -> Option<permissions::Subject> {
+        let roles = self.channels.member_roles(guild_id, user_id)?;
         self.lock()
             .guilds
             .get(&guild_id)
-            .map(|g| g.bot_member.then_some(g.bot_permissions))
+            .map(|g| g.subject(user_id, &roles))
+    }
+
+    /// Sandbox control: a role's permissions change (a server admin edits it in Discord).
+    pub fn set_role_permissions(&self, guild_id: u64, role_id: u64, permissions: u64) -> bool {
+        let mut state = self.lock();
+        let Some(role) = state
+            .guilds
+            .get_mut(&guild_id)
+            .and_then(|g| g.roles.iter_mut().find(|r| r.id == role_id))
+        else {
+            return false;
+        };
+        role.permissions = permissions;
+        true
+    }
+
+    /// Sandbox control: a new role in the guild.
+    pub fn create_role(&self, guild_id: u64, name: &str, permissions: u64) -> Option<SimRole> {
+        let id = self.snowflake();
+        let mut state = self.lock();
+        let guild = state.guilds.get_mut(&guild_id)?;
+        let role = SimRole {
+            id,
+            name: name.to_owned(),
+            permissions,
+            position: i64::try_from(guild.roles.len()).unwrap_or(1),
+            managed: false,
+            bot_id: None,
+        };
+        guild.roles.push(role.clone());
+        Some(role)
     }
 
     /// Checks `Authorization: Bot …` for routes in other modules.
@@ -304,6 +408,52 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
         .into_response()
 }
 
+/// Joining a guild: Discord gives the bot a managed role holding the permissions granted at
+/// install (or updates the one it has).
+fn install(guild: &mut SimGuild, new_role_id: u64, bot: u64, permissions: u64) {
+    guild.bot_member = true;
+    match guild
+        .bot_role
+        .and_then(|id| guild.roles.iter_mut().find(|r| r.id == id))
+    {
+        Some(role) => role.permissions = permissions,
+        None => {
+            let position = i64::try_from(guild.roles.len()).unwrap_or(1);
+            guild.roles.push(SimRole {
+                id: new_role_id,
+                name: "Switchboard".to_owned(),
+                permissions,
+                position,
+                managed: true,
+                bot_id: Some(bot),
+            });
+            guild.bot_role = Some(new_role_id);
+        }
+    }
+}
+
+/// A role object (`topics/permissions`, "Role Object"), permissions as a string.
+fn role_json(role: &SimRole) -> Value {
+    let mut v = json!({
+        "id": role.id.to_string(),
+        "name": role.name,
+        "permissions": role.permissions.to_string(),
+        "position": role.position,
+        "color": 0,
+        "colors": {"primary_color": 0, "secondary_color": null, "tertiary_color": null},
+        "hoist": false,
+        "managed": role.managed,
+        "mentionable": false,
+        "icon": null,
+        "unicode_emoji": null,
+        "flags": 0
+    });
+    if let Some(bot) = role.bot_id {
+        v["tags"] = json!({ "bot_id": bot.to_string() });
+    }
+    v
+}
+
 /// The guild object, with every field Discord's `GuildResponse` schema requires.
 pub fn guild_json(guild: &SimGuild) -> Value {
     json!({
@@ -326,20 +476,7 @@ pub fn guild_json(guild: &SimGuild) -> Value {
         "widget_enabled": false,
         "widget_channel_id": null,
         "verification_level": 0,
-        "roles": [{
-            "id": guild.id.to_string(),
-            "name": "@everyone",
-            "permissions": "2222085186637376",
-            "position": 0,
-            "color": 0,
-            "colors": {"primary_color": 0, "secondary_color": null, "tertiary_color": null},
-            "hoist": false,
-            "managed": false,
-            "mentionable": false,
-            "icon": null,
-            "unicode_emoji": null,
-            "flags": 0
-        }],
+        "roles": guild.roles.iter().map(role_json).collect::<Vec<_>>(),
         "default_message_notifications": 0,
         "mfa_level": 0,
         "explicit_content_filter": 0,
@@ -373,6 +510,12 @@ pub fn router() -> Router<Arc<Sandbox>> {
         .route("/api/v10/oauth2/token/revoke", post(revoke))
         .route("/api/v10/guilds/{guild_id}", get(get_guild))
         .route("/api/v10/users/@me", get(current_user))
+        .route("/api/v10/users/@me/guilds/{guild_id}", delete(leave_guild))
+        .route("/servers/{guild_id}/roles", post(create_role))
+        .route(
+            "/servers/{guild_id}/roles/{role_id}",
+            axum::routing::patch(edit_role),
+        )
         .route("/stats", get(stats))
         .route("/servers", get(list_servers).post(create_server))
         .route(
@@ -595,9 +738,10 @@ async fn token(State(sandbox): State<Arc<Sandbox>>, headers: HeaderMap, body: By
                     "Invalid \"redirect_uri\" in request.",
                 );
             }
+            let role_id = sim.snowflake();
+            let bot = sim.bot_user_id();
             if let Some(guild) = state.guilds.get_mut(&issued.guild_id) {
-                guild.bot_member = true;
-                guild.bot_permissions = issued.permissions;
+                install(guild, role_id, bot, issued.permissions);
             }
             (Some(issued.guild_id), issued.scope)
         }
@@ -724,6 +868,109 @@ async fn current_user(State(sandbox): State<Arc<Sandbox>>, headers: HeaderMap) -
     }
 }
 
+/// Leave Guild (`DELETE /users/@me/guilds/{guild.id}` in Discord's OpenAPI document): the bot
+/// leaves; 204, then GUILD_DELETE without `unavailable`, as for a bot that was removed.
+async fn leave_guild(
+    State(sandbox): State<Arc<Sandbox>>,
+    headers: HeaderMap,
+    Path(guild_id): Path<String>,
+) -> Response {
+    let sim = &sandbox.discord;
+    if let Err(denied) = sim.check_bot(&headers) {
+        return *denied;
+    }
+    let allowed = match sim
+        .limits
+        .check(
+            "users/@me/guilds/{guild_id}:delete",
+            "",
+            limits::routes::DEFAULT,
+            &headers,
+        )
+        .await
+    {
+        Ok(allowed) => allowed,
+        Err(limited) => return limited,
+    };
+    let left = {
+        let mut state = sim.lock();
+        match guild_id
+            .parse::<u64>()
+            .ok()
+            .and_then(|id| state.guilds.get_mut(&id))
+        {
+            // Discord answers Unknown Guild for a guild the bot is not in.
+            Some(guild) if guild.bot_member => {
+                guild.bot_member = false;
+                Some(guild.id)
+            }
+            _ => None,
+        }
+    };
+    match left {
+        Some(id) => {
+            sim.announce_leave(id, false);
+            allowed.apply(StatusCode::NO_CONTENT.into_response())
+        }
+        None => allowed.apply(discord_error(StatusCode::NOT_FOUND, 10004, "Unknown Guild")),
+    }
+}
+
+#[derive(Deserialize)]
+struct RoleBody {
+    name: Option<String>,
+    permissions: Value,
+}
+
+/// A permission bit set as Discord takes it: a string (documentation) or a number (spec).
+fn permission_bits(v: &Value) -> Option<u64> {
+    match v {
+        Value::String(s) => s.parse().ok(),
+        Value::Number(n) => n.as_u64(),
+        _ => None,
+    }
+}
+
+/// Sandbox control: a server admin adds a role.
+async fn create_role(
+    State(sandbox): State<Arc<Sandbox>>,
+    Path(guild_id): Path<String>,
+    Json(body): Json<RoleBody>,
+) -> Response {
+    let Some(bits) = permission_bits(&body.permissions) else {
+        return discord_error(StatusCode::BAD_REQUEST, 50035, "Invalid Form Body");
+    };
+    let name = body.name.unwrap_or_else(|| "new role".to_owned());
+    match sandbox
+        .discord
+        .create_role(super::channels::id(&guild_id), &name, bits)
+    {
+        Some(role) => (StatusCode::CREATED, Json(role_json(&role))).into_response(),
+        None => discord_error(StatusCode::NOT_FOUND, 10004, "Unknown Guild"),
+    }
+}
+
+/// Sandbox control: a server admin edits a role's permissions (@everyone's id is the guild's;
+/// the bot's role id is `botRoleId` in the server list).
+async fn edit_role(
+    State(sandbox): State<Arc<Sandbox>>,
+    Path((guild_id, role_id)): Path<(String, String)>,
+    Json(body): Json<RoleBody>,
+) -> Response {
+    let Some(bits) = permission_bits(&body.permissions) else {
+        return discord_error(StatusCode::BAD_REQUEST, 50035, "Invalid Form Body");
+    };
+    let (guild, role) = (
+        super::channels::id(&guild_id),
+        super::channels::id(&role_id),
+    );
+    if sandbox.discord.set_role_permissions(guild, role, bits) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        discord_error(StatusCode::NOT_FOUND, 10011, "Unknown Role")
+    }
+}
+
 /// Sandbox control: how many REST calls arrived and how many were answered 429.
 async fn stats(State(sandbox): State<Arc<Sandbox>>) -> Json<Value> {
     let limits = &sandbox.discord.limits;
@@ -731,7 +978,19 @@ async fn stats(State(sandbox): State<Arc<Sandbox>>) -> Json<Value> {
 }
 
 fn server_json(g: &SimGuild) -> Value {
-    json!({ "id": g.id.to_string(), "name": g.name, "botMember": g.bot_member })
+    json!({
+        "id": g.id.to_string(),
+        "name": g.name,
+        "botMember": g.bot_member,
+        "ownerId": g.owner_id.to_string(),
+        "everyoneRoleId": g.id.to_string(),
+        "botRoleId": g.bot_role.map(|r| r.to_string()),
+        "roles": g.roles.iter().map(|r| json!({
+            "id": r.id.to_string(),
+            "name": r.name,
+            "permissions": r.permissions.to_string(),
+        })).collect::<Vec<_>>(),
+    })
 }
 
 /// Sandbox control: the servers a person can pick on the consent page.

@@ -10,6 +10,7 @@ pub mod gateway;
 pub mod github;
 pub mod limits;
 mod page;
+pub mod permissions;
 
 use std::{
     collections::HashMap,

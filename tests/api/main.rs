@@ -11,6 +11,7 @@ mod channels;
 mod cli;
 mod companies;
 mod discord_channels;
+mod discord_permissions;
 mod discord_rest;
 mod events;
 mod gateway;

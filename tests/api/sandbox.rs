@@ -1,5 +1,5 @@
 //! The simulators answer like the real platforms: same checks, same shapes, errors included.
-//! Shapes are checked against Discord's official OpenAPI document in shared/fixtures.
+//! Shapes are checked against Discord's official OpenAPI document, vendored in tests/fixtures.
 use std::path::PathBuf;
 
 use reqwest::Method;
@@ -15,7 +15,7 @@ use crate::{
 };
 
 fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
 /// Validates `instance` against `#/components/schemas/{schema}` of Discord's OpenAPI document.
