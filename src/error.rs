@@ -106,6 +106,12 @@ impl Error {
         Self::new(ErrorKind::Unavailable, code, detail)
     }
 
+    /// The cause, logged with a 5xx answer and never sent to the client.
+    pub fn with_source(mut self, source: impl Into<anyhow::Error>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
         self.retry_after = Some(seconds);
         self

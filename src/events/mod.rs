@@ -473,7 +473,15 @@ pub mod stream {
             .state
             .subscribe(&channel(company_id))
             .await
-            .map_err(|e| Error::unavailable("state_store_unavailable", e.to_string()))?;
+            .map_err(|e| {
+                // The state store's own words (channel names, addresses) stay in the log.
+                Error::unavailable(
+                    "state_store_unavailable",
+                    "Live events are unavailable right now; try again shortly.",
+                )
+                .with_source(anyhow::anyhow!(e.to_string()))
+                .with_retry_after(5)
+            })?;
         let now = current_seq(&app.db, company_id).await?;
         let cursor = last_event_id.map_or(now, |id| id.clamp(0, now));
         let state = (

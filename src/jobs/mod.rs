@@ -191,8 +191,12 @@ pub async fn list(
     Ok(Page::from_rows(rows, limit, |j| j.id))
 }
 
-/// A dead job of this company runs again from its first attempt.
-pub async fn retry(db: &impl ConnectionTrait, company_id: Uuid, id: Uuid) -> Result<job::Model> {
+/// A dead job of this company, to run again.
+pub async fn find_dead(
+    db: &impl ConnectionTrait,
+    company_id: Uuid,
+    id: Uuid,
+) -> Result<job::Model> {
     let job = find_for(company_id)
         .filter(job::Column::Id.eq(id))
         .one(db)
@@ -204,6 +208,11 @@ pub async fn retry(db: &impl ConnectionTrait, company_id: Uuid, id: Uuid) -> Res
             "Only a dead job can be retried.",
         ));
     }
+    Ok(job)
+}
+
+/// The job runs again from its first attempt, now.
+pub async fn make_pending(db: &impl ConnectionTrait, job: job::Model) -> Result<job::Model> {
     let mut active = job.into_active_model();
     active.state = Set(state::PENDING.to_owned());
     active.attempts = Set(0);

@@ -265,12 +265,7 @@ pub async fn run(app: &AppState, job: job::Model) -> Result<()> {
         .await?;
         return Ok(());
     }
-    let id = job
-        .payload
-        .get("messageId")
-        .and_then(|v| v.as_str())
-        .and_then(|s| s.parse::<Uuid>().ok());
-    let Some(message) = (match id {
+    let Some(message) = (match message_of(&job) {
         Some(id) => message::Entity::find_by_id(id).one(&app.db).await?,
         None => None,
     }) else {
@@ -388,26 +383,54 @@ async fn save_with_event(app: &AppState, active: message::ActiveModel) -> Result
     Ok(())
 }
 
-/// A retried dead delivery job puts its message back in the queue.
-pub async fn requeue_for_job(app: &AppState, job: &job::Model) -> Result<()> {
-    if job.kind != DELIVER {
-        return Ok(());
+/// Runs a dead job of this company again. For a delivery, its failed message is queued again
+/// in the same transaction, before the job is pending: a worker that claims the job at once
+/// finds the message queued, never a failed one it would call done.
+pub async fn retry_job(app: &AppState, company_id: Uuid, job_id: Uuid) -> Result<job::Model> {
+    let txn = crate::db::begin_write(&app.db).await?;
+    let dead = jobs::find_dead(&txn, company_id, job_id).await?;
+    let message = match dead.kind.as_str() {
+        DELIVER => match message_of(&dead) {
+            Some(id) => message::Entity::find_by_id(id)
+                .one(&txn)
+                .await?
+                .filter(|m| m.state == state::FAILED),
+            None => None,
+        },
+        _ => None,
+    };
+    let event = match message {
+        Some(message) => {
+            let mut active = message.into_active_model();
+            active.state = Set(state::QUEUED.into());
+            active.failure_reason = Set(None);
+            active.updated_at = Set(Utc::now());
+            let updated = active.update(&txn).await?;
+            Some(
+                events::record(
+                    &txn,
+                    updated.company_id,
+                    Some(updated.lead_id),
+                    EventBody::message_updated(updated),
+                )
+                .await?,
+            )
+        }
+        None => None,
+    };
+    let job = jobs::make_pending(&txn, dead).await?;
+    txn.commit().await?;
+    if let Some(event) = event {
+        events::publish(app, event).await;
     }
-    if let Some(id) = job
-        .payload
+    Ok(job)
+}
+
+fn message_of(job: &job::Model) -> Option<Uuid> {
+    job.payload
         .get("messageId")
         .and_then(|v| v.as_str())
         .and_then(|s| s.parse::<Uuid>().ok())
-        && let Some(message) = message::Entity::find_by_id(id).one(&app.db).await?
-        && message.state == state::FAILED
-    {
-        let mut active = message.into_active_model();
-        active.state = Set(state::QUEUED.into());
-        active.failure_reason = Set(None);
-        active.updated_at = Set(Utc::now());
-        save_with_event(app, active).await?;
-    }
-    Ok(())
 }
 
 /// The lead's conversation, newest first.

@@ -359,3 +359,33 @@ async fn two_replicas_never_give_one_event_two_ids() {
     assert!(stream.next(Duration::from_millis(300)).await.is_none());
     assert_eq!(pending_events(&app).await, 0);
 }
+
+#[tokio::test]
+#[ignore = "needs redis-server: run scripts/test"]
+async fn a_stream_refused_during_a_redis_outage_says_nothing_of_redis() {
+    let mut redis = crate::helpers::PrivateRedis::start().await;
+    let url = redis.url.clone();
+    let app = crate::helpers::spawn_app_with(crate::helpers::Backend::Embedded, move |s| {
+        s.redis_url = Some(switchboard::config::Secret::new(url));
+    })
+    .await;
+    let account = app.signup("Outage Co").await;
+    // An API key is checked against the database alone, so the stream itself meets the outage.
+    let key = app
+        .post("/api/api-keys", &account.token, json!({"name": "CRM"}))
+        .await;
+    let key = key.body["secret"].as_str().expect("secret").to_owned();
+    redis.stop();
+    let reply = app.get("/api/events", &key).await;
+    reply.assert_problem(503, "state_store_unavailable");
+    assert_eq!(
+        reply.body["detail"], "Live events are unavailable right now; try again shortly.",
+        "a 5xx body stays opaque: {}",
+        reply.text
+    );
+    assert!(
+        !reply.text.contains("subscription") && !reply.text.contains(&app.namespace),
+        "{}",
+        reply.text
+    );
+}

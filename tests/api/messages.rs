@@ -266,6 +266,72 @@ storage_test!(
     }
 );
 
+storage_test!(
+    a_retried_delivery_claimed_at_once_still_delivers_its_message,
+    |app| {
+        let (account, guild, lead, channel) = lead_with_channel(&app).await;
+        let bot = format!("/sandbox/discord/servers/{guild}/bot");
+        app.request(Method::DELETE, &bot, Auth::None, None)
+            .await
+            .assert_status(204);
+        let mut failed = Vec::new();
+        for i in 0..10 {
+            let sent = app
+                .post(
+                    "/api/discord/send-message",
+                    &account.token,
+                    json!({"leadId": lead["id"], "content": format!("Blocked {i}")}),
+                )
+                .await;
+            assert_eq!(sent.body["state"], "failed", "{}", sent.text);
+            failed.push(sent.body["id"].as_str().unwrap_or_default().to_owned());
+        }
+        app.request(Method::PUT, &bot, Auth::None, None)
+            .await
+            .assert_status(204);
+        let dead = app.get("/api/jobs?state=dead", &account.token).await;
+        let jobs: Vec<String> = dead.body["items"]
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|j| j["id"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(jobs.len(), 10);
+
+        // A worker that claims a job the moment it is pending, as a busy replica would.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let eager = {
+            let (state, stop) = (app.state.clone(), stop.clone());
+            tokio::spawn(async move {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    match switchboard::jobs::claim_next(&state.db, switchboard::messages::DELIVER)
+                        .await
+                    {
+                        Ok(Some(job)) => {
+                            let _ = switchboard::messages::run(&state, job).await;
+                        }
+                        _ => tokio::task::yield_now().await,
+                    }
+                }
+            })
+        };
+        for job in &jobs {
+            app.post(&format!("/api/jobs/{job}/retry"), &account.token, json!({}))
+                .await
+                .assert_status(200);
+        }
+        for id in &failed {
+            wait_for_state(&app, &account, &lead, id, "sent").await;
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = eager.await;
+        assert_eq!(on_discord(&app, &channel).await.len(), 10);
+    }
+);
+
 storage_test!(sending_needs_an_open_channel_and_valid_content, |app| {
     let (account, _, lead) = connected(&app).await;
     let send = |content: Value| {

@@ -257,7 +257,6 @@ async fn retry_job(
     AdminPrincipal(principal): AdminPrincipal,
     ApiPath(path): ApiPath<JobPath>,
 ) -> Result<Json<JobView>> {
-    let job = jobs::retry(&state.db, principal.company_id, path.job_id).await?;
-    messages::requeue_for_job(&state, &job).await?;
+    let job = messages::retry_job(&state, principal.company_id, path.job_id).await?;
     Ok(Json(job.into()))
 }
