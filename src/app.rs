@@ -37,6 +37,8 @@ pub struct AppState {
     pub routing: Arc<crate::routing::Cache>,
     /// Turns for giving live events their ids.
     pub sequencer: Arc<crate::events::Sequencer>,
+    /// Wakes this process's channel worker: a creation was queued or finished.
+    pub channel_work: Arc<tokio::sync::Notify>,
     /// Turns `true` when the server starts shutting down, so endless responses (event
     /// streams) end and graceful shutdown can finish.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
@@ -52,12 +54,9 @@ impl axum::extract::FromRef<AppState> for Arc<Metrics> {
 impl AppState {
     /// Connects to the database (migrating it) and the state store.
     pub async fn connect(settings: Settings, namespace: &str) -> anyhow::Result<Self> {
-        let db = db::connect(settings.database_url.expose())
+        let db = db::connect_migrated(settings.database_url.expose())
             .await
-            .context("connecting to the database")?;
-        db::migrate(&db)
-            .await
-            .context("running database migrations")?;
+            .context("connecting to the database and running its migrations")?;
         let state = state::connect(
             settings.redis_url.as_ref().map(|u| u.expose().as_str()),
             namespace,
@@ -120,6 +119,7 @@ impl AppState {
             sandbox,
             routing,
             sequencer: Arc::default(),
+            channel_work: Arc::default(),
             shutdown,
             shutdown_tx: Arc::new(shutdown_tx),
         })
@@ -203,6 +203,8 @@ impl Server {
             }
         });
         let worker = tokio::spawn(crate::messages::worker(self.state.clone()));
+        let cleanups = tokio::spawn(crate::channels::cleanup::worker(self.state.clone()));
+        let provisioning = tokio::spawn(crate::channels::provision_worker(self.state.clone()));
         let invalidations = tokio::spawn(crate::routing::cache::listen(self.state.clone()));
         let gateway = self
             .state
@@ -225,6 +227,8 @@ impl Server {
         leftovers.abort();
         refresher.abort();
         worker.abort();
+        cleanups.abort();
+        provisioning.abort();
         invalidations.abort();
         if let Some(gateway) = gateway {
             gateway.abort();

@@ -5,11 +5,31 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    connect_with(url, if url.starts_with("sqlite:") { 8 } else { 20 }).await
+}
+
+/// Connects and brings the schema up to date. On SQLite the migrations run on a connection of
+/// their own, closed before the pool opens: a pooled connection opened while a migration
+/// changed the schema can keep the old schema (and statements prepared against it) around.
+pub async fn connect_migrated(url: &str) -> Result<DatabaseConnection, DbErr> {
+    if url.starts_with("sqlite:") {
+        let single = connect_with(url, 1).await?;
+        migrate(&single).await?;
+        single.close().await?;
+        connect(url).await
+    } else {
+        let db = connect(url).await?;
+        migrate(&db).await?;
+        Ok(db)
+    }
+}
+
+async fn connect_with(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     let sqlite = url.starts_with("sqlite:");
     options
         // SQLite serialises writers anyway; a few connections let readers proceed (WAL).
-        .max_connections(if sqlite { 8 } else { 20 })
+        .max_connections(max_connections)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))

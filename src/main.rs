@@ -182,6 +182,8 @@ async fn migrate_dm_leads(company: Option<uuid::Uuid>) -> anyhow::Result<()> {
     telemetry::init(settings.log_format);
     settings.apply_sandbox();
     let app = switchboard::app::AppState::connect(settings, "switchboard").await?;
+    // The channels are made by the background queue; this process works on it too.
+    let worker = tokio::spawn(switchboard::channels::provision_worker(app.clone()));
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
@@ -193,7 +195,9 @@ async fn migrate_dm_leads(company: Option<uuid::Uuid>) -> anyhow::Result<()> {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     })
-    .await?;
+    .await;
+    worker.abort();
+    let summary = summary?;
     bar.finish_and_clear();
     writeln!(
         std::io::stdout().lock(),

@@ -11,6 +11,7 @@ mod m20261124_000007_create_sync_logs;
 mod m20261124_000008_create_messages_and_jobs;
 mod m20261124_000009_create_routing_and_events;
 mod m20261124_000010_create_pending_events;
+mod m20261201_000011_lead_lifecycle;
 mod util;
 
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000008_create_messages_and_jobs::Migration),
             Box::new(m20261124_000009_create_routing_and_events::Migration),
             Box::new(m20261124_000010_create_pending_events::Migration),
+            Box::new(m20261201_000011_lead_lifecycle::Migration),
         ]
     }
 }

@@ -95,7 +95,7 @@ impl MigrationTrait for Migration {
 }
 
 #[derive(DeriveIden)]
-enum Leads {
+pub enum Leads {
     Table,
     Id,
     CompanyId,

@@ -9,77 +9,9 @@ pub struct Migration;
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .create_table(
-                Table::create()
-                    .table(Messages::Table)
-                    .col(pk_uuid(Messages::Id))
-                    .col(uuid(Messages::CompanyId))
-                    .col(uuid(Messages::LeadId))
-                    .col(string_len(Messages::GuildId, 20))
-                    .col(string_len(Messages::ChannelId, 20))
-                    .col(string_len(Messages::Direction, 16))
-                    .col(string_len(Messages::AuthorMetaId, 64))
-                    .col(text(Messages::Content))
-                    .col(string_len(Messages::State, 16))
-                    .col(string_len_null(Messages::DiscordMessageId, 20))
-                    .col(string_len_null(Messages::IdempotencyKey, 255))
-                    .col(string_len_null(Messages::RequestHash, 64))
-                    .col(string_len(Messages::Origin, 32))
-                    .col(text_null(Messages::FailureReason))
-                    .col(timestamp_with_time_zone(Messages::CreatedAt))
-                    .col(timestamp_with_time_zone(Messages::UpdatedAt))
-                    .col(timestamp_with_time_zone_null(Messages::SentAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(Messages::Table, Messages::CompanyId)
-                            .to(Companies::Table, Companies::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
-                    .to_owned(),
-            )
+            .create_table(messages_table(Messages::Table))
             .await?;
-        use Messages as M;
-        util::index(
-            manager,
-            "messages_discord_message_id_key",
-            M::Table,
-            [M::DiscordMessageId],
-            true,
-        )
-        .await?;
-        util::index(
-            manager,
-            "messages_company_idempotency_key",
-            M::Table,
-            [M::CompanyId, M::IdempotencyKey],
-            true,
-        )
-        .await?;
-        util::index(
-            manager,
-            "messages_company_created_idx",
-            M::Table,
-            [M::CompanyId, M::CreatedAt],
-            false,
-        )
-        .await?;
-        util::index(
-            manager,
-            "messages_guild_created_idx",
-            M::Table,
-            [M::GuildId, M::CreatedAt],
-            false,
-        )
-        .await?;
-        util::index(
-            manager,
-            "messages_lead_created_idx",
-            M::Table,
-            [M::LeadId, M::CreatedAt],
-            false,
-        )
-        .await?;
-
+        messages_indexes(manager).await?;
         manager
             .create_table(
                 Table::create()
@@ -126,8 +58,85 @@ impl MigrationTrait for Migration {
     }
 }
 
+/// The messages table as this step made it; a later step rebuilds it on SQLite from the same
+/// definition.
+pub fn messages_table(table: impl IntoIden) -> TableCreateStatement {
+    Table::create()
+        .table(table)
+        .col(pk_uuid(Messages::Id))
+        .col(uuid(Messages::CompanyId))
+        .col(uuid(Messages::LeadId))
+        .col(string_len(Messages::GuildId, 20))
+        .col(string_len(Messages::ChannelId, 20))
+        .col(string_len(Messages::Direction, 16))
+        .col(string_len(Messages::AuthorMetaId, 64))
+        .col(text(Messages::Content))
+        .col(string_len(Messages::State, 16))
+        .col(string_len_null(Messages::DiscordMessageId, 20))
+        .col(string_len_null(Messages::IdempotencyKey, 255))
+        .col(string_len_null(Messages::RequestHash, 64))
+        .col(string_len(Messages::Origin, 32))
+        .col(text_null(Messages::FailureReason))
+        .col(timestamp_with_time_zone(Messages::CreatedAt))
+        .col(timestamp_with_time_zone(Messages::UpdatedAt))
+        .col(timestamp_with_time_zone_null(Messages::SentAt))
+        .foreign_key(
+            ForeignKey::create()
+                .from(Messages::Table, Messages::CompanyId)
+                .to(Companies::Table, Companies::Id)
+                .on_delete(ForeignKeyAction::Cascade),
+        )
+        .to_owned()
+}
+
+/// The messages indexes as this step made them.
+pub async fn messages_indexes(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    use Messages as M;
+    util::index(
+        manager,
+        "messages_discord_message_id_key",
+        M::Table,
+        [M::DiscordMessageId],
+        true,
+    )
+    .await?;
+    util::index(
+        manager,
+        "messages_company_idempotency_key",
+        M::Table,
+        [M::CompanyId, M::IdempotencyKey],
+        true,
+    )
+    .await?;
+    util::index(
+        manager,
+        "messages_company_created_idx",
+        M::Table,
+        [M::CompanyId, M::CreatedAt],
+        false,
+    )
+    .await?;
+    util::index(
+        manager,
+        "messages_guild_created_idx",
+        M::Table,
+        [M::GuildId, M::CreatedAt],
+        false,
+    )
+    .await?;
+    util::index(
+        manager,
+        "messages_lead_created_idx",
+        M::Table,
+        [M::LeadId, M::CreatedAt],
+        false,
+    )
+    .await?;
+    Ok(())
+}
+
 #[derive(DeriveIden, Clone, Copy)]
-enum Messages {
+pub enum Messages {
     Table,
     Id,
     CompanyId,
@@ -149,7 +158,7 @@ enum Messages {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-enum Jobs {
+pub enum Jobs {
     Table,
     Id,
     CompanyId,

@@ -1,10 +1,17 @@
 //! Moving leads from direct messages to their own channels: every active lead with a Discord
-//! user id and no channel gets one, at Discord's rate, resumably (a rerun skips the done).
+//! user id and no channel gets one, through the same background queue as the API's (one
+//! creation at a time per guild, at Discord's rate), resumably (a rerun skips the done). A
+//! channel worker must run meanwhile: every `serve` process has one, and the CLI starts its own.
+use std::time::Duration;
+
 use chrono::Utc;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use super::open;
+use super::{
+    get,
+    provision::{self, Queued},
+};
 use crate::{
     app::AppState,
     entities::{discord_connection, lead},
@@ -67,18 +74,41 @@ pub async fn migrate_dm_leads(
         ..Summary::default()
     };
     let mut errors = Vec::new();
-    for (done, lead) in leads.iter().enumerate() {
-        // Discord's pace is kept by the client's rate limiter: creations queue per guild.
-        match open(app, &Principal::system(lead.company_id), lead.id).await {
-            Ok(opened) if opened.created => summary.created += 1,
-            Ok(_) => summary.existing += 1,
+    let mut waiting = Vec::new();
+    for lead in &leads {
+        match provision::queue(app, &Principal::system(lead.company_id), lead.id).await {
+            Ok(Queued::Exists(_)) => summary.existing += 1,
+            Ok(Queued::Provisioning { .. }) => waiting.push(lead),
             Err(err) => {
                 summary.failed += 1;
-                tracing::warn!(lead.id = %lead.id, code = err.code, "could not open a channel for a DM lead");
+                tracing::warn!(lead.id = %lead.id, code = err.code, "could not queue a channel for a DM lead");
                 errors.push(serde_json::json!({ "leadId": lead.id, "code": err.code, "detail": err.detail }));
             }
         }
-        progress(done + 1, leads.len());
+    }
+    let total = leads.len();
+    progress(summary.existing + summary.failed, total);
+    // The channels come in at Discord's pace; progress shows each as it lands.
+    while !waiting.is_empty() {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let mut still = Vec::new();
+        for lead in waiting {
+            if get(&app.db, lead.company_id, lead.id).await?.is_some() {
+                summary.created += 1;
+                continue;
+            }
+            match provision::get_provision(&app.db, lead.company_id, lead.id).await? {
+                Some(p) if p.state == provision::state::FAILED => {
+                    summary.failed += 1;
+                    errors.push(serde_json::json!({ "leadId": lead.id, "detail": p.last_error }));
+                }
+                Some(_) => still.push(lead),
+                // Deleted meanwhile.
+                None => summary.failed += 1,
+            }
+        }
+        waiting = still;
+        progress(summary.created + summary.existing + summary.failed, total);
     }
 
     let counts = sync_logs::Counts {

@@ -1,8 +1,9 @@
 //! One private Discord channel per lead: planned against Discord's limits, created once even
 //! under concurrent requests, and never left orphaned on Discord when saving it here fails.
+pub mod cleanup;
+mod leaving;
 mod migrate;
-
-use std::time::Duration;
+pub mod provision;
 
 use chrono::Utc;
 use sea_orm::{
@@ -21,8 +22,7 @@ use crate::{
     discord::{DiscordError, DiscordRest},
     entities::{discord_category, discord_connection, lead, lead_channel},
     error::{Error, ErrorKind, Result},
-    integrations::{health, store},
-    leads,
+    integrations::health,
     pagination::{Cursor, Page},
     tenancy::Principal,
 };
@@ -31,17 +31,15 @@ use crate::{
     routing::{self, cache::Key},
 };
 
+pub use leaving::{after_disconnect, delete_lead, finish_disconnect};
 pub use migrate::{Summary as MigrationSummary, migrate_dm_leads};
+pub use provision::{Opened, Queued, open, provision_worker, queue, retry};
 
 /// Discord's limits (https://discord.com/developers/docs/resources/guild).
 pub const MAX_CHANNELS_PER_GUILD: usize = 500;
 pub const MAX_CHANNELS_PER_CATEGORY: u64 = 50;
 /// At this share of the guild limit the connection shows a warning.
 pub const WARN_AT: usize = MAX_CHANNELS_PER_GUILD * 8 / 10;
-/// How long one request may hold a lead's creation lock.
-const LOCK_TTL: Duration = Duration::from_secs(60);
-/// How long a request waits for its turn in the guild's creation queue.
-const GUILD_QUEUE_WAIT: Duration = Duration::from_secs(25);
 
 /// What the bot's own overwrite allows in a lead channel and a category: what it needs there
 /// once @everyone is denied the view, and nothing more. Discord lets a bot allow only bits it
@@ -80,6 +78,29 @@ pub async fn get(
         .await?)
 }
 
+/// A lead's channel as the API shows it: the channel, or its provisioning.
+pub enum View {
+    Channel(lead_channel::Model),
+    Provisioning(crate::entities::channel_provision::Model),
+}
+
+pub async fn view(db: &impl ConnectionTrait, company_id: Uuid, lead_id: Uuid) -> Result<View> {
+    crate::leads::get(db, company_id, lead_id).await?;
+    if let Some(channel) = get(db, company_id, lead_id).await? {
+        return Ok(View::Channel(channel));
+    }
+    provision::get_provision(db, company_id, lead_id)
+        .await?
+        .map(View::Provisioning)
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                "channel_not_found",
+                "This lead has no channel.",
+            )
+        })
+}
+
 pub async fn list(
     db: &impl ConnectionTrait,
     company_id: Uuid,
@@ -87,7 +108,14 @@ pub async fn list(
     limit: u64,
     cursor: Option<Cursor>,
 ) -> Result<Page<lead_channel::Model>> {
-    let mut query = find_for(company_id);
+    // The archived records of deleted leads' channels are kept for routing, not listed.
+    let live_leads = sea_orm::sea_query::Query::select()
+        .column(lead::Column::Id)
+        .from(lead::Entity)
+        .and_where(lead::Column::CompanyId.eq(company_id))
+        .to_owned();
+    let mut query =
+        find_for(company_id).filter(lead_channel::Column::LeadId.in_subquery(live_leads));
     if let Some(active) = active {
         query = query.filter(lead_channel::Column::IsActive.eq(active));
     }
@@ -166,93 +194,11 @@ pub fn discord_error(err: DiscordError) -> Error {
     }
 }
 
-pub struct Opened {
-    pub channel: lead_channel::Model,
-    /// False when the lead already had its channel.
-    pub created: bool,
-}
-
-/// Opens the lead's channel, or returns the one it has.
-pub async fn open(app: &AppState, principal: &Principal, lead_id: Uuid) -> Result<Opened> {
-    let lead = leads::get(&app.db, principal.company_id, lead_id).await?;
-    if let Some(channel) = get(&app.db, principal.company_id, lead_id).await? {
-        return Ok(Opened {
-            channel,
-            created: false,
-        });
-    }
-    let connection = store::connection_for(&app.db, principal.company_id)
-        .await?
-        .filter(|c| c.bot_invited)
-        .ok_or_else(|| {
-            Error::conflict(
-                "discord_not_connected",
-                "Connect the company's Discord server first.",
-            )
-        })?;
-    let rest = app.discord.clone().ok_or_else(|| {
-        Error::conflict(
-            "discord_not_connected",
-            "Discord is not configured on this server.",
-        )
-    })?;
-
-    // One creator per lead across requests and replicas; the others wait for its result.
-    let lock = format!("lead_channel_lock:{lead_id}");
-    let deadline = tokio::time::Instant::now() + LOCK_TTL;
-    while !app.state.put_if_absent(&lock, b"1", LOCK_TTL).await? {
-        if let Some(channel) = get(&app.db, principal.company_id, lead_id).await? {
-            return Ok(Opened {
-                channel,
-                created: false,
-            });
-        }
-        if tokio::time::Instant::now() > deadline {
-            return Err(Error::unavailable(
-                "channel_busy",
-                "The channel is being created; try again shortly.",
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let result = async {
-        if let Some(channel) = get(&app.db, principal.company_id, lead_id).await? {
-            return Ok(Opened {
-                channel,
-                created: false,
-            });
-        }
-        // Creations in one guild go one at a time: Discord paces them per guild anyway, and the
-        // category planning needs to see the previous creation.
-        let guild_lock = format!("guild_channels_lock:{}", connection.guild_id);
-        let guild_deadline = tokio::time::Instant::now() + GUILD_QUEUE_WAIT;
-        while !app.state.put_if_absent(&guild_lock, b"1", LOCK_TTL).await? {
-            if tokio::time::Instant::now() > guild_deadline {
-                return Err(Error::unavailable(
-                    "channel_queue_full",
-                    "Many channels are being created in this server; try again shortly.",
-                )
-                .with_retry_after(10));
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        let created = create(app, principal, &rest, &lead, connection)
-            .await
-            .map(|channel| Opened {
-                channel,
-                created: true,
-            });
-        app.state.delete(&guild_lock).await?;
-        created
-    }
-    .await;
-    app.state.delete(&lock).await?;
-    result
-}
-
+/// Makes the lead's channel at Discord and records it. Runs inside the guild's creation queue
+/// (one at a time per guild), so category planning sees every earlier creation.
 async fn create(
     app: &AppState,
-    principal: &Principal,
+    actor: &str,
     rest: &DiscordRest,
     lead: &lead::Model,
     connection: discord_connection::Model,
@@ -321,7 +267,7 @@ async fn create(
     // From here on the channel exists on Discord: any failure removes it again.
     match finish(
         app,
-        principal,
+        actor,
         rest,
         lead,
         &connection,
@@ -348,7 +294,7 @@ async fn create(
 )]
 async fn finish(
     app: &AppState,
-    principal: &Principal,
+    actor: &str,
     rest: &DiscordRest,
     lead: &lead::Model,
     connection: &discord_connection::Model,
@@ -431,7 +377,7 @@ async fn finish(
     audit::record(
         &txn,
         lead.company_id,
-        &principal.actor(),
+        actor,
         "channel.created",
         &format!("lead:{}", lead.id),
         serde_json::json!({ "channelId": channel_id.to_string(), "guildChannels": guild_channels }),

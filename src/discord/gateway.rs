@@ -298,6 +298,10 @@ async fn guild_gone(app: &AppState, guild_id: u64, unavailable: bool) -> Result<
     let Some(connection) = connection_of(app, guild_id).await? else {
         return Ok(());
     };
+    if !unavailable && !connection.bot_invited {
+        // The bot left on the company's own disconnect: nothing more to record.
+        return Ok(());
+    }
     let company_id = connection.company_id;
     let txn = crate::db::begin_write(&app.db).await?;
     let mut active = connection.into_active_model();

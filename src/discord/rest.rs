@@ -553,6 +553,17 @@ impl DiscordRest {
         .await
     }
 
+    /// Leave Guild (`DELETE /users/@me/guilds/{guild.id}`): the bot leaves the server.
+    pub async fn leave_guild(&self, guild_id: u64) -> Result<(), DiscordError> {
+        self.call::<serde_json::Value>(
+            Method::DELETE,
+            &format!("users/@me/guilds/{guild_id}"),
+            None::<&()>,
+        )
+        .await
+        .map(|_| ())
+    }
+
     pub async fn guild_member(&self, guild_id: u64, user_id: u64) -> Result<Member, DiscordError> {
         self.call(
             Method::GET,

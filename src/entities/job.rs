@@ -20,6 +20,9 @@ pub struct Model {
     pub last_error: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Jobs of one queue run one at a time (channel creations per guild); `None` for jobs that
+    /// may run side by side.
+    pub queue: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

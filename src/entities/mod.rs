@@ -2,6 +2,7 @@
 //! the domain modules (`leads::find_for(company_id)`), never a bare `Entity::find()`.
 pub mod api_key;
 pub mod audit_entry;
+pub mod channel_provision;
 pub mod company;
 pub mod discord_category;
 pub mod discord_connection;

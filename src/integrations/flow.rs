@@ -340,6 +340,12 @@ pub async fn disconnect(app: &AppState, principal: &Principal, provider_id: &str
     } else {
         None
     };
+    // Nothing more goes to the server: undelivered messages fail, and the bot leaves it.
+    let (failed, leave) = if provider.id() == "discord" {
+        crate::channels::after_disconnect(&txn, principal.company_id, guild.as_deref()).await?
+    } else {
+        (None, None)
+    };
     audit::record(
         &txn,
         principal.company_id,
@@ -353,6 +359,7 @@ pub async fn disconnect(app: &AppState, principal: &Principal, provider_id: &str
     if let Some(guild) = guild {
         crate::routing::cache::invalidate(app, crate::routing::cache::Key::Guild(guild)).await;
     }
+    crate::channels::finish_disconnect(app, failed, leave).await;
     Ok(())
 }
 

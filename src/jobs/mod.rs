@@ -51,6 +51,36 @@ pub async fn enqueue_after(
     payload: serde_json::Value,
     grace: Duration,
 ) -> Result<job::Model> {
+    insert(db, company_id, kind, payload, grace, None).await
+}
+
+/// Enqueues a job in `queue`: jobs of one queue run one at a time, oldest first.
+pub async fn enqueue_in(
+    db: &impl ConnectionTrait,
+    company_id: Option<Uuid>,
+    kind: &str,
+    payload: serde_json::Value,
+    queue: &str,
+) -> Result<job::Model> {
+    insert(
+        db,
+        company_id,
+        kind,
+        payload,
+        Duration::ZERO,
+        Some(queue.to_owned()),
+    )
+    .await
+}
+
+async fn insert(
+    db: &impl ConnectionTrait,
+    company_id: Option<Uuid>,
+    kind: &str,
+    payload: serde_json::Value,
+    grace: Duration,
+    queue: Option<String>,
+) -> Result<job::Model> {
     let now = Utc::now();
     let run_at = now + chrono::Duration::from_std(grace).unwrap_or_default();
     let row = job::ActiveModel {
@@ -65,11 +95,14 @@ pub async fn enqueue_after(
         last_error: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        queue: Set(queue),
     };
     Ok(Jobs::insert(row).exec_with_returning(db).await?)
 }
 
-fn claim_sql(backend: DatabaseBackend, by_id: bool) -> String {
+/// `busy_queues`: how many queues to leave alone (their names are bound after the first three
+/// parameters), because this worker is already running a job of theirs.
+fn claim_sql(backend: DatabaseBackend, by_id: bool, busy_queues: usize) -> String {
     let (p, lock) = match backend {
         DatabaseBackend::Postgres => (["$1", "$2", "$3"], " FOR UPDATE SKIP LOCKED"),
         // Numbered, not bare `?`: the statement uses "now" more than once.
@@ -78,11 +111,24 @@ fn claim_sql(backend: DatabaseBackend, by_id: bool) -> String {
     let target = if by_id {
         format!("id = {} AND state = 'pending'", p[2])
     } else {
-        format!(
+        let mut target = format!(
             "kind = {kind} AND ((state = 'pending' AND run_at <= {now}) OR (state = 'running' AND locked_until < {now}))",
             now = p[0],
             kind = p[2]
-        )
+        );
+        if busy_queues > 0 {
+            let names: Vec<String> = (4..4 + busy_queues)
+                .map(|i| match backend {
+                    DatabaseBackend::Postgres => format!("${i}"),
+                    _ => format!("?{i}"),
+                })
+                .collect();
+            target.push_str(&format!(
+                " AND (queue IS NULL OR queue NOT IN ({}))",
+                names.join(", ")
+            ));
+        }
+        target
     };
     format!(
         "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_until = {until}, updated_at = {now} \
@@ -95,15 +141,40 @@ fn claim_sql(backend: DatabaseBackend, by_id: bool) -> String {
 /// Takes the next due job of this kind, if any, for this worker alone. Workers claim only the
 /// kinds they run.
 pub async fn claim_next(db: &impl ConnectionTrait, kind: &str) -> Result<Option<job::Model>> {
+    claim_next_outside(db, kind, &[]).await
+}
+
+/// As [`claim_next`], leaving alone the jobs of `busy` queues.
+pub async fn claim_next_outside(
+    db: &impl ConnectionTrait,
+    kind: &str,
+    busy: &[String],
+) -> Result<Option<job::Model>> {
     let now = Utc::now();
     let until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
     let backend = db.get_database_backend();
-    let stmt = Statement::from_sql_and_values(
-        backend,
-        claim_sql(backend, false),
-        [now.into(), until.into(), kind.into()],
-    );
+    let mut values: Vec<sea_orm::Value> = vec![now.into(), until.into(), kind.into()];
+    values.extend(busy.iter().map(|q| q.as_str().into()));
+    let stmt =
+        Statement::from_sql_and_values(backend, claim_sql(backend, false, busy.len()), values);
     Ok(Jobs::find().from_raw_sql(stmt).one(db).await?)
+}
+
+/// Gives a claimed job back untried, to run after `delay` (its queue was busy on another
+/// replica): the attempt the claim counted is not counted.
+pub async fn release(
+    db: &impl ConnectionTrait,
+    job: job::Model,
+    delay: Duration,
+) -> Result<job::Model> {
+    let attempts = (job.attempts - 1).max(0);
+    let mut active = job.into_active_model();
+    active.state = Set(state::PENDING.to_owned());
+    active.attempts = Set(attempts);
+    active.run_at = Set(Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default());
+    active.locked_until = Set(None);
+    active.updated_at = Set(Utc::now());
+    Ok(active.update(db).await?)
 }
 
 /// Takes this job if it is still pending (the request that enqueued it tries it at once).
@@ -113,7 +184,7 @@ pub async fn claim(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<job::Mo
     let backend = db.get_database_backend();
     let stmt = Statement::from_sql_and_values(
         backend,
-        claim_sql(backend, true),
+        claim_sql(backend, true, 0),
         [now.into(), until.into(), id.into()],
     );
     Ok(Jobs::find().from_raw_sql(stmt).one(db).await?)
@@ -191,6 +262,27 @@ pub async fn list(
     Ok(Page::from_rows(rows, limit, |j| j.id))
 }
 
+/// The company's pending jobs of this kind are dead now, with the reason: what they would do
+/// can no longer happen (the integration they need is gone).
+pub async fn kill_pending(
+    db: &impl ConnectionTrait,
+    company_id: Uuid,
+    kind: &str,
+    reason: &str,
+) -> Result<u64> {
+    use sea_orm::sea_query::Expr;
+    let result = Jobs::update_many()
+        .col_expr(job::Column::State, Expr::value(state::DEAD))
+        .col_expr(job::Column::LastError, Expr::value(reason))
+        .col_expr(job::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(job::Column::CompanyId.eq(company_id))
+        .filter(job::Column::Kind.eq(kind))
+        .filter(job::Column::State.eq(state::PENDING))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
+
 /// A dead job of this company, to run again.
 pub async fn find_dead(
     db: &impl ConnectionTrait,
@@ -233,7 +325,16 @@ mod tests {
 
     #[test]
     fn the_claim_locks_rows_only_on_postgres() {
-        assert!(claim_sql(DatabaseBackend::Postgres, false).contains("FOR UPDATE SKIP LOCKED"));
-        assert!(!claim_sql(DatabaseBackend::Sqlite, false).contains("FOR UPDATE"));
+        assert!(claim_sql(DatabaseBackend::Postgres, false, 0).contains("FOR UPDATE SKIP LOCKED"));
+        assert!(!claim_sql(DatabaseBackend::Sqlite, false, 0).contains("FOR UPDATE"));
+    }
+
+    #[test]
+    fn busy_queues_are_bound_after_the_first_three_parameters() {
+        let sql = claim_sql(DatabaseBackend::Postgres, false, 2);
+        assert!(sql.contains("queue NOT IN ($4, $5)"), "{sql}");
+        let sql = claim_sql(DatabaseBackend::Sqlite, false, 1);
+        assert!(sql.contains("queue NOT IN (?4)"), "{sql}");
+        assert!(!claim_sql(DatabaseBackend::Sqlite, false, 0).contains("queue"));
     }
 }

@@ -187,6 +187,12 @@ async fn send_locked(
             "The lead's channel is archived.",
         ));
     }
+    if !connected_to(&app.db, principal.company_id, &channel.guild_id).await? {
+        return Err(Error::conflict(
+            "discord_not_connected",
+            "The company's Discord server is not connected; reconnect it to send.",
+        ));
+    }
     let now = Utc::now();
     let txn = crate::db::begin_write(&app.db).await?;
     let row = message::ActiveModel {
@@ -269,18 +275,19 @@ pub async fn run(app: &AppState, job: job::Model) -> Result<()> {
         Some(id) => message::Entity::find_by_id(id).one(&app.db).await?,
         None => None,
     }) else {
-        jobs::fail(
-            &app.db,
-            job,
-            Failure::Permanent {
-                reason: "the message no longer exists".into(),
-            },
-        )
-        .await?;
+        // Its lead was deleted, and the message with them: nothing is left to deliver.
+        jobs::complete(&app.db, job).await?;
         return Ok(());
     };
     if message.state != state::QUEUED {
         jobs::complete(&app.db, job).await?;
+        return Ok(());
+    }
+    if !connected_to(&app.db, message.company_id, &message.guild_id).await? {
+        let reason =
+            "discord_not_connected: the company's Discord server is not connected".to_owned();
+        mark_failed(app, message, &reason).await?;
+        jobs::fail(&app.db, job, Failure::Permanent { reason }).await?;
         return Ok(());
     }
     let Some(rest) = app.discord.clone() else {
@@ -383,12 +390,62 @@ async fn save_with_event(app: &AppState, active: message::ActiveModel) -> Result
     Ok(())
 }
 
+/// Whether the company's Discord connection is bound to this guild with the bot in it.
+async fn connected_to(db: &impl ConnectionTrait, company_id: Uuid, guild_id: &str) -> Result<bool> {
+    Ok(store::connection_for(db, company_id)
+        .await?
+        .is_some_and(|c| c.bot_invited && c.guild_id == guild_id))
+}
+
+/// Every message of the company still waiting for delivery ends `failed` with `reason`, and
+/// its delivery job is dead (retryable through the jobs API once Discord is back). Returns the
+/// `message.updated` events to publish after the caller commits.
+pub async fn fail_undelivered(
+    txn: &impl ConnectionTrait,
+    company_id: Uuid,
+    reason: &str,
+) -> Result<Option<events::Recorded>> {
+    let queued = message::Entity::find()
+        .filter(message::Column::CompanyId.eq(company_id))
+        .filter(message::Column::State.eq(state::QUEUED))
+        .all(txn)
+        .await?;
+    if queued.is_empty() {
+        return Ok(None);
+    }
+    let now = Utc::now();
+    message::Entity::update_many()
+        .col_expr(message::Column::State, Expr::value(state::FAILED))
+        .col_expr(message::Column::FailureReason, Expr::value(reason))
+        .col_expr(message::Column::UpdatedAt, Expr::value(now))
+        .filter(message::Column::CompanyId.eq(company_id))
+        .filter(message::Column::State.eq(state::QUEUED))
+        .exec(txn)
+        .await?;
+    jobs::kill_pending(txn, company_id, DELIVER, reason).await?;
+    let events = queued
+        .into_iter()
+        .map(|mut m| {
+            m.state = state::FAILED.into();
+            m.failure_reason = Some(reason.to_owned());
+            m.updated_at = now;
+            (Some(m.lead_id), EventBody::message_updated(m))
+        })
+        .collect();
+    Ok(Some(events::record_all(txn, company_id, events).await?))
+}
+
 /// Runs a dead job of this company again. For a delivery, its failed message is queued again
 /// in the same transaction, before the job is pending: a worker that claims the job at once
-/// finds the message queued, never a failed one it would call done.
+/// finds the message queued, never a failed one it would call done. For a lead channel, its
+/// provisioning is `provisioning` again.
 pub async fn retry_job(app: &AppState, company_id: Uuid, job_id: Uuid) -> Result<job::Model> {
     let txn = crate::db::begin_write(&app.db).await?;
     let dead = jobs::find_dead(&txn, company_id, job_id).await?;
+    if dead.kind == channels::provision::KIND {
+        // A lead channel: its provisioning shows `provisioning` again.
+        channels::provision::requeue_for_job(&txn, &dead).await?;
+    }
     let message = match dead.kind.as_str() {
         DELIVER => match message_of(&dead) {
             Some(id) => message::Entity::find_by_id(id)

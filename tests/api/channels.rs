@@ -42,6 +42,56 @@ pub async fn connected(app: &TestApp) -> (Account, String, Value) {
     (account, guild, lead.body)
 }
 
+/// A server admin sets the bot's role to these permissions.
+pub async fn set_bot_permissions(app: &TestApp, guild: &str, permissions: u64) {
+    let servers = app
+        .request(Method::GET, "/sandbox/discord/servers", Auth::None, None)
+        .await;
+    let role = servers.body["items"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["id"] == guild))
+        .and_then(|s| s["botRoleId"].as_str())
+        .expect("the bot has a role in the server")
+        .to_owned();
+    app.request(
+        Method::PATCH,
+        &format!("/sandbox/discord/servers/{guild}/roles/{role}"),
+        Auth::None,
+        Some(json!({"permissions": permissions.to_string()})),
+    )
+    .await
+    .assert_status(204);
+}
+
+/// Opens the lead's channel and, when the answer is 202, follows it until it is made or failed.
+pub async fn open_and_wait(app: &TestApp, token: &str, lead: &Value) -> Value {
+    let opened = app
+        .post(
+            "/api/discord/channels",
+            token,
+            json!({"leadId": lead["id"]}),
+        )
+        .await;
+    assert!(
+        matches!(opened.status.as_u16(), 200..=202),
+        "{}",
+        opened.text
+    );
+    let path = format!(
+        "/api/discord/channels/{}",
+        lead["id"].as_str().unwrap_or_default()
+    );
+    let mut view = opened.body;
+    for _ in 0..300 {
+        if view["state"] != "provisioning" {
+            return view;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        view = app.get(&path, token).await.body;
+    }
+    panic!("the channel never left provisioning: {view}");
+}
+
 async fn discord(app: &TestApp, path: &str) -> Value {
     let reply = app
         .send(
@@ -220,31 +270,16 @@ storage_test!(
         )
         .await
         .assert_status(200);
-        let failed = app
-            .post(
-                "/api/discord/channels",
-                &account.token,
-                json!({"leadId": lead["id"]}),
-            )
-            .await;
-        failed.assert_problem(503, "discord_unavailable");
-        assert!(failed.headers.contains_key("retry-after"));
-        assert!(
-            text_channels(&discord(&app, &format!("guilds/{guild}/channels")).await).is_empty(),
-            "the half-made channel was removed"
-        );
+        // The first attempt fails after Discord made the channel; the job's retry succeeds.
+        let opened = open_and_wait(&app, &account.token, &lead).await;
+        assert_eq!(opened["state"], "active", "{opened}");
+        let on_discord = text_channels(&discord(&app, &format!("guilds/{guild}/channels")).await);
         assert_eq!(
-            app.get("/api/discord/channels", &account.token).await.body["items"],
-            json!([])
+            on_discord.len(),
+            1,
+            "the half-made channel was removed: {on_discord:?}"
         );
-        // Trying again works.
-        app.post(
-            "/api/discord/channels",
-            &account.token,
-            json!({"leadId": lead["id"]}),
-        )
-        .await
-        .assert_status(201);
+        assert_eq!(on_discord[0]["id"], opened["channelId"]);
     }
 );
 
@@ -361,13 +396,14 @@ storage_test!(
         .await
         .assert_status(201);
         let last = app.create_lead(&account.token, "No Room").await;
-        app.post(
-            "/api/discord/channels",
-            &account.token,
-            json!({"leadId": last["id"]}),
-        )
-        .await
-        .assert_problem(409, "guild_channel_limit");
+        let refused = open_and_wait(&app, &account.token, &last).await;
+        assert_eq!(refused["state"], "failed", "{refused}");
+        assert!(
+            refused["lastError"]
+                .as_str()
+                .is_some_and(|e| e.starts_with("guild_channel_limit")),
+            "{refused}"
+        );
         let integrations = app.get("/api/integrations", &account.token).await;
         assert_eq!(
             integrations.body["items"][0]["health"], "degraded",
@@ -444,7 +480,7 @@ storage_test!(archiving_keeps_history_and_stops_the_lead_writing, |app| {
 storage_test!(
     migrating_dm_leads_gives_each_a_channel_and_can_resume,
     |app| {
-        let (account, _, first) = connected(&app).await;
+        let (account, guild, first) = connected(&app).await;
         let company = account.company_id.as_str();
         let mk = |name: &'static str, discord: Option<&'static str>| {
             let body = match discord {
@@ -472,15 +508,9 @@ storage_test!(
         .await
         .assert_status(201);
 
-        // One creation fails on Discord's side: the run records it and goes on.
-        app.request(
-            Method::PUT,
-            "/sandbox/discord/faults",
-            Auth::None,
-            Some(json!({"failRoute": "channels/{channel_id}/permissions", "failRouteCount": 1})),
-        )
-        .await
-        .assert_status(200);
+        // A server admin took Manage Roles from the bot: Discord refuses the channels (and their
+        // overwrites); the run records each failure and goes on.
+        set_bot_permissions(&app, &guild, 268_553_232 & !(1 << 28)).await;
         let progress = std::sync::Mutex::new(Vec::new());
         let run = switchboard::channels::migrate_dm_leads(
             &app.state,
@@ -493,7 +523,7 @@ storage_test!(
         .expect("runs");
         assert_eq!(
             (run.considered, run.created, run.failed),
-            (2, 1, 1),
+            (2, 0, 2),
             "{run:?}"
         );
         assert_eq!(progress.lock().expect("lock").last(), Some(&(2, 2)));
@@ -508,18 +538,26 @@ storage_test!(
                 log.records_failed,
                 log.sync_type.as_str()
             ),
-            (1, 1, "full")
+            (0, 2, "full")
         );
         assert!(log.completed_at.is_some());
-        assert_eq!(log.errors.as_array().map(Vec::len), Some(1));
+        assert_eq!(log.errors.as_array().map(Vec::len), Some(2));
+        assert!(
+            log.errors
+                .to_string()
+                .contains("discord_missing_permissions"),
+            "{}",
+            log.errors
+        );
 
-        // Resumed: only the failed one is left, and it succeeds now.
+        // Resumed once the permission is back: the failed ones are queued again and succeed.
+        set_bot_permissions(&app, &guild, 268_553_232).await;
         let rerun = switchboard::channels::migrate_dm_leads(&app.state, None, |_, _| {})
             .await
             .expect("runs");
         assert_eq!(
             (rerun.considered, rerun.created, rerun.failed),
-            (1, 1, 0),
+            (2, 2, 0),
             "{rerun:?}"
         );
         for lead in [&first, &second] {
@@ -583,15 +621,19 @@ storage_test!(
         let replies = futures::future::join_all(opens).await;
         let failures: Vec<_> = replies
             .iter()
-            .filter(|r| r.status.as_u16() != 201)
+            .filter(|r| !matches!(r.status.as_u16(), 201 | 202))
             .map(|r| r.text.clone())
             .collect();
         assert!(
             failures.is_empty(),
-            "{} of 100 failed: {:?}",
+            "{} of 100 were neither made nor queued: {:?}",
             failures.len(),
             failures.first()
         );
+        for id in &leads {
+            let made = open_and_wait(&app, &account.token, &json!({"id": id})).await;
+            assert_eq!(made["state"], "active", "{made}");
+        }
         let stats = app
             .request(Method::GET, "/sandbox/discord/stats", Auth::None, None)
             .await;

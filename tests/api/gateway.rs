@@ -77,11 +77,16 @@ async fn until(socket: &mut Socket, name: &str) -> Value {
     }
 }
 
-async fn control(app: &TestApp, method: Method, path: &str, body: Value) -> crate::helpers::Reply {
+pub async fn control(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    body: Value,
+) -> crate::helpers::Reply {
     app.request(method, path, Auth::None, Some(body)).await
 }
 
-async fn post_as(app: &TestApp, channel: &str, author: &str, content: &str) -> Value {
+pub async fn post_as(app: &TestApp, channel: &str, author: &str, content: &str) -> Value {
     let reply = control(
         app,
         Method::POST,
@@ -257,7 +262,7 @@ async fn the_gateway_simulator_speaks_discords_protocol() {
 
 /// Waits until the product's gateway client holds a connected session, and returns the
 /// simulator's gateway status.
-async fn gateway_up(app: &TestApp) -> Value {
+pub async fn gateway_up(app: &TestApp) -> Value {
     for _ in 0..300 {
         let status = app.get("/sandbox/discord/gateway/status", "").await.body;
         let connected = status["sessions"]
@@ -281,7 +286,7 @@ async fn lead_with_channel(app: &TestApp) -> (Account, String, Value, String, St
     (account, guild, lead, channel, user)
 }
 
-async fn inbound(app: &TestApp, account: &Account, lead: &Value) -> Vec<Value> {
+pub async fn inbound(app: &TestApp, account: &Account, lead: &Value) -> Vec<Value> {
     let reply = app
         .get(
             &format!(
@@ -301,7 +306,7 @@ async fn inbound(app: &TestApp, account: &Account, lead: &Value) -> Vec<Value> {
         .collect()
 }
 
-async fn routing_events(app: &TestApp, account: &Account, query: &str) -> Vec<Value> {
+pub async fn routing_events(app: &TestApp, account: &Account, query: &str) -> Vec<Value> {
     let reply = app
         .get(
             &format!("/api/routing-events?limit=100{query}"),
@@ -312,7 +317,7 @@ async fn routing_events(app: &TestApp, account: &Account, query: &str) -> Vec<Va
     reply.body["items"].as_array().cloned().unwrap_or_default()
 }
 
-async fn wait_for<T>(mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+pub async fn wait_for<T>(mut probe: impl AsyncFnMut() -> Option<T>) -> T {
     for _ in 0..300 {
         if let Some(found) = probe().await {
             return found;
@@ -601,7 +606,7 @@ gateway_test!(
 );
 
 /// The content of every inbound message stored.
-async fn inbound_contents(app: &TestApp) -> Vec<String> {
+pub async fn inbound_contents(app: &TestApp) -> Vec<String> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     switchboard::entities::message::Entity::find()
         .filter(switchboard::entities::message::Column::Direction.eq("inbound"))

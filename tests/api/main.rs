@@ -19,6 +19,7 @@ mod health;
 mod integrations;
 mod jobs;
 mod leads;
+mod leaving;
 mod messages;
 mod oauth;
 mod openapi;

@@ -98,6 +98,12 @@ storage_test!(
                 Some(json!({})),
             ),
             (
+                Method::POST,
+                "/api/discord/channels/{leadId}/retry",
+                format!("/api/discord/channels/{lead_id}/retry"),
+                Some(json!({})),
+            ),
+            (
                 Method::GET,
                 "/api/leads/{leadId}/messages",
                 format!("/api/leads/{lead_id}/messages"),

@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use crate::{
     app::AppState,
-    channels,
-    entities::lead_channel,
+    channels::{self, Opened},
+    entities::{channel_provision, lead_channel},
     error::{Error, ErrorKind, Result},
     http::extract::{ApiJson, ApiPath, ApiQuery},
     pagination::PageParams,
@@ -20,30 +20,54 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(open_channel, list_channels))
         .routes(routes!(get_channel))
         .routes(routes!(archive_channel))
+        .routes(routes!(retry_channel))
+}
+
+/// Where a lead channel stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelState {
+    /// Queued or being made at Discord; `channel.created` follows.
+    Provisioning,
+    /// Ready: messages go to it and replies are routed.
+    Active,
+    /// Could not be made; `lastError` says why. Retry with `POST …/channels/{leadId}/retry`.
+    Failed,
+    /// Archived: the lead reads the history but no longer writes.
+    Archived,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LeadChannelView {
     lead_id: Uuid,
-    /// Discord ids are strings.
-    channel_id: String,
-    channel_name: String,
+    state: ChannelState,
+    /// Discord ids are strings. Null until the channel exists.
+    channel_id: Option<String>,
+    channel_name: Option<String>,
     guild_id: String,
     category_id: Option<String>,
     is_active: bool,
     discord_user_id: Option<String>,
     message_count: i32,
     last_message_at: Option<DateTime<Utc>>,
+    /// When the channel was made, or asked for while it is provisioning.
     created_at: DateTime<Utc>,
+    /// Why making the channel failed, when `state` is `failed`.
+    last_error: Option<String>,
 }
 
 impl From<lead_channel::Model> for LeadChannelView {
     fn from(c: lead_channel::Model) -> Self {
         Self {
             lead_id: c.lead_id,
-            channel_id: c.channel_id,
-            channel_name: c.channel_name,
+            state: if c.is_active {
+                ChannelState::Active
+            } else {
+                ChannelState::Archived
+            },
+            channel_id: Some(c.channel_id),
+            channel_name: Some(c.channel_name),
             guild_id: c.guild_id,
             category_id: c.category_id,
             is_active: c.is_active,
@@ -51,7 +75,39 @@ impl From<lead_channel::Model> for LeadChannelView {
             message_count: c.message_count,
             last_message_at: c.last_message_at,
             created_at: c.channel_created_at,
+            last_error: None,
         }
+    }
+}
+
+impl From<channel_provision::Model> for LeadChannelView {
+    fn from(p: channel_provision::Model) -> Self {
+        Self {
+            lead_id: p.lead_id,
+            state: if p.state == channels::provision::state::FAILED {
+                ChannelState::Failed
+            } else {
+                ChannelState::Provisioning
+            },
+            channel_id: None,
+            channel_name: None,
+            guild_id: p.guild_id,
+            category_id: None,
+            is_active: false,
+            discord_user_id: None,
+            message_count: 0,
+            last_message_at: None,
+            created_at: p.created_at,
+            last_error: p.last_error,
+        }
+    }
+}
+
+fn opened_response(opened: Opened) -> (StatusCode, Json<LeadChannelView>) {
+    match opened {
+        Opened::Created(c) => (StatusCode::CREATED, Json(c.into())),
+        Opened::Existing(c) => (StatusCode::OK, Json(c.into())),
+        Opened::Pending(p) => (StatusCode::ACCEPTED, Json(p.into())),
     }
 }
 
@@ -65,18 +121,20 @@ pub struct OpenChannelRequest {
 ///
 /// Creates one private text channel for the lead in the company's Discord server (everyone
 /// else denied; the lead allowed and welcomed when their Discord user id is known), or answers
-/// the channel the lead already has (200). Concurrent calls create one channel. Creations in a
-/// server are queued at Discord's pace (10 per 10 s) and placed in "Leads N" categories of 50.
+/// the channel the lead already has (200). Creation is a background job: creations in a server
+/// run one at a time at Discord's pace (10 per 10 s), placed in "Leads N" categories of 50. The
+/// request waits a few seconds for it: 201 when the channel is ready, otherwise 202 with the
+/// channel in state `provisioning` (or `failed` with `lastError`); `channel.created` follows on
+/// the event streams. Any number of concurrent calls make one channel per lead.
 #[utoipa::path(post, path = "/discord/channels", tag = "channels",
     request_body = OpenChannelRequest,
     responses(
         (status = 201, description = "Created", body = LeadChannelView),
         (status = 200, description = "The lead already had this channel", body = LeadChannelView),
+        (status = 202, description = "Being made (`provisioning`), or its making failed (`failed`)", body = LeadChannelView),
         (status = 404, description = "`lead_not_found`: no such lead in your company",
             body = crate::http::problem::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`discord_not_connected`, `guild_channel_limit`, `discord_missing_permissions`",
-            body = crate::http::problem::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`discord_unavailable`, `channel_queue_full`: try again after `Retry-After`",
+        (status = 409, description = "`discord_not_connected`",
             body = crate::http::problem::Problem, content_type = "application/problem+json"),
     ))]
 async fn open_channel(
@@ -99,12 +157,7 @@ async fn open_channel(
                 err
             }
         })?;
-    let status = if opened.created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(opened.channel.into())))
+    Ok(opened_response(opened))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -161,24 +214,48 @@ pub struct LeadPath {
 }
 
 /// A lead's channel
+///
+/// The channel, or its provisioning while it is being made (`provisioning`) or after making
+/// it failed (`failed`, with `lastError`).
 #[utoipa::path(get, path = "/discord/channels/{leadId}", tag = "channels",
     params(LeadPath),
-    responses((status = 200, description = "The channel", body = LeadChannelView)))]
+    responses(
+        (status = 200, description = "The channel", body = LeadChannelView),
+        (status = 404, description = "`lead_not_found`, `channel_not_found`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ))]
 async fn get_channel(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(path): ApiPath<LeadPath>,
 ) -> Result<Json<LeadChannelView>> {
-    channels::get(&state.db, principal.company_id, path.lead_id)
-        .await?
-        .map(|c| Json(c.into()))
-        .ok_or_else(|| {
-            Error::new(
-                ErrorKind::NotFound,
-                "channel_not_found",
-                "This lead has no channel.",
-            )
-        })
+    Ok(Json(
+        match channels::view(&state.db, principal.company_id, path.lead_id).await? {
+            channels::View::Channel(c) => c.into(),
+            channels::View::Provisioning(p) => p.into(),
+        },
+    ))
+}
+
+/// Retry a lead channel that failed
+///
+/// Queues the channel's making again, and waits a few seconds for it as opening does: 201
+/// when ready, 202 while it is being made.
+#[utoipa::path(post, path = "/discord/channels/{leadId}/retry", tag = "channels",
+    params(LeadPath),
+    responses(
+        (status = 201, description = "Created", body = LeadChannelView),
+        (status = 200, description = "The lead already had this channel", body = LeadChannelView),
+        (status = 202, description = "Being made again", body = LeadChannelView),
+        (status = 404, description = "`lead_not_found`, `channel_not_found`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`channel_not_failed`, `discord_not_connected`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ))]
+async fn retry_channel(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(path): ApiPath<LeadPath>,
+) -> Result<(StatusCode, Json<LeadChannelView>)> {
+    let opened = channels::retry(&state, &principal, path.lead_id).await?;
+    Ok(opened_response(opened))
 }
 
 /// Archive a lead's channel

@@ -269,15 +269,22 @@ async fn update_lead(
 }
 
 /// Delete a lead
+///
+/// Erases the lead: their messages and live events are deleted with them. Their Discord channel
+/// is archived: at Discord their permission overwrite is removed (they no longer see it) and
+/// the channel loses their name; replies posted there are no longer routed
+/// (`channel_archived`). The channel and its history stay in the server for its admins.
 #[utoipa::path(delete, path = "/leads/{leadId}", tag = "leads",
     params(LeadPath),
-    responses((status = 204, description = "Deleted")))]
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "`lead_not_found`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ))]
 async fn delete_lead(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(path): ApiPath<LeadPath>,
 ) -> Result<StatusCode> {
-    leads::delete(&state.db, principal.company_id, path.lead_id).await?;
-    tracing::info!(lead.id = %path.lead_id, actor = %principal.actor(), "lead deleted");
+    crate::channels::delete_lead(&state, &principal, path.lead_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

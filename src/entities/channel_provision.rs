@@ -1,0 +1,27 @@
+use sea_orm::entity::prelude::*;
+
+/// A lead channel being made in the background, or whose making failed: one per lead. The row
+/// goes when the channel exists (a `discord_lead_channels` row).
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "channel_provisions")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub company_id: Uuid,
+    pub lead_id: Uuid,
+    pub guild_id: String,
+    /// `provisioning` or `failed`.
+    pub state: String,
+    pub last_error: Option<String>,
+    /// The job that makes the channel.
+    pub job_id: Option<Uuid>,
+    /// Who asked (an audit actor).
+    pub requested_by: String,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
