@@ -62,6 +62,9 @@ pub struct Report {
     pub channel_elapsed: Duration,
     pub channel_minimum: Duration,
     pub rate_limited: u64,
+    /// How the channel requests were answered: status → count.
+    pub channel_answers: std::collections::BTreeMap<u16, usize>,
+    pub channel_non_2xx: usize,
 }
 
 /// Runs `count` requests built by `make`, `concurrency` at a time.
@@ -120,6 +123,9 @@ where
 }
 
 pub async fn run(options: Options, progress: impl Fn(&str)) -> anyhow::Result<Report> {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+    use crate::entities::lead_channel;
     let dir = tempfile_dir()?;
     let url = options
         .database_url
@@ -258,6 +264,8 @@ pub async fn run(options: Options, progress: impl Fn(&str)) -> anyhow::Result<Re
     .await?;
 
     // Channel creation at Discord's real pace, in a fresh server (skipped with `--channels 0`).
+    let mut channel_answers = std::collections::BTreeMap::new();
+    let mut channel_non_2xx = 0;
     let (creations, channel_elapsed, channel_minimum, rate_limited) = if options.channels == 0 {
         (0, Duration::ZERO, Duration::ZERO, 0)
     } else {
@@ -296,64 +304,107 @@ pub async fn run(options: Options, progress: impl Fn(&str)) -> anyhow::Result<Re
         }
         let before = sandbox.discord.limits.sent_429();
         progress(&format!(
-            "creating {} lead channels at Discord's pace (10 per 10 s)",
+            "asking for {} lead channels at once; made at Discord's pace (10 per 10 s)",
             options.channels
         ));
         let started = Instant::now();
-        let created = {
-            let (http, base, token, leads) = (
+        let answers = Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::new()));
+        let asked = {
+            let (http, base, token, leads, answers) = (
                 http.clone(),
                 base.clone(),
                 other_token.clone(),
                 Arc::new(channel_leads),
+                answers.clone(),
             );
-            // One at a time, as `migrate-dm-leads` does: Discord allows one creation per second
-            // on average, and a request queued behind many others would outlive its deadline.
-            drive(options.channels, 1, move |i| {
-                let (http, base, token, leads) =
-                    (http.clone(), base.clone(), token.clone(), leads.clone());
+            // Every request at once, as a CRM importing its leads would: each answers at once
+            // (201 made, 202 queued); the background queue keeps Discord's pace.
+            drive(options.channels, options.channels, move |i| {
+                let (http, base, token, leads, answers) = (
+                    http.clone(),
+                    base.clone(),
+                    token.clone(),
+                    leads.clone(),
+                    answers.clone(),
+                );
                 async move {
                     let body = json!({"leadId": leads[i]});
-                    match http
+                    let status = match http
                         .post(format!("{base}/api/discord/channels"))
                         .bearer_auth(token)
                         .json(&body)
                         .send()
                         .await
                     {
-                        Ok(r) if r.status().as_u16() == 201 => true,
                         Ok(r) => {
                             let status = r.status().as_u16();
-                            let body = r.text().await.unwrap_or_default();
-                            let _ = writeln!(
-                                std::io::stderr(),
-                                "bench: channel creation answered {status}: {body}"
-                            );
-                            false
+                            if !r.status().is_success() {
+                                let body = r.text().await.unwrap_or_default();
+                                let _ = writeln!(
+                                    std::io::stderr(),
+                                    "bench: channel creation answered {status}: {body}"
+                                );
+                            }
+                            status
                         }
                         Err(err) => {
                             let _ = writeln!(
                                 std::io::stderr(),
                                 "bench: channel creation failed: {err}"
                             );
-                            false
+                            0
                         }
-                    }
+                    };
+                    *answers
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .entry(status)
+                        .or_insert(0usize) += 1;
+                    (200..300).contains(&status)
                 }
             })
             .await
         };
+        progress(&format!(
+            "all {} requests answered in {:.1} s (p99 {:.0} ms); waiting for the queue",
+            options.channels,
+            asked.elapsed.as_secs_f64(),
+            asked.p99.as_secs_f64() * 1000.0
+        ));
+        // Done when every lead has its channel (or a creation failed for good).
+        loop {
+            let made = lead_channel::Entity::find()
+                .filter(lead_channel::Column::CompanyId.eq(other_company))
+                .count(&state.db)
+                .await? as usize;
+            let failed = crate::entities::channel_provision::Entity::find()
+                .filter(crate::entities::channel_provision::Column::CompanyId.eq(other_company))
+                .filter(
+                    crate::entities::channel_provision::Column::State
+                        .eq(crate::channels::provision::state::FAILED),
+                )
+                .count(&state.db)
+                .await? as usize;
+            anyhow::ensure!(failed == 0, "{failed} channel creations failed");
+            if made >= options.channels {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         let channel_elapsed = started.elapsed();
-        anyhow::ensure!(
-            created.failures == 0,
-            "{} channel creations failed",
-            created.failures
-        );
+        let answers = answers.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let non_2xx: usize = answers
+            .iter()
+            .filter(|(status, _)| !(200..300).contains(*status))
+            .map(|(_, n)| n)
+            .sum();
         let creations = sandbox.discord.channels.channels_of(guild).len();
         // 10 creations per 10 s: the first ten at once, then one window per further ten.
         let channel_minimum =
             Duration::from_secs(10 * (creations.div_ceil(10) as u64).saturating_sub(1));
         let rate_limited = sandbox.discord.limits.sent_429() - before;
+        channel_answers = answers;
+        channel_non_2xx = non_2xx;
         (creations, channel_elapsed, channel_minimum, rate_limited)
     };
 
@@ -371,6 +422,8 @@ pub async fn run(options: Options, progress: impl Fn(&str)) -> anyhow::Result<Re
         channel_elapsed,
         channel_minimum,
         rate_limited,
+        channel_answers,
+        channel_non_2xx,
     })
 }
 

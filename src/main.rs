@@ -282,6 +282,17 @@ async fn bench(options: switchboard::bench::Options) -> anyhow::Result<()> {
             "| 429s from the simulator during channel creation | {} | 0 | |",
             report.rate_limited
         )?;
+        let answers: Vec<String> = report
+            .channel_answers
+            .iter()
+            .map(|(status, n)| format!("{n}× {status}"))
+            .collect();
+        writeln!(
+            out,
+            "| channel requests answered (all at once) | {} | non-2xx: {} | |",
+            answers.join(", "),
+            report.channel_non_2xx
+        )?;
     }
     writeln!(
         out,

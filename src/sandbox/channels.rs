@@ -766,9 +766,28 @@ async fn create_channel(
         Ok(o) => o,
         Err(r) => return r,
     };
-    let parent_id = body
-        .get("parent_id")
-        .and_then(|v| v.as_str().and_then(|s| s.parse::<u64>().ok()));
+    let parent_id = match body.get("parent_id") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v
+            .as_str()
+            .and_then(|s| s.parse::<u64>().ok())
+            .or_else(|| v.as_u64())
+        {
+            Some(parent) => Some(parent),
+            None => {
+                return form_error("parent_id", "NUMBER_TYPE_COERCE", "Value is not snowflake.");
+            }
+        },
+    };
+    // `parent_id` is for channels inside a category (its "Channel Type" column excludes
+    // categories): a category cannot nest.
+    if parent_id.is_some() && kind == u64::from(CATEGORY) {
+        return form_error(
+            "parent_id",
+            "CHANNEL_PARENT_INVALID_TYPE",
+            "A category cannot have a parent.",
+        );
+    }
     let Some(bot) = sandbox.discord.bot_subject(guild).flatten() else {
         return denied(Denied::MissingAccess);
     };
@@ -951,33 +970,51 @@ async fn modify_channel(
     {
         return refused;
     }
+    // Everything is checked before anything changes: a refused PATCH changes nothing
+    // ("a 400 BAD REQUEST on invalid parameters", Modify Channel).
+    let name = match body.get("name").and_then(Value::as_str) {
+        Some(raw) => {
+            let name = if c.is_text() {
+                text_channel_name(raw)
+            } else {
+                raw.trim().to_owned()
+            };
+            if name.is_empty() || name.chars().count() > 100 {
+                return form_error(
+                    "name",
+                    "BASE_TYPE_BAD_LENGTH",
+                    "Must be between 1 and 100 in length.",
+                );
+            }
+            Some(name)
+        }
+        None => None,
+    };
+    let topic = match body.get("topic") {
+        Some(topic) => {
+            let topic = topic.as_str().map(str::to_owned);
+            if topic
+                .as_ref()
+                .is_some_and(|t| t.chars().count() > MAX_TOPIC_CHARS)
+            {
+                return form_error(
+                    "topic",
+                    "BASE_TYPE_MAX_LENGTH",
+                    "Must be 1024 or fewer in length.",
+                );
+            }
+            Some(topic)
+        }
+        None => None,
+    };
     let mut state = sandbox.discord.channels.lock();
     let Some(stored) = state.channels.get_mut(&c.id) else {
         return error(StatusCode::NOT_FOUND, 10003, "Unknown Channel");
     };
-    if let Some(name) = body.get("name").and_then(Value::as_str) {
-        let name = text_channel_name(name);
-        if name.is_empty() || name.chars().count() > 100 {
-            return form_error(
-                "name",
-                "BASE_TYPE_BAD_LENGTH",
-                "Must be between 1 and 100 in length.",
-            );
-        }
+    if let Some(name) = name {
         stored.name = name;
     }
-    if let Some(topic) = body.get("topic") {
-        let topic = topic.as_str().map(str::to_owned);
-        if topic
-            .as_ref()
-            .is_some_and(|t| t.chars().count() > MAX_TOPIC_CHARS)
-        {
-            return form_error(
-                "topic",
-                "BASE_TYPE_MAX_LENGTH",
-                "Must be 1024 or fewer in length.",
-            );
-        }
+    if let Some(topic) = topic {
         stored.topic = topic;
     }
     if let Some(overwrites) = overwrites {
@@ -1005,7 +1042,17 @@ async fn delete_channel(
         Ok(found) => found,
         Err(r) => return r,
     };
-    sandbox.discord.channels.lock().channels.remove(&c.id);
+    {
+        let mut state = sandbox.discord.channels.lock();
+        state.channels.remove(&c.id);
+        // Delete/Close Channel: "Deleting a category does not delete its child channels; they
+        // will have their parent_id removed".
+        for child in state.channels.values_mut() {
+            if child.parent_id == Some(c.id) {
+                child.parent_id = None;
+            }
+        }
+    }
     let out = channel_json(&c);
     announce_channel_delete(&sandbox, &c);
     allowed.apply(Json(out).into_response())
@@ -1134,6 +1181,15 @@ async fn create_message(
         Ok(body) => body,
         Err(r) => return r,
     };
+    // A category holds channels, not messages (JSON error code 50008, "Cannot send messages in
+    // a non-text channel", `topics/opcodes-and-status-codes`).
+    if !c.is_text() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            50008,
+            "Cannot send messages in a non-text channel",
+        );
+    }
     let content = body
         .get("content")
         .and_then(Value::as_str)

@@ -90,6 +90,8 @@ struct IssuedCode {
 
 struct TokenGrant {
     scope: String,
+    /// The authorization the token belongs to: a code exchange starts one, a refresh keeps it.
+    authorization: u64,
 }
 
 #[derive(Default)]
@@ -707,7 +709,7 @@ async fn token(State(sandbox): State<Arc<Sandbox>>, headers: HeaderMap, body: By
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Invalid client");
     }
     let mut state = sim.lock();
-    let (guild_id, scope) = match form.get("grant_type").map(String::as_str) {
+    let (guild_id, scope, authorization) = match form.get("grant_type").map(String::as_str) {
         Some("authorization_code") => {
             let Some(code) = form.get("code") else {
                 return oauth_error(
@@ -743,7 +745,7 @@ async fn token(State(sandbox): State<Arc<Sandbox>>, headers: HeaderMap, body: By
             if let Some(guild) = state.guilds.get_mut(&issued.guild_id) {
                 install(guild, role_id, bot, issued.permissions);
             }
-            (Some(issued.guild_id), issued.scope)
+            (Some(issued.guild_id), issued.scope, sim.snowflake())
         }
         Some("refresh_token") => {
             let Some(grant) = form
@@ -756,7 +758,7 @@ async fn token(State(sandbox): State<Arc<Sandbox>>, headers: HeaderMap, body: By
                     "Invalid \"refresh_token\" in request.",
                 );
             };
-            (None, grant.scope)
+            (None, grant.scope, grant.authorization)
         }
         _ => {
             return oauth_error(
@@ -769,6 +771,7 @@ async fn token(State(sandbox): State<Arc<Sandbox>>, headers: HeaderMap, body: By
     let (access, refresh) = (random_hex(15), random_hex(15));
     let grant = || TokenGrant {
         scope: scope.clone(),
+        authorization,
     };
     state.access.insert(access.clone(), grant());
     state.refresh.insert(refresh.clone(), grant());
@@ -807,8 +810,19 @@ async fn revoke(State(sandbox): State<Arc<Sandbox>>, headers: HeaderMap, body: B
         );
     };
     let mut state = sim.lock();
-    state.access.remove(token);
-    state.refresh.remove(token);
+    // Token Revocation (`topics/oauth2`): revoking one token revokes every access and refresh
+    // token of its authorization.
+    let authorization = state
+        .access
+        .get(token)
+        .or_else(|| state.refresh.get(token))
+        .map(|g| g.authorization);
+    if let Some(authorization) = authorization {
+        state.access.retain(|_, g| g.authorization != authorization);
+        state
+            .refresh
+            .retain(|_, g| g.authorization != authorization);
+    }
     // RFC 7009: an unknown token is not an error.
     Json(json!({})).into_response()
 }

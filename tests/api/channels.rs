@@ -82,7 +82,8 @@ pub async fn open_and_wait(app: &TestApp, token: &str, lead: &Value) -> Value {
         lead["id"].as_str().unwrap_or_default()
     );
     let mut view = opened.body;
-    for _ in 0..300 {
+    // Behind a long queue (60 creations at Discord's pace take a minute), so a generous wait.
+    for _ in 0..1500 {
         if view["state"] != "provisioning" {
             return view;
         }
@@ -665,3 +666,131 @@ storage_test!(
         }
     }
 );
+
+storage_test!(
+    sixty_concurrent_opens_all_get_channels_at_discords_pace,
+    |app| {
+        let (account, guild, first) = connected(&app).await;
+        let mut leads = vec![first];
+        for i in 1..60 {
+            leads.push(
+                app.create_lead(&account.token, &format!("Import {i}"))
+                    .await,
+            );
+        }
+        let started = std::time::Instant::now();
+        let opens = leads.iter().map(|lead| {
+            app.post(
+                "/api/discord/channels",
+                &account.token,
+                json!({"leadId": lead["id"]}),
+            )
+        });
+        let replies = futures::future::join_all(opens).await;
+        let statuses: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
+        assert!(
+            statuses.iter().all(|s| matches!(s, 200..=202)),
+            "only made, existing or queued: {statuses:?}"
+        );
+        assert!(
+            replies
+                .iter()
+                .filter(|r| r.status.as_u16() == 202)
+                .all(|r| r.body["state"] == "provisioning"),
+            "queued ones say so"
+        );
+        for lead in &leads {
+            let made = open_and_wait(&app, &account.token, lead).await;
+            assert_eq!(made["state"], "active", "{made}");
+        }
+        let elapsed = started.elapsed();
+        // 62 creations (60 channels, 2 categories) at 10 per 10 s: the last can start at 60 s.
+        let minimum = std::time::Duration::from_secs(60);
+        assert!(
+            elapsed <= minimum * 3 / 2,
+            "all 60 within 1.5x Discord's minimum: took {elapsed:?}"
+        );
+        let stats = app
+            .request(Method::GET, "/sandbox/discord/stats", Auth::None, None)
+            .await;
+        assert_eq!(stats.body["rateLimited"], 0, "no 429 from Discord");
+        let channels = discord(&app, &format!("guilds/{guild}/channels")).await;
+        let mut per_category = std::collections::BTreeMap::new();
+        for c in text_channels(&channels) {
+            *per_category
+                .entry(c["parent_id"].as_str().unwrap_or_default().to_owned())
+                .or_insert(0) += 1;
+        }
+        let mut sizes: Vec<i32> = per_category.values().copied().collect();
+        sizes.sort_unstable();
+        assert_eq!(sizes, [10, 50], "categories fill to 50: {per_category:?}");
+    }
+);
+
+storage_test!(a_failed_channel_says_why_and_can_be_retried, |app| {
+    let (account, guild, lead) = connected(&app).await;
+    let lead_id = lead["id"].as_str().unwrap_or_default().to_owned();
+    let retry = format!("/api/discord/channels/{lead_id}/retry");
+    app.post(&retry, &account.token, json!({}))
+        .await
+        .assert_problem(404, "channel_not_found");
+
+    // A server admin took Manage Channels from the bot: Discord refuses, and retrying cannot
+    // help until that changes.
+    set_bot_permissions(&app, &guild, 268_553_232 & !(1 << 4)).await;
+    let failed = open_and_wait(&app, &account.token, &lead).await;
+    assert_eq!(failed["state"], "failed", "{failed}");
+    assert!(
+        failed["lastError"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("discord_missing_permissions")),
+        "{failed}"
+    );
+    assert_eq!(failed["channelId"], Value::Null);
+    let shown = app
+        .get(&format!("/api/discord/channels/{lead_id}"), &account.token)
+        .await;
+    assert_eq!(shown.body["state"], "failed");
+    let dead = app.get("/api/jobs?state=dead", &account.token).await;
+    let job = dead.body["items"]
+        .as_array()
+        .and_then(|j| j.iter().find(|j| j["kind"] == "create_lead_channel"))
+        .and_then(|j| j["id"].as_str())
+        .expect("the dead creation job")
+        .to_owned();
+
+    // Fixed, and retried through the jobs API: provisioning again, then made.
+    set_bot_permissions(&app, &guild, 268_553_232).await;
+    app.post(&format!("/api/jobs/{job}/retry"), &account.token, json!({}))
+        .await
+        .assert_status(200);
+    let made = open_and_wait(&app, &account.token, &lead).await;
+    assert_eq!(made["state"], "active", "{made}");
+    app.post(&retry, &account.token, json!({}))
+        .await
+        .assert_status(200);
+
+    // Another lead, failed, retried through its own endpoint.
+    set_bot_permissions(&app, &guild, 268_553_232 & !(1 << 4)).await;
+    let second = app.create_lead(&account.token, "Second").await;
+    let failed = open_and_wait(&app, &account.token, &second).await;
+    assert_eq!(failed["state"], "failed", "{failed}");
+    set_bot_permissions(&app, &guild, 268_553_232).await;
+    let retried = app
+        .post(
+            &format!(
+                "/api/discord/channels/{}/retry",
+                second["id"].as_str().unwrap_or_default()
+            ),
+            &account.token,
+            json!({}),
+        )
+        .await;
+    assert!(
+        matches!(retried.status.as_u16(), 201 | 202),
+        "{}",
+        retried.text
+    );
+    let made = open_and_wait(&app, &account.token, &second).await;
+    assert_eq!(made["state"], "active", "{made}");
+});

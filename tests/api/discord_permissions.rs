@@ -528,3 +528,75 @@ async fn a_guild_the_bot_left_is_unknown_to_it() {
         10004,
     );
 }
+
+// Other documented rules the product's calls meet.
+
+#[tokio::test]
+async fn a_category_takes_no_messages_and_cannot_nest() {
+    // JSON error code 50008 "Cannot send messages in a non-text channel"; `parent_id` is for
+    // the channels inside a category (Create Guild Channel's "Channel Type" column).
+    let guild = Guild::new(INSTALL).await;
+    let category = guild
+        .create_channel(json!({"name": "Leads 1", "type": 4}))
+        .await;
+    category.assert_status(201);
+    let category = category.body["id"].as_str().expect("id").to_owned();
+    let send = guild
+        .discord(
+            Method::POST,
+            &format!("channels/{category}/messages"),
+            Some(json!({"content": "hi"})),
+        )
+        .await;
+    assert_discord_error(&send, 400, 50008);
+    let nested = guild
+        .create_channel(json!({"name": "Leads 2", "type": 4, "parent_id": category}))
+        .await;
+    assert_discord_error(&nested, 400, 50035);
+}
+
+#[tokio::test]
+async fn a_refused_channel_edit_changes_nothing() {
+    // Modify Channel: "a 400 BAD REQUEST on invalid parameters"; nothing of the request applies.
+    let guild = Guild::new(INSTALL).await;
+    let channel = guild
+        .create_channel(json!({"name": "before", "type": 0}))
+        .await;
+    let channel = channel.body["id"].as_str().expect("id").to_owned();
+    let refused = guild
+        .discord(
+            Method::PATCH,
+            &format!("channels/{channel}"),
+            Some(json!({"name": "after", "topic": "x".repeat(1025)})),
+        )
+        .await;
+    assert_discord_error(&refused, 400, 50035);
+    let now = guild
+        .discord(Method::GET, &format!("channels/{channel}"), None)
+        .await;
+    assert_eq!(now.body["name"], "before");
+}
+
+#[tokio::test]
+async fn deleting_a_category_leaves_its_channels_without_a_parent() {
+    // Delete/Close Channel: "Deleting a category does not delete its child channels; they will
+    // have their parent_id removed".
+    let guild = Guild::new(INSTALL).await;
+    let category = guild
+        .create_channel(json!({"name": "Leads 1", "type": 4}))
+        .await;
+    let category = category.body["id"].as_str().expect("id").to_owned();
+    let child = guild
+        .create_channel(json!({"name": "child", "type": 0, "parent_id": category}))
+        .await;
+    let child = child.body["id"].as_str().expect("id").to_owned();
+    guild
+        .discord(Method::DELETE, &format!("channels/{category}"), None)
+        .await
+        .assert_status(200);
+    let now = guild
+        .discord(Method::GET, &format!("channels/{child}"), None)
+        .await;
+    now.assert_status(200);
+    assert_eq!(now.body["parent_id"], Value::Null);
+}

@@ -258,6 +258,35 @@ storage_test!(discord_token_endpoint_checks_what_discord_checks, |app| {
         (json_body.status.as_u16(), json_body.body["error"].as_str()),
         (400, Some("invalid_request"))
     );
+
+    // Token Revocation (`topics/oauth2`): revoking the access token revokes the whole
+    // authorization, its refresh token too.
+    let access = ok.body["access_token"].as_str().expect("access").to_owned();
+    let refresh = ok.body["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_owned();
+    app.send(
+        app.client
+            .post(app.url("/sandbox/discord/api/v10/oauth2/token/revoke"))
+            .basic_auth(DISCORD_CLIENT_ID, Some(DISCORD_CLIENT_SECRET))
+            .form(&[("token", access.as_str())]),
+        Auth::None,
+        None,
+    )
+    .await
+    .assert_status(200);
+    let refreshed = discord_token(
+        &app,
+        DISCORD_CLIENT_SECRET,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+    )
+    .await;
+    assert_eq!(
+        refreshed.body["error"], "invalid_grant",
+        "{}",
+        refreshed.text
+    );
 });
 
 storage_test!(

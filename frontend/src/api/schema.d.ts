@@ -195,8 +195,11 @@ export interface paths {
          * Open a lead's private Discord channel
          * @description Creates one private text channel for the lead in the company's Discord server (everyone
          *     else denied; the lead allowed and welcomed when their Discord user id is known), or answers
-         *     the channel the lead already has (200). Concurrent calls create one channel. Creations in a
-         *     server are queued at Discord's pace (10 per 10 s) and placed in "Leads N" categories of 50.
+         *     the channel the lead already has (200). Creation is a background job: creations in a server
+         *     run one at a time at Discord's pace (10 per 10 s), placed in "Leads N" categories of 50. The
+         *     request waits a few seconds for it: 201 when the channel is ready, otherwise 202 with the
+         *     channel in state `provisioning` (or `failed` with `lastError`); `channel.created` follows on
+         *     the event streams. Any number of concurrent calls make one channel per lead.
          */
         post: operations["open_channel"];
         delete?: never;
@@ -212,7 +215,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A lead's channel */
+        /**
+         * A lead's channel
+         * @description The channel, or its provisioning while it is being made (`provisioning`) or after making
+         *     it failed (`failed`, with `lastError`).
+         */
         get: operations["get_channel"];
         put?: never;
         post?: never;
@@ -237,6 +244,27 @@ export interface paths {
          *     deleted. Archiving twice is fine.
          */
         post: operations["archive_channel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/discord/channels/{leadId}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry a lead channel that failed
+         * @description Queues the channel's making again, and waits a few seconds for it as opening does: 201
+         *     when ready, 202 while it is being made.
+         */
+        post: operations["retry_channel"];
         delete?: never;
         options?: never;
         head?: never;
@@ -500,7 +528,13 @@ export interface paths {
         get: operations["get_lead"];
         put?: never;
         post?: never;
-        /** Delete a lead */
+        /**
+         * Delete a lead
+         * @description Erases the lead: their messages and live events are deleted with them. Their Discord channel
+         *     is archived: at Discord their permission overwrite is removed (they no longer see it) and
+         *     the channel loses their name; replies posted there are no longer routed
+         *     (`channel_archived`). The channel and its history stay in the server for its admins.
+         */
         delete: operations["delete_lead"];
         options?: never;
         head?: never;
@@ -690,6 +724,11 @@ export interface components {
         ChangeRoleRequest: {
             role: components["schemas"]["Role"];
         };
+        /**
+         * @description Where a lead channel stands.
+         * @enum {string}
+         */
+        ChannelState: "provisioning" | "active" | "failed" | "archived";
         CompanyView: {
             /** Format: date-time */
             createdAt: string;
@@ -839,20 +878,26 @@ export interface components {
         };
         LeadChannelView: {
             categoryId?: string | null;
-            /** @description Discord ids are strings. */
-            channelId: string;
-            channelName: string;
-            /** Format: date-time */
+            /** @description Discord ids are strings. Null until the channel exists. */
+            channelId?: string | null;
+            channelName?: string | null;
+            /**
+             * Format: date-time
+             * @description When the channel was made, or asked for while it is provisioning.
+             */
             createdAt: string;
             discordUserId?: string | null;
             guildId: string;
             isActive: boolean;
+            /** @description Why making the channel failed, when `state` is `failed`. */
+            lastError?: string | null;
             /** Format: date-time */
             lastMessageAt?: string | null;
             /** Format: uuid */
             leadId: string;
             /** Format: int32 */
             messageCount: number;
+            state: components["schemas"]["ChannelState"];
         };
         LeadList: {
             items: components["schemas"]["LeadView"][];
@@ -1688,6 +1733,15 @@ export interface operations {
                     "application/json": components["schemas"]["LeadChannelView"];
                 };
             };
+            /** @description Being made (`provisioning`), or its making failed (`failed`) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadChannelView"];
+                };
+            };
             401: components["responses"]["Unauthorized"];
             /** @description `lead_not_found`: no such lead in your company */
             404: {
@@ -1698,7 +1752,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `discord_not_connected`, `guild_channel_limit`, `discord_missing_permissions` */
+            /** @description `discord_not_connected` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1711,15 +1765,6 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             500: components["responses"]["InternalError"];
-            /** @description `discord_unavailable`, `channel_queue_full`: try again after `Retry-After` */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
         };
     };
     get_channel: {
@@ -1743,7 +1788,15 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
-            404: components["responses"]["NotFound"];
+            /** @description `lead_not_found`, `channel_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             422: components["responses"]["ValidationFailed"];
             500: components["responses"]["InternalError"];
         };
@@ -1781,6 +1834,67 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+        };
+    };
+    retry_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                leadId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The lead already had this channel */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadChannelView"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadChannelView"];
+                };
+            };
+            /** @description Being made again */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadChannelView"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `lead_not_found`, `channel_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `channel_not_failed`, `discord_not_connected` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
         };
     };
     connect_server: {
@@ -2327,7 +2441,15 @@ export interface operations {
                 content?: never;
             };
             401: components["responses"]["Unauthorized"];
-            404: components["responses"]["NotFound"];
+            /** @description `lead_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             422: components["responses"]["ValidationFailed"];
             500: components["responses"]["InternalError"];
         };

@@ -83,10 +83,17 @@ export function initConversations(ui: ConversationUi) {
         lead.discordJoinedChannel ? 'the lead has joined' : 'waiting for the lead to join'
       }`;
       openChannelButton.hidden = true;
+    } else if (channel?.state === 'provisioning') {
+      channelLine.textContent =
+        'The Discord channel is being made (Discord allows 10 new channels per 10 seconds per server); it appears here when ready.';
+      openChannelButton.hidden = true;
     } else {
-      channelLine.textContent = channel
-        ? 'The Discord channel was archived or deleted.'
-        : 'No Discord channel yet: open one to message this lead.';
+      channelLine.textContent =
+        channel?.state === 'failed'
+          ? `Making the Discord channel failed: ${channel.lastError ?? 'unknown reason'}. Try again.`
+          : channel
+            ? 'The Discord channel was archived or deleted.'
+            : 'No Discord channel yet: open one to message this lead.';
       openChannelButton.hidden = false;
     }
     compose.querySelector('button')!.disabled = !channel?.isActive;
@@ -253,7 +260,13 @@ export function initConversations(ui: ConversationUi) {
         channel = opened;
         renderHeader();
       }
-      ui.showStatus('success', `Channel #${opened.channelName} is open.`);
+      if (opened.state === 'active') {
+        ui.showStatus('success', `Channel #${opened.channelName} is open.`);
+      } else if (opened.state === 'failed') {
+        ui.showStatus('error', `The channel could not be made: ${opened.lastError ?? 'unknown reason'}`);
+      } else {
+        ui.showStatus('success', 'The channel is being made; it appears here when ready.');
+      }
     } catch (error) {
       ui.showError(error, 'Could not open a channel: ');
     } finally {
