@@ -294,7 +294,20 @@ async function reportFlow(provider: ProviderView, result: FlowResult): Promise<v
   }
 }
 
+/** What disconnecting does, said before it happens. */
+function disconnectWarning(provider: ProviderView): string {
+  if (provider.id === 'discord') {
+    return (
+      'Disconnect Discord? Nothing more is sent to the server: messages still waiting fail, and ' +
+      'the bot leaves the server. The lead channels and their history stay in Discord; ' +
+      'reconnecting the same server restores them.'
+    );
+  }
+  return `Disconnect ${provider.name}? Its access is revoked; what was already linked stays here.`;
+}
+
 async function disconnectProvider(provider: ProviderView, button: HTMLButtonElement): Promise<void> {
+  if (!window.confirm(disconnectWarning(provider))) return;
   button.disabled = true;
   try {
     await call(() =>

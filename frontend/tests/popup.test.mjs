@@ -141,7 +141,15 @@ describe('OAuth popup flows in the browser', { timeout: 5 * TEST_TIMEOUT }, () =
   });
 
   test('disconnect Discord', { timeout: TEST_TIMEOUT }, async () => {
+    // The app says what disconnecting does and asks first.
+    const asked = new Promise((resolve) =>
+      page.once('dialog', async (dialog) => {
+        resolve(dialog.message());
+        await dialog.accept();
+      }),
+    );
     await page.getByRole('button', { name: 'Disconnect Discord' }).click();
+    assert.match(await asked, /bot leaves the server.*channels and their history stay in Discord/s);
     await waitForStatusLine('Discord disconnected');
     await waitForStatus('Discord', 'revoked');
     await page.getByRole('button', { name: 'Connect Discord' }).waitFor();

@@ -131,19 +131,10 @@ fn snowflake(raw: &str) -> u64 {
 
 /// Runs due cleanups until the process stops.
 pub async fn worker(app: AppState) {
-    loop {
-        match jobs::claim_next(&app.db, KIND).await {
-            Ok(Some(job)) => {
-                let id = job.id;
-                if let Err(err) = run(&app, job).await {
-                    tracing::error!(job.id = %id, error = ?err, "cleanup job failed to run");
-                }
-            }
-            Ok(None) => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
-            Err(err) => {
-                tracing::warn!(error = ?err, "could not claim a cleanup job");
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            }
-        }
-    }
+    let db = app.db.clone();
+    jobs::work(db, KIND, std::time::Duration::from_millis(500), |job| {
+        let app = app.clone();
+        async move { run(&app, job).await }
+    })
+    .await;
 }

@@ -254,7 +254,8 @@ async fn wait(app: &AppState, company_id: Uuid, lead_id: Uuid, mine: bool) -> Re
                 };
             }
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Many requests may be waiting at once (an import): poll gently.
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

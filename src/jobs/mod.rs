@@ -313,6 +313,34 @@ pub async fn make_pending(db: &impl ConnectionTrait, job: job::Model) -> Result<
     Ok(active.update(db).await?)
 }
 
+/// Runs due jobs of `kind`, one after another, until the process stops; `idle` is the pause
+/// when none is due.
+pub async fn work<F, Fut>(
+    db: sea_orm::DatabaseConnection,
+    kind: &'static str,
+    idle: Duration,
+    run: F,
+) where
+    F: Fn(job::Model) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
+    loop {
+        match claim_next(&db, kind).await {
+            Ok(Some(job)) => {
+                let id = job.id;
+                if let Err(err) = run(job).await {
+                    tracing::error!(job.id = %id, job.kind = kind, error = ?err, "job failed to run");
+                }
+            }
+            Ok(None) => tokio::time::sleep(idle).await,
+            Err(err) => {
+                tracing::warn!(job.kind = kind, error = ?err, "could not claim a job");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -513,23 +513,14 @@ pub async fn list_for_lead(
     Ok(Page::from_rows(rows, limit, |m| m.id))
 }
 
-/// Runs due jobs until the process stops.
+/// Runs due deliveries until the process stops.
 pub async fn worker(app: AppState) {
-    loop {
-        match jobs::claim_next(&app.db, DELIVER).await {
-            Ok(Some(job)) => {
-                let id = job.id;
-                if let Err(err) = run(&app, job).await {
-                    tracing::error!(job.id = %id, error = ?err, "job failed to run");
-                }
-            }
-            Ok(None) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
-            Err(err) => {
-                tracing::warn!(error = ?err, "could not claim a job");
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            }
-        }
-    }
+    let db = app.db.clone();
+    jobs::work(db, DELIVER, std::time::Duration::from_millis(200), |job| {
+        let app = app.clone();
+        async move { run(&app, job).await }
+    })
+    .await;
 }
 
 #[cfg(test)]

@@ -667,6 +667,44 @@ fn parse_overwrites(raw: Option<&Value>) -> Result<Vec<Overwrite>, Response> {
         .collect()
 }
 
+/// A channel name as Discord stores it ("channel name (1-100 characters)"); text channels are
+/// lowercased with dashes for spaces.
+fn channel_name(text: bool, raw: &str) -> Result<String, Response> {
+    let name = if text {
+        text_channel_name(raw)
+    } else {
+        raw.trim().to_owned()
+    };
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(form_error(
+            "name",
+            "BASE_TYPE_BAD_LENGTH",
+            "Must be between 1 and 100 in length.",
+        ));
+    }
+    Ok(name)
+}
+
+/// A `topic` field: absent (`None`), cleared (`Some(None)`) or set, at most 1024 characters
+/// ("channel topic (0-1024 characters)").
+fn channel_topic(raw: Option<&Value>) -> Result<Option<Option<String>>, Response> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let topic = raw.as_str().map(str::to_owned);
+    if topic
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > MAX_TOPIC_CHARS)
+    {
+        return Err(form_error(
+            "topic",
+            "BASE_TYPE_MAX_LENGTH",
+            "Must be 1024 or fewer in length.",
+        ));
+    }
+    Ok(Some(topic))
+}
+
 /// Discord's text-channel naming: lowercase, spaces become dashes.
 fn text_channel_name(raw: &str) -> String {
     raw.trim()
@@ -738,30 +776,17 @@ async fn create_channel(
     if kind != u64::from(TEXT) && kind != u64::from(CATEGORY) {
         return form_error("type", "BASE_TYPE_CHOICES", "Value must be one of {0, 4}.");
     }
-    let name = body.get("name").and_then(Value::as_str).unwrap_or_default();
-    let name = if kind == u64::from(TEXT) {
-        text_channel_name(name)
-    } else {
-        name.trim().to_owned()
+    let name = match channel_name(
+        kind == u64::from(TEXT),
+        body.get("name").and_then(Value::as_str).unwrap_or_default(),
+    ) {
+        Ok(name) => name,
+        Err(r) => return r,
     };
-    if name.is_empty() || name.chars().count() > 100 {
-        return form_error(
-            "name",
-            "BASE_TYPE_BAD_LENGTH",
-            "Must be between 1 and 100 in length.",
-        );
-    }
-    let topic = body.get("topic").and_then(Value::as_str).map(str::to_owned);
-    if topic
-        .as_ref()
-        .is_some_and(|t| t.chars().count() > MAX_TOPIC_CHARS)
-    {
-        return form_error(
-            "topic",
-            "BASE_TYPE_MAX_LENGTH",
-            "Must be 1024 or fewer in length.",
-        );
-    }
+    let topic = match channel_topic(body.get("topic")) {
+        Ok(topic) => topic.flatten(),
+        Err(r) => return r,
+    };
     let overwrites = match parse_overwrites(body.get("permission_overwrites")) {
         Ok(o) => o,
         Err(r) => return r,
@@ -973,39 +998,15 @@ async fn modify_channel(
     // Everything is checked before anything changes: a refused PATCH changes nothing
     // ("a 400 BAD REQUEST on invalid parameters", Modify Channel).
     let name = match body.get("name").and_then(Value::as_str) {
-        Some(raw) => {
-            let name = if c.is_text() {
-                text_channel_name(raw)
-            } else {
-                raw.trim().to_owned()
-            };
-            if name.is_empty() || name.chars().count() > 100 {
-                return form_error(
-                    "name",
-                    "BASE_TYPE_BAD_LENGTH",
-                    "Must be between 1 and 100 in length.",
-                );
-            }
-            Some(name)
-        }
+        Some(raw) => match channel_name(c.is_text(), raw) {
+            Ok(name) => Some(name),
+            Err(r) => return r,
+        },
         None => None,
     };
-    let topic = match body.get("topic") {
-        Some(topic) => {
-            let topic = topic.as_str().map(str::to_owned);
-            if topic
-                .as_ref()
-                .is_some_and(|t| t.chars().count() > MAX_TOPIC_CHARS)
-            {
-                return form_error(
-                    "topic",
-                    "BASE_TYPE_MAX_LENGTH",
-                    "Must be 1024 or fewer in length.",
-                );
-            }
-            Some(topic)
-        }
-        None => None,
+    let topic = match channel_topic(body.get("topic")) {
+        Ok(topic) => topic,
+        Err(r) => return r,
     };
     let mut state = sandbox.discord.channels.lock();
     let Some(stored) = state.channels.get_mut(&c.id) else {

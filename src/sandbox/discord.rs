@@ -379,6 +379,20 @@ impl DiscordSim {
         self.lock().guilds.values().cloned().collect()
     }
 
+    /// The preamble of a bot route with the default limit: the bot token, then the route's
+    /// rate limit (`major` is the top-level resource id, or empty).
+    async fn bot_route(
+        &self,
+        headers: &HeaderMap,
+        route: &str,
+        major: &str,
+    ) -> Result<limits::Allowed, Response> {
+        self.check_bot(headers).map_err(|r| *r)?;
+        self.limits
+            .check(route, major, limits::routes::DEFAULT, headers)
+            .await
+    }
+
     fn check_bot(&self, headers: &HeaderMap) -> Result<(), Box<Response>> {
         let presented = headers
             .get(header::AUTHORIZATION)
@@ -833,21 +847,12 @@ async fn get_guild(
     Path(guild_id): Path<String>,
 ) -> Response {
     let sim = &sandbox.discord;
-    if let Err(denied) = sim.check_bot(&headers) {
-        return *denied;
-    }
     let allowed = match sim
-        .limits
-        .check(
-            "guilds/{guild_id}",
-            &guild_id,
-            limits::routes::DEFAULT,
-            &headers,
-        )
+        .bot_route(&headers, "guilds/{guild_id}", &guild_id)
         .await
     {
         Ok(allowed) => allowed,
-        Err(limited) => return limited,
+        Err(refused) => return refused,
     };
     let response = {
         let state = sim.lock();
@@ -869,16 +874,9 @@ async fn get_guild(
 /// The bot's own user.
 async fn current_user(State(sandbox): State<Arc<Sandbox>>, headers: HeaderMap) -> Response {
     let sim = &sandbox.discord;
-    if let Err(denied) = sim.check_bot(&headers) {
-        return *denied;
-    }
-    match sim
-        .limits
-        .check("users/@me", "", limits::routes::DEFAULT, &headers)
-        .await
-    {
+    match sim.bot_route(&headers, "users/@me", "").await {
         Ok(allowed) => allowed.apply(Json(sim.bot_user()).into_response()),
-        Err(limited) => limited,
+        Err(refused) => refused,
     }
 }
 
@@ -890,21 +888,12 @@ async fn leave_guild(
     Path(guild_id): Path<String>,
 ) -> Response {
     let sim = &sandbox.discord;
-    if let Err(denied) = sim.check_bot(&headers) {
-        return *denied;
-    }
     let allowed = match sim
-        .limits
-        .check(
-            "users/@me/guilds/{guild_id}:delete",
-            "",
-            limits::routes::DEFAULT,
-            &headers,
-        )
+        .bot_route(&headers, "users/@me/guilds/{guild_id}:delete", "")
         .await
     {
         Ok(allowed) => allowed,
-        Err(limited) => return limited,
+        Err(refused) => return refused,
     };
     let left = {
         let mut state = sim.lock();

@@ -93,18 +93,28 @@ pub async fn open_and_wait(app: &TestApp, token: &str, lead: &Value) -> Value {
     panic!("the channel never left provisioning: {view}");
 }
 
+/// A GET to the simulated Discord as the bot. The test shares the bot's rate limits with the
+/// product, so a 429 is waited out as Discord asks, like any well-behaved client.
 async fn discord(app: &TestApp, path: &str) -> Value {
-    let reply = app
-        .send(
-            app.client
-                .get(app.url(&format!("/sandbox/discord/api/v10/{path}")))
-                .header("authorization", format!("Bot {BOT_TOKEN}")),
-            Auth::None,
-            None,
-        )
-        .await;
-    reply.assert_status(200);
-    reply.body
+    for _ in 0..5 {
+        let reply = app
+            .send(
+                app.client
+                    .get(app.url(&format!("/sandbox/discord/api/v10/{path}")))
+                    .header("authorization", format!("Bot {BOT_TOKEN}")),
+                Auth::None,
+                None,
+            )
+            .await;
+        if reply.status.as_u16() == 429 {
+            let wait = reply.body["retry_after"].as_f64().unwrap_or(1.0);
+            tokio::time::sleep(std::time::Duration::from_secs_f64(wait)).await;
+            continue;
+        }
+        reply.assert_status(200);
+        return reply.body;
+    }
+    panic!("the simulated Discord kept answering 429 to {path}");
 }
 
 fn text_channels(channels: &Value) -> Vec<Value> {
@@ -794,3 +804,55 @@ storage_test!(a_failed_channel_says_why_and_can_be_retried, |app| {
     let made = open_and_wait(&app, &account.token, &second).await;
     assert_eq!(made["state"], "active", "{made}");
 });
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL and Redis: run scripts/test"]
+async fn two_replicas_asked_at_once_make_one_channel_per_lead() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Services).await;
+    let other = app.second_replica().await;
+    let (account, guild, first) = connected(&app).await;
+    let mut leads = vec![first];
+    for i in 1..5 {
+        leads.push(
+            app.create_lead(&account.token, &format!("Shared {i}"))
+                .await,
+        );
+    }
+    // Every lead asked for three times on each replica, all at once.
+    let token = account.token.as_str();
+    let mut asks = Vec::new();
+    for lead in &leads {
+        for replica in [&app, &other] {
+            for _ in 0..3 {
+                asks.push(replica.post(
+                    "/api/discord/channels",
+                    token,
+                    json!({"leadId": lead["id"]}),
+                ));
+            }
+        }
+    }
+    let replies = futures::future::join_all(asks).await;
+    assert!(
+        replies
+            .iter()
+            .all(|r| matches!(r.status.as_u16(), 200..=202)),
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    for lead in &leads {
+        let made = open_and_wait(&other, &account.token, lead).await;
+        assert_eq!(made["state"], "active", "{made}");
+    }
+    let all = discord(&app, &format!("guilds/{guild}/channels")).await;
+    let channels = text_channels(&all);
+    assert_eq!(
+        channels.len(),
+        leads.len(),
+        "one channel per lead: {channels:?}"
+    );
+    let categories = all
+        .as_array()
+        .map(|c| c.iter().filter(|c| c["type"] == 4).count());
+    assert_eq!(categories, Some(1), "one category for them all");
+}
