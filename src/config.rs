@@ -79,6 +79,9 @@ pub struct Settings {
     /// Whether this replica competes for gateway shards (`DISCORD_GATEWAY`, default `on`);
     /// `off` makes an API-only replica.
     pub gateway: bool,
+    /// Whether the client address comes from `X-Forwarded-For` (`TRUST_FORWARDED_FOR`, default
+    /// off): only behind a reverse proxy that sets it. Otherwise it is the connection's peer.
+    pub trust_forwarded_for: bool,
     pub github: ProviderCredentials,
     pub github_oauth_base: Url,
     pub github_api_base: Url,
@@ -271,6 +274,15 @@ impl Settings {
             }
         };
 
+        let trust_forwarded_for = match get("TRUST_FORWARDED_FOR").as_deref() {
+            None | Some("0" | "off" | "false") => false,
+            Some("1" | "on" | "true") => true,
+            Some(other) => {
+                errors.push(format!("TRUST_FORWARDED_FOR: `{other}` is not `1` or `0`"));
+                false
+            }
+        };
+
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
@@ -300,6 +312,7 @@ impl Settings {
             discord_timeout,
             catchup_interval,
             gateway,
+            trust_forwarded_for,
             github,
             github_oauth_base,
             github_api_base,
@@ -337,6 +350,7 @@ impl Settings {
             discord_timeout: std::time::Duration::from_secs(7),
             catchup_interval: DEFAULT_CATCHUP_INTERVAL,
             gateway: false,
+            trust_forwarded_for: false,
             github: ProviderCredentials {
                 client_id: None,
                 client_secret: None,

@@ -1,5 +1,4 @@
 //! Sign-up, log-in, the current company and its members.
-use std::time::Duration;
 
 use chrono::Utc;
 use sea_orm::{
@@ -15,10 +14,6 @@ use crate::{
     state::StateStore,
     types::{CompanyName, Email, ExternalId, Password, PersonName},
 };
-
-/// Failed log-ins allowed per email in one window before log-in is paused for it.
-const MAX_LOGIN_FAILURES: i64 = 10;
-const LOGIN_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 pub struct NewAccount {
     pub email: Email,
@@ -113,21 +108,10 @@ pub async fn login(
     email: &Email,
     password: &str,
     company_id: Option<Uuid>,
+    address: std::net::IpAddr,
 ) -> Result<LoggedIn> {
-    let throttle_key = format!("login_failures:{}", email.as_str());
-    let failures = state.get(&throttle_key).await?;
-    let failures = failures
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.parse::<i64>().ok())
-        .unwrap_or(0);
-    if failures >= MAX_LOGIN_FAILURES {
-        return Err(Error::new(
-            ErrorKind::TooManyRequests,
-            "too_many_attempts",
-            "Too many failed log-ins for this account; try again later.",
-        )
-        .with_retry_after(LOGIN_FAILURE_WINDOW.as_secs()));
-    }
+    let throttle = super::throttle::LoginThrottle::new(state, email.as_str(), address);
+    throttle.admit().await?;
     let user = user::Entity::find()
         .filter(user::Column::Email.eq(email.as_str()))
         .one(db)
@@ -136,7 +120,7 @@ pub async fn login(
     let user = match (passwords::verify(password, stored_hash).await?, user) {
         (true, Some(user)) => user,
         _ => {
-            state.increment(&throttle_key, LOGIN_FAILURE_WINDOW).await?;
+            throttle.failed().await?;
             return Err(Error::new(
                 ErrorKind::Unauthenticated,
                 "invalid_credentials",
@@ -144,7 +128,7 @@ pub async fn login(
             ));
         }
     };
-    state.delete(&throttle_key).await?;
+    throttle.succeeded().await?;
 
     let mut memberships = membership::Entity::find()
         .filter(membership::Column::UserId.eq(user.id))
@@ -362,6 +346,8 @@ pub async fn remove_member(
         .filter(membership::Column::UserId.eq(user_id))
         .exec(&txn)
         .await?;
+    // Their keys go with them (they would be refused anyway: see `api_keys::effective_role`).
+    super::api_keys::revoke_made_by(&txn, company_id, user_id).await?;
     txn.commit().await?;
     Ok(())
 }

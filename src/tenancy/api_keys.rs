@@ -84,6 +84,50 @@ pub async fn revoke(db: &impl ConnectionTrait, company_id: Uuid, id: Uuid) -> Re
     Ok(())
 }
 
+/// The user a key acts for: its creator. A key made with another key acts for that key's
+/// creator, so no key outlives the person behind it.
+pub async fn creator_of(db: &impl ConnectionTrait, key_id: Uuid) -> Result<Option<Uuid>> {
+    Ok(ApiKeys::find_by_id(key_id)
+        .one(db)
+        .await?
+        .and_then(|k| k.created_by_user_id))
+}
+
+/// Revokes every live key this user made in this company (they left or were removed).
+pub async fn revoke_made_by(
+    db: &impl ConnectionTrait,
+    company_id: Uuid,
+    user_id: Uuid,
+) -> Result<u64> {
+    let result = ApiKeys::update_many()
+        .col_expr(
+            api_key::Column::RevokedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .filter(api_key::Column::CompanyId.eq(company_id))
+        .filter(api_key::Column::CreatedByUserId.eq(user_id))
+        .filter(api_key::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+/// The role a key acts with: its own, but never more than its creator's current role in the
+/// company. A creator who is no longer a member leaves the key powerless (refused). Keys
+/// without a recorded creator act with their own role.
+pub async fn effective_role(db: &impl ConnectionTrait, key: &api_key::Model) -> Result<Role> {
+    let own = super::accounts::parse_role(&key.role)?;
+    let Some(creator) = key.created_by_user_id else {
+        return Ok(own);
+    };
+    match super::accounts::role_of(db, creator, key.company_id).await? {
+        Some(creator_role) => Ok(own.min(creator_role)),
+        None => Err(Error::unauthenticated(
+            "The API key is not valid: the member who made it has left the company.",
+        )),
+    }
+}
+
 /// Resolves a presented key to its live record.
 pub async fn authenticate(db: &impl ConnectionTrait, presented: &str) -> Result<api_key::Model> {
     let invalid = || Error::unauthenticated("The API key is not valid.");

@@ -2,6 +2,7 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod passwords;
+pub mod throttle;
 pub mod tokens;
 
 use std::{fmt, str::FromStr};

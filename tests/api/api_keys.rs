@@ -105,3 +105,67 @@ storage_test!(a_made_up_api_key_is_refused, |app| {
         .await;
     reply.assert_problem(401, "unauthenticated");
 });
+
+storage_test!(
+    a_key_acts_with_at_most_its_creators_current_role_and_dies_with_their_membership,
+    |app| {
+        let owner = app.signup("Owner Co").await;
+        let admin = app.signup("Admin's own Co").await;
+        let admin_token = app.join(&owner, &admin, "admin").await;
+        let created = app
+            .post(
+                "/api/api-keys",
+                &admin_token,
+                json!({"name": "admin's key", "role": "admin"}),
+            )
+            .await;
+        created.assert_status(201);
+        let key = created.body["secret"].as_str().expect("secret").to_owned();
+        // A key made with that key belongs to the same person.
+        let derived = app
+            .post(
+                "/api/api-keys",
+                &key,
+                json!({"name": "made by a key", "role": "admin"}),
+            )
+            .await;
+        derived.assert_status(201);
+        let derived = derived.body["secret"].as_str().expect("secret").to_owned();
+        app.get("/api/api-keys", &key).await.assert_status(200);
+
+        // Demoted to member: the key is a member's key now.
+        let member_path = format!("/api/companies/current/members/{}", admin.user_id);
+        app.patch(&member_path, &owner.token, json!({"role": "member"}))
+            .await
+            .assert_status(200);
+        app.get("/api/api-keys", &key)
+            .await
+            .assert_problem(403, "forbidden");
+        app.get("/api/leads", &key).await.assert_status(200);
+
+        // Removed: the keys stop working at once and cannot bring the member back.
+        app.delete(&member_path, &owner.token)
+            .await
+            .assert_status(204);
+        for secret in [&key, &derived] {
+            app.get("/api/leads", secret)
+                .await
+                .assert_problem(401, "unauthenticated");
+            app.post(
+                "/api/companies/current/members",
+                secret,
+                json!({"email": admin.email, "role": "admin"}),
+            )
+            .await
+            .assert_problem(401, "unauthenticated");
+        }
+        let listed = app.get("/api/api-keys", &owner.token).await;
+        let items = listed.body["items"].as_array().cloned().unwrap_or_default();
+        assert_eq!(items.len(), 2);
+        assert!(
+            items.iter().all(|k| k["revokedAt"].is_string()),
+            "they show as revoked: {}",
+            listed.text
+        );
+    }
+);

@@ -3,7 +3,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::Auth;
+use crate::helpers::{Auth, TestApp};
 
 storage_test!(signup_creates_an_owner_whose_token_works, |app| {
     let account = app.signup("Analytical Engines").await;
@@ -269,3 +269,140 @@ storage_test!(login_can_choose_among_the_users_companies, |app| {
         .await;
     not_mine.assert_invalid_field("companyId");
 });
+
+/// A client whose connections come from another loopback address (another person's machine).
+fn client_from(address: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(address.parse::<std::net::IpAddr>().expect("address"))
+        .build()
+        .expect("client")
+}
+
+storage_test!(
+    a_burst_of_wrong_passwords_gets_only_the_limits_checks_and_locks_no_one_else_out,
+    |app| {
+        let account = app.signup("Burst Co").await;
+        let attacker = client_from("127.0.0.2");
+        let url = app.url("/api/auth/login");
+        let guesses = (0..100).map(|i| {
+            app.send(
+                attacker.post(&url),
+                Auth::None,
+                Some(json!({"email": account.email, "password": format!("guess {i}")})),
+            )
+        });
+        let replies = futures::future::join_all(guesses).await;
+        let checked = replies.iter().filter(|r| r.status == 401).count();
+        let refused = replies.iter().filter(|r| r.status == 429).count();
+        assert_eq!(checked + refused, 100);
+        assert!(
+            checked <= 10,
+            "the limit of 10 holds under concurrency: {checked} were checked"
+        );
+        // From the attacker's address the account is locked, even with the right password...
+        app.send(
+            attacker.post(&url),
+            Auth::None,
+            Some(json!({"email": account.email, "password": account.password})),
+        )
+        .await
+        .assert_problem(429, "too_many_attempts");
+        // ...but its owner, elsewhere, still logs in (slowed down, not locked out).
+        let owner = client_from("127.0.0.3");
+        app.send(
+            owner.post(&url),
+            Auth::None,
+            Some(json!({"email": account.email, "password": account.password})),
+        )
+        .await
+        .assert_status(200);
+    }
+);
+
+storage_test!(one_address_guessing_many_accounts_is_stopped, |app| {
+    let guesser = client_from("127.0.0.4");
+    let url = app.url("/api/auth/login");
+    for batch in 0..10 {
+        let tries = (0..10).map(|i| {
+            app.send(
+                guesser.post(&url),
+                Auth::None,
+                Some(json!({"email": format!("user{batch}-{i}@example.com"), "password": "password1"})),
+            )
+        });
+        for reply in futures::future::join_all(tries).await {
+            reply.assert_status(401);
+        }
+    }
+    app.send(
+        guesser.post(&url),
+        Auth::None,
+        Some(json!({"email": "one-more@example.com", "password": "password1"})),
+    )
+    .await
+    .assert_problem(429, "too_many_attempts");
+    // Someone else is unaffected.
+    let account = app.signup("Elsewhere Co").await;
+    app.send(
+        client_from("127.0.0.5").post(&url),
+        Auth::None,
+        Some(json!({"email": account.email, "password": account.password})),
+    )
+    .await
+    .assert_status(200);
+});
+
+/// `count` wrong passwords for `email`, each with this `X-Forwarded-For`.
+async fn fail_logins(app: &TestApp, email: &str, forwarded_for: &str, count: usize) {
+    for _ in 0..count {
+        app.send(
+            app.client
+                .post(app.url("/api/auth/login"))
+                .header("x-forwarded-for", forwarded_for),
+            Auth::None,
+            Some(json!({"email": email, "password": "wrong password"})),
+        )
+        .await
+        .assert_status(401);
+    }
+}
+
+#[tokio::test]
+async fn x_forwarded_for_names_the_client_only_behind_a_trusted_proxy() {
+    // Trusted: the proxy's last entry is the client, so two clients behind it are two.
+    let app = crate::helpers::spawn_app_with(crate::helpers::Backend::Embedded, |s| {
+        s.trust_forwarded_for = true;
+    })
+    .await;
+    let account = app.signup("Proxy Co").await;
+    fail_logins(&app, &account.email, "198.51.100.7, 203.0.113.9", 10).await;
+    let login = |forwarded_for: &'static str| {
+        app.send(
+            app.client
+                .post(app.url("/api/auth/login"))
+                .header("x-forwarded-for", forwarded_for),
+            Auth::None,
+            Some(json!({"email": account.email, "password": account.password})),
+        )
+    };
+    login("203.0.113.9")
+        .await
+        .assert_problem(429, "too_many_attempts");
+    login("203.0.113.10").await.assert_status(200);
+
+    // Not trusted (the default): a client cannot dodge its limit by forging the header.
+    let direct = crate::helpers::spawn_app(crate::helpers::Backend::Embedded).await;
+    let account = direct.signup("Direct Co").await;
+    fail_logins(&direct, &account.email, "203.0.113.1", 10).await;
+    direct
+        .send(
+            direct
+                .client
+                .post(direct.url("/api/auth/login"))
+                .header("x-forwarded-for", "203.0.113.2"),
+            Auth::None,
+            Some(json!({"email": account.email, "password": account.password})),
+        )
+        .await
+        .assert_problem(429, "too_many_attempts");
+}

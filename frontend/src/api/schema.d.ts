@@ -70,8 +70,11 @@ export interface paths {
         put?: never;
         /**
          * Log in
-         * @description Answers a bearer token and sets the session cookie. After 10 failed attempts for one email
-         *     within 15 minutes, log-in for it pauses (429 with `Retry-After`).
+         * @description Answers a bearer token and sets the session cookie. Throttled per the OWASP guidance: 10
+         *     attempts for one email from one address within 15 minutes (a success starts afresh), 100
+         *     failures from one address over all emails, then 429 with `Retry-After`; an email failing
+         *     from many addresses is slowed down (a second more per failure, up to 5 s), never locked
+         *     everywhere.
          */
         post: operations["login"];
         delete?: never;

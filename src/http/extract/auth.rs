@@ -68,10 +68,12 @@ async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Principal> {
 
 async fn from_api_key(state: &AppState, key: &str) -> Result<Principal> {
     let key = api_keys::authenticate(&state.db, key).await?;
+    // Checked on every request: a key acts with at most its creator's current role.
+    let role = api_keys::effective_role(&state.db, &key).await?;
     Ok(Principal {
         company_id: key.company_id,
         user_id: None,
-        role: accounts::parse_role(&key.role)?,
+        role,
         method: AuthMethod::ApiKey { key_id: key.id },
     })
 }

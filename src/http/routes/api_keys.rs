@@ -111,14 +111,15 @@ async fn create_key(
             "An API key cannot have more power than its creator.",
         ));
     }
-    let (model, secret) = api_keys::create(
-        &state.db,
-        principal.company_id,
-        principal.user_id,
-        name,
-        role,
-    )
-    .await?;
+    // A key made with a key belongs to the person behind that key.
+    let creator = match principal.method {
+        crate::tenancy::AuthMethod::ApiKey { key_id } => {
+            api_keys::creator_of(&state.db, key_id).await?
+        }
+        _ => principal.user_id,
+    };
+    let (model, secret) =
+        api_keys::create(&state.db, principal.company_id, creator, name, role).await?;
     tracing::info!(api_key.id = %model.id, actor = %principal.actor(), "api key created");
     Ok((
         StatusCode::CREATED,

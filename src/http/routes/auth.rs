@@ -182,8 +182,11 @@ async fn signup(
 
 /// Log in
 ///
-/// Answers a bearer token and sets the session cookie. After 10 failed attempts for one email
-/// within 15 minutes, log-in for it pauses (429 with `Retry-After`).
+/// Answers a bearer token and sets the session cookie. Throttled per the OWASP guidance: 10
+/// attempts for one email from one address within 15 minutes (a success starts afresh), 100
+/// failures from one address over all emails, then 429 with `Retry-After`; an email failing
+/// from many addresses is slowed down (a second more per failure, up to 5 s), never locked
+/// everywhere.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", security(()),
     request_body = LoginRequest,
     responses(
@@ -197,6 +200,7 @@ async fn signup(
     ))]
 async fn login(
     State(state): State<AppState>,
+    crate::http::extract::ClientAddress(client): crate::http::extract::ClientAddress,
     session: Session,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Json<AuthResponse>> {
@@ -214,6 +218,7 @@ async fn login(
         &email,
         &body.password,
         body.company_id,
+        client,
     )
     .await?;
     let (user, company, role) = (logged_in.user, logged_in.company, logged_in.role);
