@@ -178,6 +178,18 @@ storage_test!(forged_expired_and_foreign_tokens_are_refused, |app| {
             ),
         ),
         ("garbage", "not.a.jwt".to_owned()),
+        (
+            "not valid yet (nbf in an hour)",
+            sign(
+                &{
+                    let mut c = good.clone();
+                    c["nbf"] = json!(now + 3600);
+                    c
+                },
+                Algorithm::HS256,
+                &secret,
+            ),
+        ),
     ];
     for (what, token) in forged {
         let reply = app.get("/api/me", &token).await;

@@ -147,3 +147,57 @@ async fn readyz_is_503_problem_json_when_the_database_is_gone() {
         .await
         .assert_status(200);
 }
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers_and_pages_a_policy() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Embedded).await;
+    for path in ["/healthz", "/api/me", "/no-such-route", "/docs/"] {
+        let reply = app
+            .request(reqwest::Method::GET, path, crate::helpers::Auth::None, None)
+            .await;
+        let header = |name: &str| {
+            reply
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        assert_eq!(
+            header("x-content-type-options").as_deref(),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(
+            header("referrer-policy").as_deref(),
+            Some("no-referrer"),
+            "{path}"
+        );
+        // Reached over plain HTTP on loopback: no HSTS.
+        assert_eq!(header("strict-transport-security"), None, "{path}");
+        if path == "/docs/" {
+            let csp = header("content-security-policy").expect("a policy on the docs page");
+            assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"));
+        }
+    }
+    // Over HTTPS (as PUBLIC_URL says), browsers are told to stay on it.
+    let https = crate::helpers::spawn_app_with(crate::helpers::Backend::Embedded, |s| {
+        s.public_url = url::Url::parse("https://switchboard.example").expect("url");
+    })
+    .await;
+    let reply = https
+        .request(
+            reqwest::Method::GET,
+            "/healthz",
+            crate::helpers::Auth::None,
+            None,
+        )
+        .await;
+    assert!(
+        reply
+            .headers
+            .get("strict-transport-security")
+            .is_some_and(|v| v.to_str().is_ok_and(|v| v.starts_with("max-age="))),
+        "{:?}",
+        reply.headers
+    );
+}
