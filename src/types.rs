@@ -4,11 +4,46 @@ use std::fmt;
 
 use crate::error::Error;
 
+/// Characters that change the direction text is shown in (Unicode's bidi embeddings,
+/// overrides, isolates and marks): in a name they can make it read as something else.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Characters that show nothing: white space, zero-width characters and joiners, the byte-order
+/// mark, the soft hyphen, fillers and variation selectors.
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200D}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+        )
+}
+
 /// Rejects what PostgreSQL cannot store (NUL) and what no human-facing text should contain.
 fn check_text(field: &str, raw: &str, min: usize, max: usize) -> Result<String, Error> {
     let value = raw.trim();
     if value.chars().any(|c| c.is_control()) {
         return Err(Error::invalid(field, "must not contain control characters"));
+    }
+    if value.chars().any(is_bidi_control) {
+        return Err(Error::invalid(
+            field,
+            "must not contain text-direction control characters",
+        ));
+    }
+    if !value.is_empty() && value.chars().all(is_invisible) {
+        return Err(Error::invalid(field, "must contain visible characters"));
     }
     let len = value.chars().count();
     if len < min {
@@ -105,6 +140,105 @@ impl Email {
     }
 }
 
+/// Passwords too common to protect anything (the most used ones in public breach lists), and
+/// words this service makes obvious. NIST SP 800-63B asks that such values be refused.
+const COMMON_PASSWORDS: &[&str] = &[
+    "password",
+    "password1",
+    "password12",
+    "password123",
+    "password!",
+    "passw0rd",
+    "p@ssw0rd",
+    "p@ssword",
+    "12345678",
+    "123456789",
+    "1234567890",
+    "0123456789",
+    "87654321",
+    "11111111",
+    "00000000",
+    "12341234",
+    "11223344",
+    "12121212",
+    "123123123",
+    "1q2w3e4r",
+    "1q2w3e4r5t",
+    "qwertyui",
+    "qwertyuiop",
+    "qwerty123",
+    "qwerty12",
+    "asdfghjk",
+    "asdfghjkl",
+    "zxcvbnm1",
+    "iloveyou",
+    "iloveyou1",
+    "sunshine",
+    "princess",
+    "football",
+    "baseball",
+    "basketball",
+    "superman",
+    "batman123",
+    "trustno1",
+    "letmein1",
+    "letmein!",
+    "welcome1",
+    "welcome123",
+    "abc12345",
+    "abcd1234",
+    "aa123456",
+    "a1234567",
+    "monkey12",
+    "dragon12",
+    "master12",
+    "michael1",
+    "jennifer",
+    "computer",
+    "internet",
+    "starwars",
+    "whatever",
+    "mustang1",
+    "shadow12",
+    "changeme",
+    "changeme1",
+    "administrator",
+    "admin123",
+    "admin1234",
+    "rootroot",
+    "secret12",
+    "secret123",
+    "test1234",
+    "testtest",
+    "qazwsxedc",
+    "1qaz2wsx",
+    "zaq12wsx",
+    "samsung1",
+    "charlie1",
+    "freedom1",
+    "liverpool",
+    "chelsea1",
+    "arsenal1",
+    "pokemon1",
+    "minecraft",
+    "babygirl",
+    "lovely12",
+    "friends1",
+    "butterfly",
+    "spiderman",
+    "michelle",
+    "switchboard",
+    "switchboard1",
+    "discord1",
+    "discord123",
+    "correcthorse",
+];
+
+fn is_common_password(raw: &str) -> bool {
+    let lowered = raw.to_lowercase();
+    COMMON_PASSWORDS.contains(&lowered.as_str())
+}
+
 /// A password as typed: 8 to 128 characters. Never logged (no Debug of the value).
 pub struct Password(String);
 
@@ -120,7 +254,31 @@ impl Password {
         if len > 128 {
             return Err(Error::invalid(field, "must be at most 128 characters"));
         }
+        if raw.trim().is_empty() {
+            return Err(Error::invalid(field, "must not be only spaces"));
+        }
+        let mut chars = raw.chars();
+        let first = chars.next();
+        if chars.all(|c| Some(c) == first) {
+            return Err(Error::invalid(field, "must not be one character repeated"));
+        }
+        if is_common_password(raw) {
+            return Err(Error::invalid(
+                field,
+                "is one of the most common passwords; choose another",
+            ));
+        }
         Ok(Self(raw.to_owned()))
+    }
+
+    /// Refuses a password made of the account's own email address (or its name part).
+    pub fn check_against_email(self, field: &str, email: &Email) -> Result<Self, Error> {
+        let lowered = self.0.to_lowercase();
+        let local = email.as_str().split('@').next().unwrap_or_default();
+        if lowered == email.as_str() || (local.chars().count() >= 4 && lowered.contains(local)) {
+            return Err(Error::invalid(field, "must not contain your email address"));
+        }
+        Ok(self)
     }
 
     pub fn expose(&self) -> &str {
@@ -281,6 +439,64 @@ mod tests {
     fn passwords_need_eight_to_128_characters() {
         assert!(Password::parse("password", "short").is_err());
         assert!(Password::parse("password", "long enough").is_ok());
+    }
+
+    #[test]
+    fn common_repeated_blank_and_email_passwords_are_refused() {
+        // NIST SP 800-63B: compare against commonly used values and context-specific words.
+        for weak in [
+            "password",
+            "12345678",
+            "Password1",
+            "qwertyuiop",
+            "        ",
+            "aaaaaaaa",
+            "switchboard",
+        ] {
+            assert!(
+                Password::parse("password", weak).is_err(),
+                "{weak:?} was accepted"
+            );
+        }
+        let email = Email::parse("email", "ada.lovelace@example.com").expect("email");
+        for own in [
+            "ada.lovelace@example.com",
+            "ADA.LOVELACE@example.com",
+            "ada.lovelace!!",
+        ] {
+            let parsed = Password::parse("password", own).expect("not common");
+            assert!(
+                parsed.check_against_email("password", &email).is_err(),
+                "{own:?}"
+            );
+        }
+        let fine = Password::parse("password", "tea at the analytical engine").expect("ok");
+        assert!(fine.check_against_email("password", &email).is_ok());
+    }
+
+    #[test]
+    fn names_need_something_visible_and_no_direction_controls() {
+        for invisible in [
+            "\u{200b}",
+            "\u{200d}",
+            "\u{feff}",
+            "\u{00ad}",
+            "\u{2060}",
+            "\u{3164}",
+            "\u{200b} \u{200c}",
+        ] {
+            assert!(
+                PersonName::parse("name", invisible).is_err(),
+                "{invisible:?} was accepted"
+            );
+        }
+        for bidi in ["abc\u{202e}fed", "\u{2066}Ada\u{2069}", "Ada\u{200f}"] {
+            assert!(
+                PersonName::parse("name", bidi).is_err(),
+                "{bidi:?} was accepted"
+            );
+        }
+        assert!(PersonName::parse("name", "Zoë Łukasz-李雷 \u{1F642}").is_ok());
         assert!(Password::parse("password", &"x".repeat(129)).is_err());
     }
 

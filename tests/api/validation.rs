@@ -148,3 +148,48 @@ storage_test!(malformed_path_and_query_parameters_are_named, |app| {
         .await
         .assert_invalid_field("ownerUserId");
 });
+
+storage_test!(
+    weak_passwords_and_invisible_or_direction_tricking_names_are_refused,
+    |app| {
+        let signup = |email: &'static str, password: &'static str| {
+            app.request(
+                reqwest::Method::POST,
+                "/api/auth/signup",
+                crate::helpers::Auth::None,
+                Some(serde_json::json!({"email": email, "password": password, "companyName": "Weak Co"})),
+            )
+        };
+        for (email, password) in [
+            ("a@example.com", "password"),
+            ("b@example.com", "12345678"),
+            ("c@example.com", "        "),
+            ("dana.scully@example.com", "dana.scully@example.com"),
+        ] {
+            signup(email, password)
+                .await
+                .assert_invalid_field("password");
+        }
+        let account = app.signup("Names Co").await;
+        for name in [
+            "\u{200b}",
+            "\u{feff}\u{200d}",
+            "\u{3164}",
+            "Invoice\u{202e}fdp.exe",
+        ] {
+            app.post(
+                "/api/leads",
+                &account.token,
+                serde_json::json!({"name": name}),
+            )
+            .await
+            .assert_invalid_field("name");
+        }
+        let listed = app.get("/api/leads", &account.token).await;
+        assert_eq!(
+            listed.body["items"],
+            serde_json::json!([]),
+            "nothing was stored"
+        );
+    }
+);

@@ -160,9 +160,12 @@ async fn signup(
     session: Session,
     ApiJson(body): ApiJson<SignupRequest>,
 ) -> Result<(StatusCode, Json<AuthResponse>)> {
+    let email = Email::parse("email", &body.email)?;
+    let password =
+        Password::parse("password", &body.password)?.check_against_email("password", &email)?;
     let account = accounts::NewAccount {
-        email: Email::parse("email", &body.email)?,
-        password: Password::parse("password", &body.password)?,
+        email,
+        password,
         name: body
             .name
             .as_deref()
