@@ -295,15 +295,7 @@ pub async fn route(app: &AppState, message: &Inbound) -> Result<Outcome> {
     let facts = gather(app, message).await?;
     let decision = decide(message, &facts);
     app.routing.count(&decision);
-    let path = json!({
-        "guildId": message.guild_id.map(|g| g.to_string()),
-        "connectionCompanyId": facts.connection.as_ref().map(|c| c.company_id),
-        "channelId": message.channel_id.to_string(),
-        "channelCompanyId": facts.channel.as_ref().map(|c| c.company_id),
-        "leadId": facts.channel.as_ref().map(|c| c.lead_id),
-        "directMessage": message.guild_id.is_none(),
-        "dmCandidates": facts.dm_leads.len(),
-    });
+    let path = path_for(message, &facts, decision.company_id());
     let txn = crate::db::begin_write(&app.db).await?;
     // Every message seen in a lead channel moves its catch-up cursor, routed or not.
     if let Some(channel) = &facts.channel
@@ -349,6 +341,47 @@ pub async fn route(app: &AppState, message: &Inbound) -> Result<Outcome> {
         _ => {}
     }
     Ok(outcome.outcome)
+}
+
+/// A stored path as its company may see it: ids of other companies (in events recorded before
+/// paths were written this way) are taken out.
+pub fn own_facts(mut path: serde_json::Value, owner: Option<Uuid>) -> serde_json::Value {
+    let owner = owner.map(|o| o.to_string());
+    let foreign = |v: &serde_json::Value| v.as_str().is_some_and(|id| Some(id) != owner.as_deref());
+    if let Some(fields) = path.as_object_mut() {
+        if fields.get("connectionCompanyId").is_some_and(foreign) {
+            fields.insert("connectionCompanyId".into(), serde_json::Value::Null);
+        }
+        if fields.get("channelCompanyId").is_some_and(foreign) {
+            fields.insert("channelCompanyId".into(), serde_json::Value::Null);
+            fields.insert("leadId".into(), serde_json::Value::Null);
+            fields.insert("channelOwner".into(), json!("another_company"));
+        }
+    }
+    path
+}
+
+/// The lookups behind a decision, as the company the event belongs to (`owner`) may see them:
+/// its own ids, and of another company's channel only that it is another company's.
+fn path_for(message: &Inbound, facts: &Facts, owner: Option<Uuid>) -> serde_json::Value {
+    let own = |company: Uuid| owner == Some(company);
+    let connection = facts.connection.as_ref().map(|c| c.company_id);
+    let channel = facts.channel.as_ref();
+    let channel_owner = match channel {
+        None => "none",
+        Some(c) if own(c.company_id) => "this_company",
+        Some(_) => "another_company",
+    };
+    json!({
+        "guildId": message.guild_id.map(|g| g.to_string()),
+        "connectionCompanyId": connection.filter(|c| own(*c)),
+        "channelId": message.channel_id.to_string(),
+        "channelOwner": channel_owner,
+        "channelCompanyId": channel.map(|c| c.company_id).filter(|c| own(*c)),
+        "leadId": channel.filter(|c| own(c.company_id)).map(|c| c.lead_id),
+        "directMessage": message.guild_id.is_none(),
+        "dmCandidates": facts.dm_leads.len(),
+    })
 }
 
 async fn gather(app: &AppState, message: &Inbound) -> Result<Facts> {
@@ -630,6 +663,20 @@ pub async fn record_platform_event(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_stored_path_shows_its_company_only_its_own_ids() {
+        let (mine, theirs, lead) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let old = json!({"connectionCompanyId": mine.to_string(), "channelCompanyId": theirs.to_string(),
+                         "leadId": lead.to_string(), "channelId": "1"});
+        let seen = own_facts(old, Some(mine));
+        assert_eq!(seen["connectionCompanyId"], mine.to_string());
+        assert_eq!(seen["channelCompanyId"], serde_json::Value::Null);
+        assert_eq!(seen["leadId"], serde_json::Value::Null);
+        assert_eq!(seen["channelOwner"], "another_company");
+        let own = json!({"channelCompanyId": mine.to_string(), "leadId": lead.to_string()});
+        assert_eq!(own_facts(own.clone(), Some(mine)), own);
+    }
+
     use super::*;
 
     const BOT: u64 = 1;

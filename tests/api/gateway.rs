@@ -461,9 +461,13 @@ gateway_test!(
         let spoof = find("tenant_mismatch");
         assert_eq!(spoof["decision"], "rejected");
         assert_eq!(spoof["channelId"], b_channel.as_str());
-        assert_eq!(
-            spoof["path"]["channelCompanyId"],
-            b_account.company_id.as_str()
+        // A sees that the channel is another company's, never whose or which lead's.
+        assert_eq!(spoof["path"]["channelOwner"], "another_company", "{spoof}");
+        let seen = spoof.to_string();
+        assert!(
+            !seen.contains(b_account.company_id.as_str())
+                && !seen.contains(_b_lead["id"].as_str().unwrap_or("?")),
+            "B's ids leak into A's routing event: {seen}"
         );
 
         // Nothing of it was stored, for A or for B: B has only its lead's real message.

@@ -1076,7 +1076,10 @@ export interface components {
             id: string;
             /** Format: uuid */
             leadId?: string | null;
-            /** @description The lookups made: guild → company → channel → lead. */
+            /**
+             * @description The lookups made: guild → company → channel → lead. Only this company's ids appear; a
+             *     channel of another company shows as `channelOwner: "another_company"`.
+             */
             path: Record<string, never>;
             /**
              * @description Why: `unknown_channel`, `tenant_mismatch`, `own_bot`, `channel_archived`, … (for

@@ -38,7 +38,8 @@ pub struct RoutingEventView {
     /// Why: `unknown_channel`, `tenant_mismatch`, `own_bot`, `channel_archived`, … (for
     /// platform events, what was done: `channel_archived`, `guild_unavailable`, `bot_removed`).
     reason: Option<String>,
-    /// The lookups made: guild → company → channel → lead.
+    /// The lookups made: guild → company → channel → lead. Only this company's ids appear; a
+    /// channel of another company shows as `channelOwner: "another_company"`.
     #[schema(value_type = Object)]
     path: serde_json::Value,
     at: DateTime<Utc>,
@@ -57,7 +58,7 @@ impl From<routing_event::Model> for RoutingEventView {
             lead_id: e.lead_id,
             decision: e.decision,
             reason: e.reason,
-            path: e.path,
+            path: crate::routing::own_facts(e.path, e.company_id),
             at: e.created_at,
         }
     }
