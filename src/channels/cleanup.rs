@@ -48,7 +48,8 @@ pub async fn enqueue(
 
 /// Tries a just-committed cleanup now; the worker retries it if this does not finish it.
 pub async fn try_now(app: &AppState, job_id: Uuid) {
-    match jobs::claim(&app.db, job_id).await {
+    let lease = app.settings.discord_timeout * 2 + std::time::Duration::from_secs(10);
+    match jobs::claim_for(&app.db, job_id, lease).await {
         Ok(Some(job)) => {
             if let Err(err) = run(app, job).await {
                 tracing::warn!(job.id = %job_id, error = ?err, "Discord cleanup failed; the worker retries it");
@@ -132,9 +133,17 @@ fn snowflake(raw: &str) -> u64 {
 /// Runs due cleanups until the process stops.
 pub async fn worker(app: AppState) {
     let db = app.db.clone();
-    jobs::work(db, KIND, std::time::Duration::from_millis(500), |job| {
-        let app = app.clone();
-        async move { run(&app, job).await }
-    })
+    // Two Discord calls at most, each within the call deadline.
+    let lease = app.settings.discord_timeout * 2 + std::time::Duration::from_secs(10);
+    jobs::work(
+        db,
+        KIND,
+        lease,
+        std::time::Duration::from_millis(500),
+        |job| {
+            let app = app.clone();
+            async move { run(&app, job).await }
+        },
+    )
     .await;
 }

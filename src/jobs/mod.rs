@@ -18,7 +18,9 @@ use crate::{
 };
 
 pub const MAX_ATTEMPTS: i32 = 5;
-/// A claimed job is another worker's again after this (its worker died).
+/// How long a claim lasts unless its kind says otherwise: a claimed job is another worker's again
+/// after this (its worker died). Kinds whose work is bounded by a known deadline claim for that
+/// deadline plus a margin (deliveries: one Discord call).
 pub const LEASE: Duration = Duration::from_secs(120);
 
 pub mod state {
@@ -141,7 +143,7 @@ fn claim_sql(backend: DatabaseBackend, by_id: bool, busy_queues: usize) -> Strin
 /// Takes the next due job of this kind, if any, for this worker alone. Workers claim only the
 /// kinds they run.
 pub async fn claim_next(db: &impl ConnectionTrait, kind: &str) -> Result<Option<job::Model>> {
-    claim_next_outside(db, kind, &[]).await
+    claim_next_for(db, kind, &[], LEASE).await
 }
 
 /// As [`claim_next`], leaving alone the jobs of `busy` queues.
@@ -150,8 +152,18 @@ pub async fn claim_next_outside(
     kind: &str,
     busy: &[String],
 ) -> Result<Option<job::Model>> {
+    claim_next_for(db, kind, busy, LEASE).await
+}
+
+/// Takes the next due job of this kind outside the `busy` queues, claimed for `lease`.
+pub async fn claim_next_for(
+    db: &impl ConnectionTrait,
+    kind: &str,
+    busy: &[String],
+    lease: Duration,
+) -> Result<Option<job::Model>> {
     let now = Utc::now();
-    let until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+    let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
     let backend = db.get_database_backend();
     let mut values: Vec<sea_orm::Value> = vec![now.into(), until.into(), kind.into()];
     values.extend(busy.iter().map(|q| q.as_str().into()));
@@ -179,8 +191,17 @@ pub async fn release(
 
 /// Takes this job if it is still pending (the request that enqueued it tries it at once).
 pub async fn claim(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<job::Model>> {
+    claim_for(db, id, LEASE).await
+}
+
+/// As [`claim`], for `lease`.
+pub async fn claim_for(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    lease: Duration,
+) -> Result<Option<job::Model>> {
     let now = Utc::now();
-    let until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+    let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
     let backend = db.get_database_backend();
     let stmt = Statement::from_sql_and_values(
         backend,
@@ -313,11 +334,12 @@ pub async fn make_pending(db: &impl ConnectionTrait, job: job::Model) -> Result<
     Ok(active.update(db).await?)
 }
 
-/// Runs due jobs of `kind`, one after another, until the process stops; `idle` is the pause
-/// when none is due.
+/// Runs due jobs of `kind`, one after another, until the process stops, each claimed for
+/// `lease`; `idle` is the pause when none is due.
 pub async fn work<F, Fut>(
     db: sea_orm::DatabaseConnection,
     kind: &'static str,
+    lease: Duration,
     idle: Duration,
     run: F,
 ) where
@@ -325,7 +347,7 @@ pub async fn work<F, Fut>(
     Fut: Future<Output = Result<()>>,
 {
     loop {
-        match claim_next(&db, kind).await {
+        match claim_next_for(&db, kind, &[], lease).await {
             Ok(Some(job)) => {
                 let id = job.id;
                 if let Err(err) = run(job).await {

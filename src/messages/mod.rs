@@ -249,7 +249,7 @@ async fn send_locked(
     tracing::info!(message.id = %message.id, lead.id = %lead.id, "message queued");
 
     // Delivered now when Discord answers; otherwise the outbox retries and the answer says queued.
-    if let Some(job) = jobs::claim(&app.db, job.id).await? {
+    if let Some(job) = jobs::claim_for(&app.db, job.id, lease(app)).await? {
         run(app, job).await?;
     }
     Ok(message::Entity::find_by_id(message.id)
@@ -513,13 +513,27 @@ pub async fn list_for_lead(
     Ok(Page::from_rows(rows, limit, |m| m.id))
 }
 
+/// How long a delivery is claimed for: one Discord call's deadline (`DISCORD_TIMEOUT_SECS`, rate
+/// limit waits included) and a margin for the database work around it. A delivery whose worker
+/// died is taken over by another after this.
+pub fn lease(app: &AppState) -> std::time::Duration {
+    app.settings.discord_timeout + std::time::Duration::from_secs(10)
+}
+
 /// Runs due deliveries until the process stops.
 pub async fn worker(app: AppState) {
     let db = app.db.clone();
-    jobs::work(db, DELIVER, std::time::Duration::from_millis(200), |job| {
-        let app = app.clone();
-        async move { run(&app, job).await }
-    })
+    let lease = lease(&app);
+    jobs::work(
+        db,
+        DELIVER,
+        lease,
+        std::time::Duration::from_millis(200),
+        |job| {
+            let app = app.clone();
+            async move { run(&app, job).await }
+        },
+    )
     .await;
 }
 

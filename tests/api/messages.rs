@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use reqwest::Method;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::{
@@ -449,5 +450,52 @@ storage_test!(
                 "{content} exactly once"
             );
         }
+    }
+);
+
+storage_test!(
+    a_delivery_in_flight_is_claimed_only_for_the_discord_deadline_and_a_margin,
+    |app| {
+        let (account, _guild, lead, _channel) = lead_with_channel(&app).await;
+        // Discord answers slowly: the delivery stays in flight long enough to look at it.
+        faults(&app, json!({"latencyMs": 2000})).await;
+        let send = {
+            let (app_url, token, lead_id) = (
+                app.url("/api/discord/send-message"),
+                account.token.clone(),
+                lead["id"].clone(),
+            );
+            let client = app.client.clone();
+            tokio::spawn(async move {
+                client
+                    .post(app_url)
+                    .bearer_auth(token)
+                    .json(&json!({"leadId": lead_id, "content": "Hold on"}))
+                    .send()
+                    .await
+            })
+        };
+        let claimed = loop {
+            let running = switchboard::entities::job::Entity::find()
+                .filter(switchboard::entities::job::Column::State.eq("running"))
+                .one(&app.state.db)
+                .await
+                .expect("query");
+            if let Some(job) = running {
+                break job;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let lease = claimed.locked_until.expect("claimed") - claimed.updated_at;
+        let deadline = chrono::Duration::from_std(app.state.settings.discord_timeout).expect("d");
+        assert!(
+            lease <= deadline + chrono::Duration::seconds(15),
+            "a worker that dies mid-delivery holds it for {lease:?}, past the call's deadline"
+        );
+        assert!(
+            lease > deadline,
+            "but never shorter than the call itself may take"
+        );
+        send.await.expect("joined").expect("answered");
     }
 );
