@@ -79,6 +79,14 @@ pub struct Settings {
     /// Whether this replica competes for gateway shards (`DISCORD_GATEWAY`, default `on`);
     /// `off` makes an API-only replica.
     pub gateway: bool,
+    /// Connections one process holds open at most (`MAX_CONNECTIONS`, default 4096); more wait
+    /// in the listen queue until one closes.
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers before its connection is closed.
+    pub header_read_timeout: std::time::Duration,
+    /// At shutdown, how long in-flight requests may still finish before their connections are
+    /// closed.
+    pub shutdown_drain: std::time::Duration,
     /// Whether the client address comes from `X-Forwarded-For` (`TRUST_FORWARDED_FOR`, default
     /// off): only behind a reverse proxy that sets it. Otherwise it is the connection's peer.
     pub trust_forwarded_for: bool,
@@ -274,6 +282,19 @@ impl Settings {
             }
         };
 
+        let max_connections = match get("MAX_CONNECTIONS") {
+            None => DEFAULT_MAX_CONNECTIONS,
+            Some(raw) => match raw.parse::<usize>() {
+                Ok(n) if (16..=1_000_000).contains(&n) => n,
+                _ => {
+                    errors.push(format!(
+                        "MAX_CONNECTIONS: `{raw}` is not a whole number from 16 to 1000000"
+                    ));
+                    DEFAULT_MAX_CONNECTIONS
+                }
+            },
+        };
+
         let trust_forwarded_for = match get("TRUST_FORWARDED_FOR").as_deref() {
             None | Some("0" | "off" | "false") => false,
             Some("1" | "on" | "true") => true,
@@ -313,6 +334,9 @@ impl Settings {
             catchup_interval,
             gateway,
             trust_forwarded_for,
+            max_connections,
+            header_read_timeout: HEADER_READ_TIMEOUT,
+            shutdown_drain: SHUTDOWN_DRAIN,
             github,
             github_oauth_base,
             github_api_base,
@@ -351,6 +375,9 @@ impl Settings {
             catchup_interval: DEFAULT_CATCHUP_INTERVAL,
             gateway: false,
             trust_forwarded_for: false,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_read_timeout: HEADER_READ_TIMEOUT,
+            shutdown_drain: SHUTDOWN_DRAIN,
             github: ProviderCredentials {
                 client_id: None,
                 client_secret: None,
@@ -415,6 +442,10 @@ impl Settings {
         self.public_url.scheme() == "https"
     }
 }
+
+const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+const SHUTDOWN_DRAIN: std::time::Duration = std::time::Duration::from_secs(20);
 
 fn default_public_url(bind: SocketAddr) -> String {
     let host = if bind.ip().is_unspecified() {

@@ -201,3 +201,55 @@ async fn every_response_carries_the_security_headers_and_pages_a_policy() {
         reply.headers
     );
 }
+
+/// Opens a connection and sends a request line and one header, never the end of the headers.
+async fn half_sent_request(app: &crate::helpers::TestApp) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .expect("connects");
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .expect("writes");
+    stream
+}
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    use tokio::io::AsyncReadExt;
+    let app = crate::helpers::spawn_app_with(crate::helpers::Backend::Embedded, |s| {
+        s.header_read_timeout = std::time::Duration::from_secs(1);
+    })
+    .await;
+    let mut stream = half_sent_request(&app).await;
+    let mut buffer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut buffer),
+    )
+    .await;
+    assert!(
+        read.is_ok(),
+        "the connection was still open 10 s after a 1 s header-read timeout"
+    );
+}
+
+#[tokio::test]
+async fn shutdown_ends_after_a_bounded_drain_whatever_clients_hold() {
+    let app = crate::helpers::spawn_app_with(crate::helpers::Backend::Embedded, |s| {
+        // Only the drain bounds this client.
+        s.header_read_timeout = std::time::Duration::from_secs(120);
+        s.shutdown_drain = std::time::Duration::from_secs(1);
+    })
+    .await;
+    let _held = half_sent_request(&app).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    let stopped = tokio::time::timeout(std::time::Duration::from_secs(15), app.shut_down()).await;
+    assert!(
+        stopped.is_ok(),
+        "the server was still draining 15 s after shutdown began"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}

@@ -115,7 +115,21 @@ pub struct TestApp {
     /// A client with a cookie jar, like a browser.
     pub client: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _storage: std::sync::Arc<Storage>,
+}
+
+impl TestApp {
+    /// Shuts the server down as SIGTERM would, and waits until it has stopped.
+    pub async fn shut_down(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.server.take() {
+            Some(server) => server.await?,
+            None => Ok(()),
+        }
+    }
 }
 
 impl Drop for TestApp {
@@ -182,7 +196,7 @@ async fn start(
     let state = server.state().clone();
     let settings = (*state.settings).clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server.run(async move {
+    let server = tokio::spawn(server.run(async move {
         let _ = rx.await;
     }));
     TestApp {
@@ -193,6 +207,7 @@ async fn start(
         namespace,
         client: browser(),
         shutdown: Some(tx),
+        server: Some(server),
         _storage: storage,
     }
 }
