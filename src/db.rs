@@ -31,8 +31,9 @@ async fn connect_with(url: &str, max_connections: u32) -> Result<DatabaseConnect
         // SQLite serialises writers anyway; a few connections let readers proceed (WAL).
         .max_connections(max_connections)
         .min_connections(1)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10))
+        // An outage answers 503 within seconds rather than after a long wait for a connection.
+        .connect_timeout(Duration::from_secs(3))
+        .acquire_timeout(Duration::from_secs(3))
         .sqlx_logging(false);
     if sqlite {
         options.map_sqlx_sqlite_opts(|o| {

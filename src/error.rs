@@ -139,13 +139,44 @@ impl std::error::Error for Error {}
 
 impl From<DbErr> for Error {
     fn from(err: DbErr) -> Self {
+        if is_unavailable(&err) {
+            return Self::unavailable(
+                "database_unavailable",
+                "The database is not reachable right now; try again shortly.",
+            )
+            .with_retry_after(5)
+            .with_source(err);
+        }
         Self::internal(err)
     }
 }
 
+/// Whether the database could not be reached (no connection in time, connection refused or
+/// lost), as opposed to a statement that failed: an outage is a 503, not a 500.
+fn is_unavailable(err: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx::Error as Sqlx};
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            matches!(
+                e.as_ref(),
+                Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed
+            )
+        }
+        _ => false,
+    }
+}
+
 impl From<crate::state::StateError> for Error {
+    /// The state store holds what authentication and live events need; when it cannot answer,
+    /// requests fail closed with a 503 (never a 500, never a pass).
     fn from(err: crate::state::StateError) -> Self {
-        Self::internal(err)
+        Self::unavailable(
+            "state_store_unavailable",
+            "The state store (Redis) is not reachable right now; try again shortly.",
+        )
+        .with_retry_after(5)
+        .with_source(anyhow::anyhow!(err.to_string()))
     }
 }
 
@@ -162,4 +193,22 @@ pub fn is_unique_violation(err: &DbErr) -> bool {
         err.sql_err(),
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_database_is_a_503_and_a_failed_statement_a_500() {
+        let timeout: Error = DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout).into();
+        assert_eq!(
+            (timeout.kind, timeout.code, timeout.retry_after),
+            (ErrorKind::Unavailable, "database_unavailable", Some(5))
+        );
+        let refused: Error = DbErr::Conn(sea_orm::RuntimeErr::Internal("refused".into())).into();
+        assert_eq!(refused.code, "database_unavailable");
+        let bug: Error = DbErr::Custom("a statement failed".into()).into();
+        assert_eq!((bug.kind, bug.code), (ErrorKind::Internal, "internal_error"));
+    }
 }

@@ -38,7 +38,11 @@ struct SubscribeRequest {
 impl RedisStore {
     pub async fn connect(url: &str, namespace: &str) -> StateResult<Self> {
         let client = redis::Client::open(url)?;
-        let conn = client.get_connection_manager().await?;
+        // Bounded, so a Redis outage fails requests quickly (503) instead of holding them.
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(1)))
+            .set_response_timeout(Some(Duration::from_secs(2)));
+        let conn = client.get_connection_manager_with_config(config).await?;
         let (tx, rx) = mpsc::unbounded_channel();
         let fanout = Arc::new(Fanout {
             channels: Mutex::new(HashMap::new()),

@@ -253,3 +253,41 @@ async fn shutdown_ends_after_a_bounded_drain_whatever_clients_hold() {
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
+
+#[tokio::test]
+#[ignore = "needs redis-server: run scripts/test"]
+async fn during_a_redis_outage_requests_answer_503_at_once_and_readiness_within_two_seconds() {
+    let mut redis = crate::helpers::PrivateRedis::start().await;
+    let url = redis.url.clone();
+    let app = crate::helpers::spawn_app_with(crate::helpers::Backend::Embedded, move |s| {
+        s.redis_url = Some(switchboard::config::Secret::new(url));
+    })
+    .await;
+    let account = app.signup("Outage Co").await;
+    redis.stop();
+    // A bearer token's revocation check needs Redis: it fails closed, with a 503, quickly.
+    let started = std::time::Instant::now();
+    let me = app.get("/api/me", &account.token).await;
+    me.assert_problem(503, "state_store_unavailable");
+    assert!(me.headers.contains_key("retry-after"));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "answered after {:?}",
+        started.elapsed()
+    );
+    let started = std::time::Instant::now();
+    let ready = app
+        .request(
+            reqwest::Method::GET,
+            "/readyz",
+            crate::helpers::Auth::None,
+            None,
+        )
+        .await;
+    ready.assert_problem(503, "state_store_unavailable");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "readiness answered after {:?}",
+        started.elapsed()
+    );
+}

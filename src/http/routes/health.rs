@@ -45,15 +45,23 @@ async fn healthz() -> axum::Json<Health> {
             content_type = "application/problem+json"),
     ))]
 async fn readyz(State(state): State<AppState>) -> Result<axum::Json<Readiness>, Error> {
-    state.db.ping().await.map_err(|_| {
-        Error::unavailable("database_unavailable", "The database is not reachable.")
-    })?;
-    state.state.ping().await.map_err(|_| {
-        Error::unavailable(
+    // Each check answers within its own bound, so a probe with a short timeout gets an answer.
+    let bound = std::time::Duration::from_millis(900);
+    let database = tokio::time::timeout(bound, state.db.ping()).await;
+    if !matches!(database, Ok(Ok(()))) {
+        return Err(
+            Error::unavailable("database_unavailable", "The database is not reachable.")
+                .with_retry_after(5),
+        );
+    }
+    let store = tokio::time::timeout(bound, state.state.ping()).await;
+    if !matches!(store, Ok(Ok(()))) {
+        return Err(Error::unavailable(
             "state_store_unavailable",
             "The state store (Redis) is not reachable.",
         )
-    })?;
+        .with_retry_after(5));
+    }
     Ok(axum::Json(Readiness {
         status: "ok",
         database: if state.settings.is_postgres() {
