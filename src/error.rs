@@ -209,6 +209,9 @@ mod tests {
         let refused: Error = DbErr::Conn(sea_orm::RuntimeErr::Internal("refused".into())).into();
         assert_eq!(refused.code, "database_unavailable");
         let bug: Error = DbErr::Custom("a statement failed".into()).into();
-        assert_eq!((bug.kind, bug.code), (ErrorKind::Internal, "internal_error"));
+        assert_eq!(
+            (bug.kind, bug.code),
+            (ErrorKind::Internal, "internal_error")
+        );
     }
 }
