@@ -273,14 +273,7 @@ impl Settings {
             },
         };
 
-        let gateway = match get("DISCORD_GATEWAY").as_deref() {
-            None | Some("on" | "1" | "true") => true,
-            Some("off" | "0" | "false") => false,
-            Some(other) => {
-                errors.push(format!("DISCORD_GATEWAY: `{other}` is not `on` or `off`"));
-                true
-            }
-        };
+        let gateway = flag(&mut errors, "DISCORD_GATEWAY", get("DISCORD_GATEWAY"), true);
 
         let max_connections = match get("MAX_CONNECTIONS") {
             None => DEFAULT_MAX_CONNECTIONS,
@@ -295,14 +288,12 @@ impl Settings {
             },
         };
 
-        let trust_forwarded_for = match get("TRUST_FORWARDED_FOR").as_deref() {
-            None | Some("0" | "off" | "false") => false,
-            Some("1" | "on" | "true") => true,
-            Some(other) => {
-                errors.push(format!("TRUST_FORWARDED_FOR: `{other}` is not `1` or `0`"));
-                false
-            }
-        };
+        let trust_forwarded_for = flag(
+            &mut errors,
+            "TRUST_FORWARDED_FOR",
+            get("TRUST_FORWARDED_FOR"),
+            false,
+        );
 
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
@@ -440,6 +431,19 @@ impl Settings {
     /// Cookies are marked `Secure` when the service is reached over HTTPS.
     pub fn secure_cookies(&self) -> bool {
         self.public_url.scheme() == "https"
+    }
+}
+
+/// An on/off setting: `on`/`1`/`true` or `off`/`0`/`false`; unset is the default.
+fn flag(errors: &mut Vec<String>, name: &str, raw: Option<String>, default: bool) -> bool {
+    match raw.as_deref() {
+        None => default,
+        Some("on" | "1" | "true") => true,
+        Some("off" | "0" | "false") => false,
+        Some(other) => {
+            errors.push(format!("{name}: `{other}` is not `on` (1) or `off` (0)"));
+            default
+        }
     }
 }
 

@@ -13,7 +13,9 @@
 //! Every function here is pure; the simulator's routes gather the guild, the member and the
 //! channel and ask these functions what Discord would answer.
 
-/// Permission bits (`topics/permissions`, "Bitwise Permission Flags").
+/// Permission bits (`topics/permissions`, "Bitwise Permission Flags"). Deliberately not shared
+/// with the product's own constants (`integrations::discord::permissions`): a wrong bit there
+/// must not become a wrong bit here, or the simulator would agree with the product's mistake.
 pub const ADMINISTRATOR: u64 = 1 << 3;
 pub const MANAGE_CHANNELS: u64 = 1 << 4;
 pub const VIEW_CHANNEL: u64 = 1 << 10;

@@ -364,11 +364,7 @@ async fn two_replicas_never_give_one_event_two_ids() {
 #[ignore = "needs redis-server: run scripts/test"]
 async fn a_stream_refused_during_a_redis_outage_says_nothing_of_redis() {
     let mut redis = crate::helpers::PrivateRedis::start().await;
-    let url = redis.url.clone();
-    let app = crate::helpers::spawn_app_with(crate::helpers::Backend::Embedded, move |s| {
-        s.redis_url = Some(switchboard::config::Secret::new(url));
-    })
-    .await;
+    let app = redis.app().await;
     let account = app.signup("Outage Co").await;
     // An API key is checked against the database alone, so the stream itself meets the outage.
     let key = app

@@ -258,11 +258,7 @@ async fn shutdown_ends_after_a_bounded_drain_whatever_clients_hold() {
 #[ignore = "needs redis-server: run scripts/test"]
 async fn during_a_redis_outage_requests_answer_503_at_once_and_readiness_within_two_seconds() {
     let mut redis = crate::helpers::PrivateRedis::start().await;
-    let url = redis.url.clone();
-    let app = crate::helpers::spawn_app_with(crate::helpers::Backend::Embedded, move |s| {
-        s.redis_url = Some(switchboard::config::Secret::new(url));
-    })
-    .await;
+    let app = redis.app().await;
     let account = app.signup("Outage Co").await;
     redis.stop();
     // A bearer token's revocation check needs Redis: it fails closed, with a 503, quickly.

@@ -481,6 +481,15 @@ impl PrivateRedis {
         panic!("redis-server did not listen on {port}");
     }
 
+    /// A server (SQLite for data) whose state store is this Redis.
+    pub async fn app(&self) -> TestApp {
+        let url = self.url.clone();
+        spawn_app_with(Backend::Embedded, move |s| {
+            s.redis_url = Some(switchboard::config::Secret::new(url));
+        })
+        .await
+    }
+
     /// The outage: the server is gone, its port refuses connections.
     pub fn stop(&mut self) {
         let _ = self.child.kill();
