@@ -98,21 +98,36 @@ const STANDARD: &[(&str, &str, &str)] = &[
         "InternalError",
         "An internal error; details are logged, not returned.",
     ),
+    (
+        "503",
+        "ServiceUnavailable",
+        "The database (`database_unavailable`) or the state store (`state_store_unavailable`) \
+         cannot be reached; nothing was changed. Retry after `Retry-After` seconds.",
+    ),
 ];
+
+/// Liveness answers from the process alone, so it is the one operation an outage cannot fail.
+const NEEDS_NO_BACKEND: &[&str] = &["/healthz"];
 
 impl Modify for StandardResponses {
     fn modify(&self, doc: &mut openapi::OpenApi) {
         let components = doc.components.get_or_insert_with(Default::default);
-        for (_, name, description) in STANDARD {
-            let response = ResponseBuilder::new()
-                .description(*description)
-                .content(
-                    PROBLEM_JSON,
-                    ContentBuilder::new()
-                        .schema(Some(openapi::Ref::from_schema_name("Problem")))
-                        .build(),
-                )
-                .build();
+        for (status, name, description) in STANDARD {
+            let mut response = ResponseBuilder::new().description(*description).content(
+                PROBLEM_JSON,
+                ContentBuilder::new()
+                    .schema(Some(openapi::Ref::from_schema_name("Problem")))
+                    .build(),
+            );
+            if *status == "503" {
+                let seconds = openapi::ObjectBuilder::new()
+                    .schema_type(openapi::schema::Type::Integer)
+                    .minimum(Some(1));
+                let mut retry_after = openapi::header::Header::new(seconds);
+                retry_after.description = Some("Seconds to wait before retrying.".to_owned());
+                response = response.header("Retry-After", retry_after);
+            }
+            let response = response.build();
             components
                 .responses
                 .insert((*name).to_owned(), RefOr::T(response));
@@ -138,6 +153,7 @@ impl Modify for StandardResponses {
                         "404" => path.contains('{'),
                         "413" | "415" => has_body,
                         "422" => has_body || has_params,
+                        "503" => !NEEDS_NO_BACKEND.contains(&path.as_str()),
                         _ => true,
                     };
                     if applies && !operation.responses.responses.contains_key(*status) {

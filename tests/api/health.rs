@@ -287,3 +287,74 @@ async fn during_a_redis_outage_requests_answer_503_at_once_and_readiness_within_
         started.elapsed()
     );
 }
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL's binaries: run scripts/test"]
+async fn during_a_postgres_outage_requests_answer_503_at_once_and_recover_when_it_returns() {
+    let postgres = crate::helpers::PrivatePostgres::start().await;
+    let app = postgres.app().await;
+    let account = app.signup("Outage Co").await;
+    app.post(
+        "/api/leads",
+        &account.token,
+        serde_json::json!({"name": "Before"}),
+    )
+    .await
+    .assert_status(201);
+    postgres.stop();
+
+    // Reads and writes fail fast with a retryable 503, not a 500 after the pool's long wait.
+    let started = std::time::Instant::now();
+    let list = app.get("/api/leads", &account.token).await;
+    list.assert_problem(503, "database_unavailable");
+    assert!(list.headers.contains_key("retry-after"));
+    let create = app
+        .post(
+            "/api/leads",
+            &account.token,
+            serde_json::json!({"name": "During"}),
+        )
+        .await;
+    create.assert_problem(503, "database_unavailable");
+    assert!(create.headers.contains_key("retry-after"));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "two requests answered after {:?}",
+        started.elapsed()
+    );
+    let started = std::time::Instant::now();
+    let ready = app.request(Method::GET, "/readyz", Auth::None, None).await;
+    ready.assert_problem(503, "database_unavailable");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "readiness answered after {:?}",
+        started.elapsed()
+    );
+    // Liveness needs no backend: the process is alive and should not be restarted.
+    app.request(Method::GET, "/healthz", Auth::None, None)
+        .await
+        .assert_status(200);
+
+    // PostgreSQL returns: the same process serves again, and the refused write left nothing.
+    postgres.resume().await;
+    let mut names = None;
+    for _ in 0..50 {
+        let list = app.get("/api/leads", &account.token).await;
+        if list.status == 200 {
+            names = Some(list.body.clone());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let names = names.expect("the service recovers without a restart");
+    let names: Vec<&str> = names["items"]
+        .as_array()
+        .expect("a page of leads")
+        .iter()
+        .filter_map(|l| l["name"].as_str())
+        .collect();
+    assert_eq!(names, ["Before"]);
+    app.request(Method::GET, "/readyz", Auth::None, None)
+        .await
+        .assert_status(200);
+}

@@ -502,3 +502,133 @@ impl Drop for PrivateRedis {
         self.stop();
     }
 }
+
+/// A PostgreSQL server of the test's own (a fresh cluster in a temporary directory), which the
+/// test may stop and start again to see the service cope with a database outage. Uses the
+/// binaries scripts/test found (`PG_BIN`, else /usr/local/bin); when the tests run as root, the
+/// cluster belongs to the `postgres` user, as PostgreSQL refuses to run as root. Stopped on drop.
+pub struct PrivatePostgres {
+    bin: std::path::PathBuf,
+    data: std::path::PathBuf,
+    port: u16,
+    _dir: tempfile::TempDir,
+    pub url: String,
+}
+
+impl PrivatePostgres {
+    pub async fn start() -> Self {
+        let bin = std::path::PathBuf::from(
+            std::env::var("PG_BIN").unwrap_or_else(|_| "/usr/local/bin".to_owned()),
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).expect("data dir");
+        if is_root() {
+            let owned = std::process::Command::new("chown")
+                .args(["-R", "postgres:"])
+                .arg(dir.path())
+                .status()
+                .expect("chown runs");
+            assert!(
+                owned.success(),
+                "the postgres user exists (scripts/test makes it)"
+            );
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let server = Self {
+            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+            bin,
+            data,
+            port,
+            _dir: dir,
+        };
+        let initdb = server
+            .as_owner("initdb")
+            .arg("-D")
+            .arg(&server.data)
+            .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("initdb runs (run the PostgreSQL tests through scripts/test)");
+        assert!(initdb.success(), "initdb failed");
+        server.resume().await;
+        server
+    }
+
+    /// A command run as the cluster's owner, from a directory that owner can read.
+    fn as_owner(&self, program: &str) -> std::process::Command {
+        let program = self.bin.join(program);
+        let mut command = if is_root() {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(program);
+            c
+        } else {
+            std::process::Command::new(program)
+        };
+        command.current_dir("/");
+        command
+    }
+
+    /// A server (in-process state) whose database is this PostgreSQL.
+    pub async fn app(&self) -> TestApp {
+        let url = self.url.clone();
+        spawn_app_with(Backend::Embedded, move |s| {
+            s.database_url = switchboard::config::Secret::new(url);
+        })
+        .await
+    }
+
+    /// The outage: PostgreSQL stops at once, as on a crash (`-m immediate`), dropping every
+    /// connection; its port refuses new ones.
+    pub fn stop(&self) {
+        let _ = self
+            .as_owner("pg_ctl")
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "immediate", "-w", "stop"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+
+    /// Starts the server (again) on the same port and data, waiting until it accepts connections.
+    pub async fn resume(&self) {
+        let options = format!(
+            "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off -c max_connections=50",
+            self.port,
+            self.data.display()
+        );
+        let log = self.data.join("server.log");
+        let started = self
+            .as_owner("pg_ctl")
+            .arg("-D")
+            .arg(&self.data)
+            .arg("-l")
+            .arg(&log)
+            .args(["-o", &options, "-w", "-t", "60", "start"])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("pg_ctl runs");
+        assert!(
+            started.success(),
+            "PostgreSQL did not start: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}
