@@ -19,9 +19,9 @@ use anyhow::Context;
 use serde_json::{Value, json};
 
 use crate::{
-    app::Server,
     config::Settings,
     integrations::{GrantDetails, discord::permissions, store},
+    server::Server,
 };
 
 pub struct Options {
@@ -433,7 +433,7 @@ pub async fn run(options: Options, progress: impl Fn(&str)) -> anyhow::Result<Re
 /// equivalent message rows directly, one statement each, with the same concurrency: the
 /// ceiling. Checks that every routed message was stored exactly once.
 async fn measure_inbound(
-    state: &crate::app::AppState,
+    state: &crate::services::Services,
     company: uuid::Uuid,
     count: usize,
     concurrency: usize,

@@ -1,8 +1,7 @@
 //! Switchboard: lets a CRM talk to its leads on Discord, for many companies at once.
 //!
-//! `app` assembles the service; `http` is its surface; `tenancy` and `leads` are the domain;
+//! `server` assembles the service from `services` (what the domain works with); `http` is its surface; `tenancy` and `leads` are the domain;
 //! `state`, `sessions` and `db` are the storage it stands on.
-pub mod app;
 pub mod audit;
 pub mod bench;
 pub mod channels;
@@ -23,6 +22,8 @@ pub mod openapi;
 pub mod pagination;
 pub mod routing;
 pub mod sandbox;
+pub mod server;
+pub mod services;
 pub mod sessions;
 pub mod state;
 pub mod sync_logs;

@@ -4,9 +4,10 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use migration::{Migrator, MigratorTrait};
 use switchboard::{
-    app::{Server, shutdown_signal},
     config::{self, SecretSource, Settings},
-    db, openapi, telemetry,
+    db, openapi,
+    server::{Server, shutdown_signal},
+    telemetry,
 };
 
 #[derive(Parser)]
@@ -181,7 +182,7 @@ async fn migrate_dm_leads(company: Option<uuid::Uuid>) -> anyhow::Result<()> {
     let mut settings = Settings::from_env()?;
     telemetry::init(settings.log_format);
     settings.apply_sandbox();
-    let app = switchboard::app::AppState::connect(settings, "switchboard").await?;
+    let app = switchboard::services::Services::connect(settings, "switchboard").await?;
     // The channels are made by the background queue; this process works on it too.
     let worker = tokio::spawn(switchboard::channels::provision_worker(app.clone()));
     let bar = indicatif::ProgressBar::new(0);

@@ -7,11 +7,11 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
-    app::AppState,
     discord::DiscordError,
     entities::job,
     error::Result,
     jobs::{self, Failure},
+    services::Services,
 };
 
 pub const KIND: &str = "discord_cleanup";
@@ -47,7 +47,7 @@ pub async fn enqueue(
 }
 
 /// Tries a just-committed cleanup now; the worker retries it if this does not finish it.
-pub async fn try_now(app: &AppState, job_id: Uuid) {
+pub async fn try_now(app: &Services, job_id: Uuid) {
     let lease = app.settings.discord_timeout * 2 + std::time::Duration::from_secs(10);
     match jobs::claim_for(&app.db, job_id, lease).await {
         Ok(Some(job)) => {
@@ -63,7 +63,7 @@ pub async fn try_now(app: &AppState, job_id: Uuid) {
 }
 
 /// Runs one claimed cleanup job.
-pub async fn run(app: &AppState, job: job::Model) -> Result<()> {
+pub async fn run(app: &Services, job: job::Model) -> Result<()> {
     let cleanup: Cleanup = match serde_json::from_value(job.payload.clone()) {
         Ok(c) => c,
         Err(err) => {
@@ -131,7 +131,7 @@ fn snowflake(raw: &str) -> u64 {
 }
 
 /// Runs due cleanups until the process stops.
-pub async fn worker(app: AppState) {
+pub async fn worker(app: Services) {
     let db = app.db.clone();
     // Two Discord calls at most, each within the call deadline.
     let lease = app.settings.discord_timeout * 2 + std::time::Duration::from_secs(10);

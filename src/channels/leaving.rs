@@ -8,13 +8,13 @@ use uuid::Uuid;
 
 use super::cleanup::{self, Cleanup};
 use crate::{
-    app::AppState,
     audit,
     entities::{event, pending_event},
     error::Result,
     events::{self, EventBody},
     leads, messages,
-    routing::{self, cache::Key},
+    routing::cache::Key,
+    services::Services,
     tenancy::Principal,
 };
 
@@ -22,7 +22,7 @@ use crate::{
 /// channel provisioning, their live events. Their channel stays as an archived record, stripped
 /// of their name and Discord id, so routing rejects replies there (`channel_archived`); at
 /// Discord their overwrite goes (they no longer see the channel) and the channel is renamed.
-pub async fn delete_lead(app: &AppState, principal: &Principal, lead_id: Uuid) -> Result<()> {
+pub async fn delete_lead(app: &Services, principal: &Principal, lead_id: Uuid) -> Result<()> {
     let lead = leads::get(&app.db, principal.company_id, lead_id).await?;
     let txn = crate::db::begin_write(&app.db).await?;
     let channel = super::get(&txn, principal.company_id, lead_id).await?;
@@ -92,10 +92,10 @@ pub async fn delete_lead(app: &AppState, principal: &Principal, lead_id: Uuid) -
     txn.commit().await?;
     tracing::info!(lead.id = %lead_id, actor = %principal.actor(), "lead deleted");
     if let Some(event) = event {
-        events::publish(app, event).await;
+        app.events.publish(event).await;
     }
     if let Some((channel_id, _)) = recorded {
-        routing::cache::invalidate(app, Key::Channel(channel_id)).await;
+        app.routing.invalidate(Key::Channel(channel_id)).await;
     }
     if let Some(job) = job {
         cleanup::try_now(app, job.id).await;
@@ -149,12 +149,12 @@ pub async fn after_disconnect(
 
 /// Starts the cleanup a disconnect wrote, once its transaction committed.
 pub async fn finish_disconnect(
-    app: &AppState,
+    app: &Services,
     events: Option<events::Recorded>,
     job: Option<crate::entities::job::Model>,
 ) {
     if let Some(events) = events {
-        events::publish(app, events).await;
+        app.events.publish(events).await;
     }
     if let Some(job) = job {
         cleanup::try_now(app, job.id).await;

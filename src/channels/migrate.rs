@@ -13,10 +13,10 @@ use super::{
     provision::{self, Queued},
 };
 use crate::{
-    app::AppState,
     entities::{discord_connection, lead},
     error::Result,
     leads::LeadStatus,
+    services::Services,
     sync_logs,
     tenancy::Principal,
 };
@@ -33,7 +33,7 @@ pub struct Summary {
 
 /// Runs the migration for one company or all; `progress(done, total)` after each lead.
 pub async fn migrate_dm_leads(
-    app: &AppState,
+    app: &Services,
     company: Option<Uuid>,
     progress: impl Fn(usize, usize),
 ) -> Result<Summary> {

@@ -17,18 +17,18 @@ use serenity::all::{
 use uuid::Uuid;
 
 use crate::{
-    app::AppState,
     audit,
     discord::{DiscordError, DiscordRest},
     entities::{discord_category, discord_connection, lead, lead_channel},
     error::{Error, ErrorKind, Result},
     integrations::health,
     pagination::{Cursor, Page},
+    services::Services,
     tenancy::Principal,
 };
 use crate::{
     events::{self, EventBody},
-    routing::{self, cache::Key},
+    routing::cache::Key,
 };
 
 pub use leaving::{after_disconnect, delete_lead, finish_disconnect};
@@ -197,7 +197,7 @@ pub fn discord_error(err: DiscordError) -> Error {
 /// Makes the lead's channel at Discord and records it. Runs inside the guild's creation queue
 /// (one at a time per guild), so category planning sees every earlier creation.
 async fn create(
-    app: &AppState,
+    app: &Services,
     actor: &str,
     rest: &DiscordRest,
     lead: &lead::Model,
@@ -293,7 +293,7 @@ async fn create(
     reason = "one step of `create`, kept apart for its cleanup"
 )]
 async fn finish(
-    app: &AppState,
+    app: &Services,
     actor: &str,
     rest: &DiscordRest,
     lead: &lead::Model,
@@ -391,15 +391,17 @@ async fn finish(
     )
     .await?;
     txn.commit().await?;
-    events::publish(app, event).await;
+    app.events.publish(event).await;
     // A reply may already have been looked up (and not found) in this channel.
-    routing::cache::invalidate(app, Key::Channel(row.channel_id.clone())).await;
+    app.routing
+        .invalidate(Key::Channel(row.channel_id.clone()))
+        .await;
     Ok(row)
 }
 
 /// The newest Switchboard category in the guild with room, or a new one.
 async fn category_with_room(
-    app: &AppState,
+    app: &Services,
     rest: &DiscordRest,
     guild_id: &str,
     guild: u64,
@@ -457,7 +459,7 @@ async fn category_with_room(
 
 /// Archives the channel: the lead can read the history but no longer write; nothing is deleted.
 pub async fn archive(
-    app: &AppState,
+    app: &Services,
     principal: &Principal,
     lead_id: Uuid,
 ) -> Result<lead_channel::Model> {
@@ -519,8 +521,10 @@ pub async fn archive(
     )
     .await?;
     txn.commit().await?;
-    events::publish(app, event).await;
-    routing::cache::invalidate(app, Key::Channel(row.channel_id.clone())).await;
+    app.events.publish(event).await;
+    app.routing
+        .invalidate(Key::Channel(row.channel_id.clone()))
+        .await;
     Ok(row)
 }
 

@@ -18,12 +18,12 @@ use uuid::Uuid;
 
 use super::{create, get};
 use crate::{
-    app::AppState,
     entities::{channel_provision, discord_connection, job, lead, lead_channel},
     error::{Error, ErrorKind, Result},
     integrations::store,
     jobs::{self, Failure},
     leads,
+    services::Services,
     tenancy::Principal,
 };
 
@@ -73,7 +73,7 @@ fn not_connected() -> Error {
 }
 
 /// Opens the lead's channel: the one it has, or a new one made in the background.
-pub async fn open(app: &AppState, principal: &Principal, lead_id: Uuid) -> Result<Opened> {
+pub async fn open(app: &Services, principal: &Principal, lead_id: Uuid) -> Result<Opened> {
     match queue(app, principal, lead_id).await? {
         Queued::Exists(channel) => Ok(Opened::Existing(*channel)),
         Queued::Provisioning { mine } => wait(app, principal.company_id, lead_id, mine).await,
@@ -90,7 +90,7 @@ pub enum Queued {
 }
 
 /// Asks for the lead's channel without waiting for it.
-pub async fn queue(app: &AppState, principal: &Principal, lead_id: Uuid) -> Result<Queued> {
+pub async fn queue(app: &Services, principal: &Principal, lead_id: Uuid) -> Result<Queued> {
     let lead = leads::get(&app.db, principal.company_id, lead_id).await?;
     if let Some(channel) = get(&app.db, principal.company_id, lead_id).await? {
         return Ok(Queued::Exists(Box::new(channel)));
@@ -100,7 +100,7 @@ pub async fn queue(app: &AppState, principal: &Principal, lead_id: Uuid) -> Resu
 }
 
 /// Tries a failed provisioning again.
-pub async fn retry(app: &AppState, principal: &Principal, lead_id: Uuid) -> Result<Opened> {
+pub async fn retry(app: &Services, principal: &Principal, lead_id: Uuid) -> Result<Opened> {
     let lead = leads::get(&app.db, principal.company_id, lead_id).await?;
     if let Some(channel) = get(&app.db, principal.company_id, lead_id).await? {
         return Ok(Opened::Existing(channel));
@@ -127,7 +127,7 @@ pub async fn retry(app: &AppState, principal: &Principal, lead_id: Uuid) -> Resu
     }
 }
 
-async fn connected(app: &AppState, company_id: Uuid) -> Result<discord_connection::Model> {
+async fn connected(app: &Services, company_id: Uuid) -> Result<discord_connection::Model> {
     if app.discord.is_none() {
         return Err(Error::conflict(
             "discord_not_connected",
@@ -143,7 +143,7 @@ async fn connected(app: &AppState, company_id: Uuid) -> Result<discord_connectio
 /// Records the provisioning and its job, unless the lead already has one in progress. A failed
 /// one is queued again (a new open asks for the channel again). `mine`: this call queued it.
 async fn request(
-    app: &AppState,
+    app: &Services,
     principal: &Principal,
     lead: &lead::Model,
     connection: &discord_connection::Model,
@@ -229,7 +229,7 @@ async fn enqueue(db: &impl ConnectionTrait, lead: &lead::Model, guild: &str) -> 
 }
 
 /// Waits up to [`OPEN_WAIT`] for the channel; answers what there is then.
-async fn wait(app: &AppState, company_id: Uuid, lead_id: Uuid, mine: bool) -> Result<Opened> {
+async fn wait(app: &Services, company_id: Uuid, lead_id: Uuid, mine: bool) -> Result<Opened> {
     let deadline = tokio::time::Instant::now() + OPEN_WAIT;
     loop {
         if let Some(channel) = get(&app.db, company_id, lead_id).await? {
@@ -284,7 +284,7 @@ fn lead_of(job: &job::Model) -> Option<Uuid> {
 }
 
 /// Runs one claimed creation job.
-pub async fn run(app: &AppState, job: job::Model) -> Result<()> {
+pub async fn run(app: &Services, job: job::Model) -> Result<()> {
     let (Some(lead_id), Some(company_id)) = (lead_of(&job), job.company_id) else {
         let reason = "unreadable channel job".to_owned();
         jobs::fail(&app.db, job, Failure::Permanent { reason }).await?;
@@ -352,7 +352,7 @@ pub async fn run(app: &AppState, job: job::Model) -> Result<()> {
     }
 }
 
-async fn done(app: &AppState, job: job::Model, provision: &channel_provision::Model) -> Result<()> {
+async fn done(app: &Services, job: job::Model, provision: &channel_provision::Model) -> Result<()> {
     let txn = crate::db::begin_write(&app.db).await?;
     channel_provision::Entity::delete_by_id(provision.id)
         .exec(&txn)
@@ -363,7 +363,7 @@ async fn done(app: &AppState, job: job::Model, provision: &channel_provision::Mo
 }
 
 async fn give_up(
-    app: &AppState,
+    app: &Services,
     job: job::Model,
     provision: channel_provision::Model,
     reason: &str,
@@ -398,7 +398,7 @@ async fn mark_failed(
 
 /// Runs creation jobs until the process stops: several guilds at once, one job at a time per
 /// guild (a guild another replica is busy with is given back and tried shortly after).
-pub async fn provision_worker(app: AppState) {
+pub async fn provision_worker(app: Services) {
     let busy: Arc<Mutex<HashSet<String>>> = Arc::default();
     let slots = Arc::new(tokio::sync::Semaphore::new(PARALLEL_GUILDS));
     loop {

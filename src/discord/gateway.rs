@@ -18,13 +18,13 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::{
-    app::AppState,
     audit, channels,
     entities::{discord_connection, lead_channel},
     error::Result,
     events::{self, EventBody},
     integrations::health,
     routing::{self, Inbound, Source, cache::Key},
+    services::Services,
 };
 
 /// What the product asks the gateway for: guild and channel changes, messages in guilds and
@@ -42,7 +42,7 @@ const RENEW_EVERY: Duration = Duration::from_secs(10);
 
 /// Runs the gateway until the task is aborted: asks Discord how many shards to run, then
 /// competes for each shard's lease.
-pub async fn run(app: AppState) {
+pub async fn run(app: Services) {
     let Some(rest) = app.discord.clone() else {
         return;
     };
@@ -87,7 +87,7 @@ impl<T> Drop for AbortOnDrop<T> {
 
 /// Holds the shard's lease while running it; another replica takes over within
 /// [`LEASE_TTL`] when this one stops renewing.
-async fn run_shard(app: AppState, shard: u64, total: u64) {
+async fn run_shard(app: Services, shard: u64, total: u64) {
     let key = format!("gateway_lease:{shard}/{total}");
     let owner = Uuid::new_v4().to_string();
     let (catchup, requests) = mpsc::channel::<&'static str>(1);
@@ -123,7 +123,7 @@ async fn run_shard(app: AppState, shard: u64, total: u64) {
 }
 
 async fn hold_shard(
-    app: &AppState,
+    app: &Services,
     key: &str,
     owner: &str,
     shard: u64,
@@ -187,7 +187,7 @@ async fn hold_shard(
 
 /// Runs catch-ups one at a time; requests arriving during a run coalesce into one more run.
 async fn run_catchups(
-    app: AppState,
+    app: Services,
     mut requests: mpsc::Receiver<&'static str>,
     shard: (u64, u64),
 ) {
@@ -200,7 +200,7 @@ async fn run_catchups(
 }
 
 struct Handler {
-    app: AppState,
+    app: Services,
     catchup: mpsc::Sender<&'static str>,
 }
 
@@ -243,7 +243,7 @@ impl RawEventHandler for Handler {
 }
 
 /// A lead channel deleted on Discord becomes inactive; history stays.
-pub async fn channel_deleted(app: &AppState, channel_id: u64) -> Result<()> {
+pub async fn channel_deleted(app: &Services, channel_id: u64) -> Result<()> {
     let Some(row) = lead_channel::Entity::find()
         .filter(lead_channel::Column::ChannelId.eq(channel_id.to_string()))
         .one(&app.db)
@@ -287,14 +287,14 @@ pub async fn channel_deleted(app: &AppState, channel_id: u64) -> Result<()> {
     )
     .await?;
     txn.commit().await?;
-    events::publish(app, event).await;
-    routing::cache::invalidate(app, Key::Channel(row.channel_id)).await;
+    app.events.publish(event).await;
+    app.routing.invalidate(Key::Channel(row.channel_id)).await;
     Ok(())
 }
 
 /// GUILD_DELETE: `unavailable` is an outage (nothing is deleted; the connection is degraded);
 /// without it the bot was removed from the server (the connection is disconnected).
-async fn guild_gone(app: &AppState, guild_id: u64, unavailable: bool) -> Result<()> {
+async fn guild_gone(app: &Services, guild_id: u64, unavailable: bool) -> Result<()> {
     let Some(connection) = connection_of(app, guild_id).await? else {
         return Ok(());
     };
@@ -336,13 +336,15 @@ async fn guild_gone(app: &AppState, guild_id: u64, unavailable: bool) -> Result<
     .await?;
     txn.commit().await?;
     tracing::warn!(company.id = %company_id, guild_id, unavailable, "a Discord server went away");
-    routing::cache::invalidate(app, Key::Guild(guild_id.to_string())).await;
+    app.routing
+        .invalidate(Key::Guild(guild_id.to_string()))
+        .await;
     Ok(())
 }
 
 /// GUILD_CREATE after an outage: the connection is healthy again (or stays degraded when the
 /// server is near Discord's channel limit).
-async fn guild_available(app: &AppState, guild_id: u64) -> Result<()> {
+async fn guild_available(app: &Services, guild_id: u64) -> Result<()> {
     let Some(connection) = connection_of(app, guild_id).await? else {
         return Ok(());
     };
@@ -363,11 +365,13 @@ async fn guild_available(app: &AppState, guild_id: u64) -> Result<()> {
     .to_owned());
     active.updated_at = Set(Utc::now());
     active.update(&app.db).await?;
-    routing::cache::invalidate(app, Key::Guild(guild_id.to_string())).await;
+    app.routing
+        .invalidate(Key::Guild(guild_id.to_string()))
+        .await;
     Ok(())
 }
 
-async fn connection_of(app: &AppState, guild_id: u64) -> Result<Option<discord_connection::Model>> {
+async fn connection_of(app: &Services, guild_id: u64) -> Result<Option<discord_connection::Model>> {
     Ok(discord_connection::Entity::find()
         .filter(discord_connection::Column::GuildId.eq(guild_id.to_string()))
         .one(&app.db)

@@ -3,7 +3,7 @@
 //! streamed to clients as Server-Sent Events with `Last-Event-ID` replay.
 //!
 //! Ids are per company and increase in commit order. A change records its events in
-//! `pending_events` inside its own transaction; after commit, [`publish`] moves them to
+//! `pending_events` inside its own transaction; after commit, [`Bus::publish`] moves them to
 //! `events` with the company's next ids (`companies.event_seq`) in one short transaction under
 //! the company row's lock. So once event N is visible, every event before it is too, and a
 //! stream that sees a gap fills it from the database; and concurrent changes of one company
@@ -17,8 +17,8 @@ use std::{
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -26,10 +26,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
-    app::AppState,
     entities::{event, lead, lead_channel, message, pending_event},
     error::{Error, Result},
     http::routes::{channels::LeadChannelView, leads::LeadView, messages::MessageView},
+    state::SharedState,
 };
 
 /// Events are kept this long for replay.
@@ -106,7 +106,7 @@ fn channel(company_id: Uuid) -> String {
     format!("events:{company_id}")
 }
 
-/// Events recorded by a transaction. Once it has committed, hand this to [`publish`], which
+/// Events recorded by a transaction. Once it has committed, hand this to [`Bus::publish`], which
 /// gives them their ids and tells the streams.
 #[must_use = "publish recorded events once the transaction has committed"]
 #[derive(Debug, Default)]
@@ -125,7 +125,7 @@ pub async fn record(
 }
 
 /// Records the company's events, in this order, inside the caller's (write) transaction, in
-/// one insert. They wait in `pending_events` until [`publish`] gives them ids: taking ids
+/// one insert. They wait in `pending_events` until [`Bus::publish`] gives them ids: taking ids
 /// here would lock the company row until commit, and every change of the company would wait
 /// for the one before it to commit.
 pub async fn record_all(
@@ -164,152 +164,171 @@ pub async fn record_all(
     })
 }
 
-/// Gives committed events their ids and tells every replica's streams. A failure here loses
-/// nothing: the events stay pending and [`sequence_leftovers`] retries them.
-pub async fn publish(app: &AppState, recorded: Recorded) {
-    for company_id in recorded.companies {
-        if let Err(err) = sequence(app, company_id).await {
-            tracing::warn!(error = %err, company.id = %company_id, "giving events their ids failed; retried shortly");
-        }
-    }
+/// Live events' handles: the database that orders them, the state store that carries them to
+/// every replica's streams, and this process's [`Sequencer`].
+#[derive(Clone)]
+pub struct Bus {
+    db: DatabaseConnection,
+    state: SharedState,
+    sequencer: Arc<Sequencer>,
 }
 
-/// Gives the company's committed events their ids, in the order they were recorded, and
-/// publishes them.
-///
-/// Callers in this process share the work: while one moves the pending events, the callers
-/// arriving meanwhile wait, and the next of them moves everything committed by then in one
-/// transaction. So under load many changes cost one id transaction, and each caller returns
-/// once its own events have their ids.
-pub async fn sequence(app: &AppState, company_id: Uuid) -> Result<()> {
-    // Taken after the caller's commit: a run that starts after this ticket sees its events.
-    let (flight, ticket) = app.sequencer.ticket(company_id);
-    loop {
-        // Registered before looking, so a run finishing in between still wakes this caller.
-        let notified = flight.finished.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        match flight.turn(ticket) {
-            Turn::Done => return Ok(()),
-            Turn::Wait => notified.await,
-            Turn::Run(covers) => {
-                // In its own task, so a caller that is dropped (a client hanging up) cannot
-                // leave the company's events without a runner.
-                let (app, flight) = (app.clone(), flight.clone());
-                let run = tokio::spawn(async move {
-                    let result = drain(&app, company_id).await;
-                    app.sequencer
-                        .finish(company_id, &flight, result.is_ok().then_some(covers));
-                    flight.finished.notify_waiters();
-                    result
-                });
-                return run.await.map_err(Error::internal)?;
+impl Bus {
+    pub fn new(db: DatabaseConnection, state: SharedState) -> Self {
+        Self {
+            db,
+            state,
+            sequencer: Arc::default(),
+        }
+    }
+
+    /// Gives committed events their ids and tells every replica's streams. A failure here loses
+    /// nothing: the events stay pending and [`Bus::sequence_leftovers`] retries them.
+    pub async fn publish(&self, recorded: Recorded) {
+        for company_id in recorded.companies {
+            if let Err(err) = self.sequence(company_id).await {
+                tracing::warn!(error = %err, company.id = %company_id, "giving events their ids failed; retried shortly");
             }
         }
     }
-}
 
-/// Moves the company's pending events to `events` with its next ids, then publishes them;
-/// repeats until none is left.
-///
-/// Each batch is one short transaction holding the company row's lock, so ids commit in
-/// order (once event N is visible, every event before it is too) and replicas never give one
-/// event two ids.
-async fn drain(app: &AppState, company_id: Uuid) -> Result<()> {
-    loop {
-        let waiting = pending_event::Entity::find()
-            .select_only()
-            .column(pending_event::Column::Id)
-            .filter(pending_event::Column::CompanyId.eq(company_id))
-            .limit(1)
-            .into_tuple::<i64>()
-            .one(&app.db)
-            .await?;
-        if waiting.is_none() {
-            return Ok(());
+    /// Gives the company's committed events their ids, in the order they were recorded, and
+    /// publishes them.
+    ///
+    /// Callers in this process share the work: while one moves the pending events, the callers
+    /// arriving meanwhile wait, and the next of them moves everything committed by then in one
+    /// transaction. So under load many changes cost one id transaction, and each caller returns
+    /// once its own events have their ids.
+    pub async fn sequence(&self, company_id: Uuid) -> Result<()> {
+        // Taken after the caller's commit: a run that starts after this ticket sees its events.
+        let (flight, ticket) = self.sequencer.ticket(company_id);
+        loop {
+            // Registered before looking, so a run finishing in between still wakes this caller.
+            let notified = flight.finished.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            match flight.turn(ticket) {
+                Turn::Done => return Ok(()),
+                Turn::Wait => notified.await,
+                Turn::Run(covers) => {
+                    // In its own task, so a caller that is dropped (a client hanging up) cannot
+                    // leave the company's events without a runner.
+                    let (bus, flight) = (self.clone(), flight.clone());
+                    let run = tokio::spawn(async move {
+                        let result = bus.drain(company_id).await;
+                        bus.sequencer
+                            .finish(company_id, &flight, result.is_ok().then_some(covers));
+                        flight.finished.notify_waiters();
+                        result
+                    });
+                    return run.await.map_err(Error::internal)?;
+                }
+            }
         }
-        let txn = crate::db::begin_write(&app.db).await?;
-        // Another replica may have moved them meanwhile: read them again under the lock.
-        let current = read_seq(&txn, company_id, true)
-            .await?
-            .ok_or_else(|| Error::internal(anyhow::anyhow!("events of an unknown company")))?;
-        let pending = pending_event::Entity::find()
-            .filter(pending_event::Column::CompanyId.eq(company_id))
-            .order_by_asc(pending_event::Column::Id)
-            .limit(PAGE)
-            .all(&txn)
+    }
+
+    /// Moves the company's pending events to `events` with its next ids, then publishes them;
+    /// repeats until none is left.
+    ///
+    /// Each batch is one short transaction holding the company row's lock, so ids commit in
+    /// order (once event N is visible, every event before it is too) and replicas never give one
+    /// event two ids.
+    async fn drain(&self, company_id: Uuid) -> Result<()> {
+        loop {
+            let waiting = pending_event::Entity::find()
+                .select_only()
+                .column(pending_event::Column::Id)
+                .filter(pending_event::Column::CompanyId.eq(company_id))
+                .limit(1)
+                .into_tuple::<i64>()
+                .one(&self.db)
+                .await?;
+            if waiting.is_none() {
+                return Ok(());
+            }
+            let txn = crate::db::begin_write(&self.db).await?;
+            // Another replica may have moved them meanwhile: read them again under the lock.
+            let current = read_seq(&txn, company_id, true)
+                .await?
+                .ok_or_else(|| Error::internal(anyhow::anyhow!("events of an unknown company")))?;
+            let pending = pending_event::Entity::find()
+                .filter(pending_event::Column::CompanyId.eq(company_id))
+                .order_by_asc(pending_event::Column::Id)
+                .limit(PAGE)
+                .all(&txn)
+                .await?;
+            let Some(last) = pending.last().map(|p| p.id) else {
+                txn.commit().await?;
+                return Ok(());
+            };
+            let rows: Vec<event::Model> = pending
+                .into_iter()
+                .zip(current + 1..)
+                .map(|(p, seq)| event::Model {
+                    id: Uuid::now_v7(),
+                    company_id,
+                    seq,
+                    lead_id: p.lead_id,
+                    kind: p.kind,
+                    payload: p.payload,
+                    created_at: p.created_at,
+                })
+                .collect();
+            let newest = current + i64::try_from(rows.len()).map_err(Error::internal)?;
+            event::Entity::insert_many(rows.iter().cloned().map(event::ActiveModel::from))
+                .exec_without_returning(&txn)
+                .await?;
+            pending_event::Entity::delete_many()
+                .filter(pending_event::Column::CompanyId.eq(company_id))
+                .filter(pending_event::Column::Id.lte(last))
+                .exec(&txn)
+                .await?;
+            let backend = txn.get_database_backend();
+            let sql = match backend {
+                DatabaseBackend::Postgres => "UPDATE companies SET event_seq = $2 WHERE id = $1",
+                _ => "UPDATE companies SET event_seq = ?2 WHERE id = ?1",
+            };
+            txn.execute_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [company_id.into(), newest.into()],
+            ))
             .await?;
-        let Some(last) = pending.last().map(|p| p.id) else {
             txn.commit().await?;
-            return Ok(());
-        };
-        let rows: Vec<event::Model> = pending
-            .into_iter()
-            .zip(current + 1..)
-            .map(|(p, seq)| event::Model {
-                id: Uuid::now_v7(),
-                company_id,
-                seq,
-                lead_id: p.lead_id,
-                kind: p.kind,
-                payload: p.payload,
-                created_at: p.created_at,
-            })
-            .collect();
-        let newest = current + i64::try_from(rows.len()).map_err(Error::internal)?;
-        event::Entity::insert_many(rows.iter().cloned().map(event::ActiveModel::from))
-            .exec_without_returning(&txn)
-            .await?;
-        pending_event::Entity::delete_many()
-            .filter(pending_event::Column::CompanyId.eq(company_id))
-            .filter(pending_event::Column::Id.lte(last))
-            .exec(&txn)
-            .await?;
-        let backend = txn.get_database_backend();
-        let sql = match backend {
-            DatabaseBackend::Postgres => "UPDATE companies SET event_seq = $2 WHERE id = $1",
-            _ => "UPDATE companies SET event_seq = ?2 WHERE id = ?1",
-        };
-        txn.execute_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [company_id.into(), newest.into()],
-        ))
-        .await?;
-        txn.commit().await?;
-        for row in &rows {
-            let payload = wire(row).to_string();
-            if let Err(err) = app
-                .state
-                .publish(&channel(company_id), payload.as_bytes())
-                .await
-            {
-                // Streams fill the gap from the database when the next event arrives.
-                tracing::warn!(error = %err, company.id = %company_id, seq = row.seq, "publishing an event failed");
+            for row in &rows {
+                let payload = wire(row).to_string();
+                if let Err(err) = self
+                    .state
+                    .publish(&channel(company_id), payload.as_bytes())
+                    .await
+                {
+                    // Streams fill the gap from the database when the next event arrives.
+                    tracing::warn!(error = %err, company.id = %company_id, seq = row.seq, "publishing an event failed");
+                }
             }
         }
     }
-}
 
-/// Gives ids to events left pending by a replica that stopped between a commit and
-/// [`publish`]; answers how many companies had some.
-pub async fn sequence_leftovers(app: &AppState) -> Result<usize> {
-    let companies: Vec<Uuid> = pending_event::Entity::find()
-        .select_only()
-        .column(pending_event::Column::CompanyId)
-        .distinct()
-        .limit(PAGE)
-        .into_tuple()
-        .all(&app.db)
-        .await?;
-    for &company_id in &companies {
-        sequence(app, company_id).await?;
+    /// Gives ids to events left pending by a replica that stopped between a commit and
+    /// [`Bus::publish`]; answers how many companies had some.
+    pub async fn sequence_leftovers(&self) -> Result<usize> {
+        let companies: Vec<Uuid> = pending_event::Entity::find()
+            .select_only()
+            .column(pending_event::Column::CompanyId)
+            .distinct()
+            .limit(PAGE)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        for &company_id in &companies {
+            self.sequence(company_id).await?;
+        }
+        Ok(companies.len())
     }
-    Ok(companies.len())
 }
 
 /// Who gives a company's pending events their ids in this process, and who waits for it
-/// (see [`sequence`]). A company has an entry only while it has callers.
+/// (see [`Bus::sequence`]). A company has an entry only while it has callers.
 #[derive(Default)]
 pub struct Sequencer {
     flights: Mutex<HashMap<Uuid, Arc<Flight>>>,
@@ -463,13 +482,13 @@ pub mod stream {
     /// The events after `last_event_id` (or from now on, without one), then live ones, in
     /// order, without gaps or repeats. Ends when the subscription ends.
     pub async fn open(
-        app: AppState,
+        bus: Bus,
         company_id: Uuid,
         lead_id: Option<Uuid>,
         last_event_id: Option<i64>,
     ) -> Result<impl Stream<Item = Value> + Send> {
         // Subscribe before reading the position, so nothing falls between the two.
-        let subscription = app
+        let subscription = bus
             .state
             .subscribe(&channel(company_id))
             .await
@@ -482,10 +501,10 @@ pub mod stream {
                 .with_source(anyhow::anyhow!(e.to_string()))
                 .with_retry_after(5)
             })?;
-        let now = current_seq(&app.db, company_id).await?;
+        let now = current_seq(&bus.db, company_id).await?;
         let cursor = last_event_id.map_or(now, |id| id.clamp(0, now));
         let state = (
-            app,
+            bus.db,
             subscription,
             cursor,
             Step::Replay,
@@ -493,17 +512,15 @@ pub mod stream {
         );
         Ok(futures::stream::unfold(
             state,
-            move |(app, mut subscription, mut cursor, mut step, mut pending)| async move {
+            move |(db, mut subscription, mut cursor, mut step, mut pending)| async move {
                 loop {
                     if let Some(row) = pending.next() {
-                        return Some((row, (app, subscription, cursor, step, pending)));
+                        return Some((row, (db, subscription, cursor, step, pending)));
                     }
                     match step {
                         Step::Replay => {
-                            let upto = current_seq(&app.db, company_id).await.ok()?;
-                            let rows = read(&app.db, company_id, lead_id, cursor, upto)
-                                .await
-                                .ok()?;
+                            let upto = current_seq(&db, company_id).await.ok()?;
+                            let rows = read(&db, company_id, lead_id, cursor, upto).await.ok()?;
                             if rows.len() as u64 == PAGE {
                                 // More to replay: continue after this page.
                                 cursor = rows.last().map_or(upto, |r| r.seq);
@@ -538,8 +555,7 @@ pub mod stream {
                             }
                             // Everything up to `seq` is committed: read what this stream
                             // has not seen (usually just this event).
-                            let rows =
-                                read(&app.db, company_id, lead_id, cursor, seq).await.ok()?;
+                            let rows = read(&db, company_id, lead_id, cursor, seq).await.ok()?;
                             if rows.len() as u64 == PAGE {
                                 cursor = rows.last().map_or(seq, |r| r.seq);
                                 step = Step::Replay;

@@ -3,3 +3,6 @@ pub mod extract;
 pub mod problem;
 pub mod router;
 pub mod routes;
+mod state;
+
+pub use state::AppState;

@@ -23,7 +23,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::{problem, routes};
-use crate::{app::AppState, error::Error, metrics, openapi::ApiDoc};
+use crate::{error::Error, http::AppState, metrics, openapi::ApiDoc};
 
 pub const SESSION_COOKIE: &str = "sb_session";
 /// Large enough for any request this API accepts (a message is at most 2,000 characters).

@@ -17,10 +17,10 @@ use super::{
     store,
 };
 use crate::{
-    app::AppState,
     audit,
     entities::integration,
     error::{Error, ErrorKind, Result},
+    services::Services,
     tenancy::Principal,
 };
 
@@ -57,7 +57,7 @@ pub fn random_token() -> String {
     B64.encode(bytes)
 }
 
-pub fn provider<'a>(app: &'a AppState, id: &str) -> Result<&'a std::sync::Arc<dyn Provider>> {
+pub fn provider<'a>(app: &'a Services, id: &str) -> Result<&'a std::sync::Arc<dyn Provider>> {
     app.providers.get(id).ok_or_else(|| {
         Error::new(
             ErrorKind::NotFound,
@@ -74,7 +74,7 @@ pub struct Authorization {
 
 /// Starts a connect: stores the pending authorisation and returns the provider's consent URL.
 pub async fn authorize(
-    app: &AppState,
+    app: &Services,
     principal: &Principal,
     provider_id: &str,
     session_binding: &str,
@@ -127,7 +127,7 @@ fn fail(kind: ErrorKind, code: &'static str, detail: &str) -> Error {
 
 /// Completes a connect. Every failure is an `Error` with a stable code, and changes nothing.
 pub async fn callback(
-    app: &AppState,
+    app: &Services,
     provider_id: &str,
     params: &CallbackParams,
     session_binding: Option<&str>,
@@ -281,7 +281,9 @@ pub async fn callback(
     .await?;
     txn.commit().await?;
     for guild in rebound {
-        crate::routing::cache::invalidate(app, crate::routing::cache::Key::Guild(guild)).await;
+        app.routing
+            .invalidate(crate::routing::cache::Key::Guild(guild))
+            .await;
     }
     tracing::info!(provider = provider.id(), company.id = %pending.company_id, "integration connected");
     Ok(Connected {
@@ -307,7 +309,7 @@ fn exchange_error(provider: &str, err: &ProviderError) -> Error {
 
 /// Disconnects: revokes at the provider where possible, wipes the tokens, unbinds the guild,
 /// keeps the row and the history, and writes an audit entry.
-pub async fn disconnect(app: &AppState, principal: &Principal, provider_id: &str) -> Result<()> {
+pub async fn disconnect(app: &Services, principal: &Principal, provider_id: &str) -> Result<()> {
     let provider = provider(app, provider_id)?;
     let row = store::get(&app.db, principal.company_id, provider.id())
         .await?
@@ -357,7 +359,9 @@ pub async fn disconnect(app: &AppState, principal: &Principal, provider_id: &str
     .await?;
     txn.commit().await?;
     if let Some(guild) = guild {
-        crate::routing::cache::invalidate(app, crate::routing::cache::Key::Guild(guild)).await;
+        app.routing
+            .invalidate(crate::routing::cache::Key::Guild(guild))
+            .await;
     }
     crate::channels::finish_disconnect(app, failed, leave).await;
     Ok(())
@@ -365,7 +369,7 @@ pub async fn disconnect(app: &AppState, principal: &Principal, provider_id: &str
 
 /// Asks the provider whether the grant still works, and records the answer.
 pub async fn check(
-    app: &AppState,
+    app: &Services,
     principal: &Principal,
     provider_id: &str,
 ) -> Result<integration::Model> {
@@ -417,7 +421,7 @@ pub async fn check(
 }
 
 async fn set_health(
-    app: &AppState,
+    app: &Services,
     conn: crate::entities::discord_connection::Model,
     value: &str,
 ) -> Result<()> {
@@ -431,7 +435,7 @@ async fn set_health(
 /// The row with a usable access token: refreshed first when it expires within
 /// [`REFRESH_AHEAD`] and the provider issued a refresh token. A failed refresh marks the
 /// integration `error`, with the reason, and counts it.
-pub async fn fresh(app: &AppState, row: integration::Model) -> Result<integration::Model> {
+pub async fn fresh(app: &Services, row: integration::Model) -> Result<integration::Model> {
     let due = row
         .expires_at
         .is_some_and(|at| at - Utc::now() < REFRESH_AHEAD);
@@ -452,7 +456,7 @@ pub async fn fresh(app: &AppState, row: integration::Model) -> Result<integratio
 /// How long one replica may hold a grant's refresh before another may try.
 const REFRESH_LEASE: Duration = Duration::from_secs(60);
 
-async fn refresh_now(app: &AppState, row: integration::Model) -> Result<integration::Model> {
+async fn refresh_now(app: &Services, row: integration::Model) -> Result<integration::Model> {
     // Re-read under the lease: another replica may have refreshed it a moment ago.
     let Some(row) = integration::Entity::find_by_id(row.id).one(&app.db).await? else {
         return Ok(row);
@@ -481,7 +485,7 @@ async fn refresh_now(app: &AppState, row: integration::Model) -> Result<integrat
 }
 
 /// Refreshes every active grant that expires soon. Run periodically by the server.
-pub async fn refresh_due(app: &AppState) -> Result<usize> {
+pub async fn refresh_due(app: &Services) -> Result<usize> {
     let soon = Utc::now() + REFRESH_AHEAD;
     let rows = integration::Entity::find()
         .filter(integration::Column::Status.eq(status::ACTIVE))

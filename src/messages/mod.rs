@@ -15,7 +15,6 @@ use uuid::Uuid;
 
 use crate::events::{self, EventBody};
 use crate::{
-    app::AppState,
     channels,
     entities::{job, lead_channel, message},
     error::{Error, Result, is_unique_violation},
@@ -23,6 +22,7 @@ use crate::{
     jobs::{self, Failure},
     leads,
     pagination::{Cursor, Page},
+    services::Services,
     tenancy::{AuthMethod, Principal},
 };
 
@@ -125,7 +125,7 @@ fn replay(existing: message::Model, hash: &str) -> Result<message::Model> {
 /// Sends `content` to the lead's channel. With a key, the same request again answers the first
 /// message; another request with the key is refused; one still in flight is 409.
 pub async fn send(
-    app: &AppState,
+    app: &Services,
     principal: &Principal,
     lead_id: Uuid,
     content: Content,
@@ -166,7 +166,7 @@ pub async fn send(
 }
 
 async fn send_locked(
-    app: &AppState,
+    app: &Services,
     principal: &Principal,
     lead: &crate::entities::lead::Model,
     content: Content,
@@ -245,7 +245,7 @@ async fn send_locked(
     )
     .await?;
     txn.commit().await?;
-    events::publish(app, event).await;
+    app.events.publish(event).await;
     tracing::info!(message.id = %message.id, lead.id = %lead.id, "message queued");
 
     // Delivered now when Discord answers; otherwise the outbox retries and the answer says queued.
@@ -259,7 +259,7 @@ async fn send_locked(
 }
 
 /// Runs one claimed job. Called by the request that enqueued it and by the worker.
-pub async fn run(app: &AppState, job: job::Model) -> Result<()> {
+pub async fn run(app: &Services, job: job::Model) -> Result<()> {
     if job.kind != DELIVER {
         jobs::fail(
             &app.db,
@@ -333,7 +333,7 @@ pub async fn run(app: &AppState, job: job::Model) -> Result<()> {
                 .await?;
             jobs::complete(&txn, job).await?;
             txn.commit().await?;
-            events::publish(app, event).await;
+            app.events.publish(event).await;
             tracing::info!(message.id = %message.id, discord.message_id = sent.id.get(), "message delivered");
         }
         Err(err) => {
@@ -366,7 +366,7 @@ pub async fn run(app: &AppState, job: job::Model) -> Result<()> {
     Ok(())
 }
 
-async fn mark_failed(app: &AppState, message: message::Model, reason: &str) -> Result<()> {
+async fn mark_failed(app: &Services, message: message::Model, reason: &str) -> Result<()> {
     let mut active = message.into_active_model();
     active.state = Set(state::FAILED.into());
     active.failure_reason = Set(Some(reason.chars().take(500).collect()));
@@ -375,7 +375,7 @@ async fn mark_failed(app: &AppState, message: message::Model, reason: &str) -> R
 }
 
 /// Saves a message's new state and tells the live streams.
-async fn save_with_event(app: &AppState, active: message::ActiveModel) -> Result<()> {
+async fn save_with_event(app: &Services, active: message::ActiveModel) -> Result<()> {
     let txn = crate::db::begin_write(&app.db).await?;
     let updated = active.update(&txn).await?;
     let event = events::record(
@@ -386,7 +386,7 @@ async fn save_with_event(app: &AppState, active: message::ActiveModel) -> Result
     )
     .await?;
     txn.commit().await?;
-    events::publish(app, event).await;
+    app.events.publish(event).await;
     Ok(())
 }
 
@@ -439,7 +439,7 @@ pub async fn fail_undelivered(
 /// in the same transaction, before the job is pending: a worker that claims the job at once
 /// finds the message queued, never a failed one it would call done. For a lead channel, its
 /// provisioning is `provisioning` again.
-pub async fn retry_job(app: &AppState, company_id: Uuid, job_id: Uuid) -> Result<job::Model> {
+pub async fn retry_job(app: &Services, company_id: Uuid, job_id: Uuid) -> Result<job::Model> {
     let txn = crate::db::begin_write(&app.db).await?;
     let dead = jobs::find_dead(&txn, company_id, job_id).await?;
     if dead.kind == channels::provision::KIND {
@@ -478,7 +478,7 @@ pub async fn retry_job(app: &AppState, company_id: Uuid, job_id: Uuid) -> Result
     let job = jobs::make_pending(&txn, dead).await?;
     txn.commit().await?;
     if let Some(event) = event {
-        events::publish(app, event).await;
+        app.events.publish(event).await;
     }
     Ok(job)
 }
@@ -516,12 +516,12 @@ pub async fn list_for_lead(
 /// How long a delivery is claimed for: one Discord call's deadline (`DISCORD_TIMEOUT_SECS`, rate
 /// limit waits included) and a margin for the database work around it. A delivery whose worker
 /// died is taken over by another after this.
-pub fn lease(app: &AppState) -> std::time::Duration {
+pub fn lease(app: &Services) -> std::time::Duration {
     app.settings.discord_timeout + std::time::Duration::from_secs(10)
 }
 
 /// Runs due deliveries until the process stops.
-pub async fn worker(app: AppState) {
+pub async fn worker(app: Services) {
     let db = app.db.clone();
     let lease = lease(&app);
     jobs::work(

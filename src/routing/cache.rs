@@ -17,10 +17,10 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::{Channel, Connection, Decision};
 use crate::{
-    app::AppState,
     entities::{discord_connection, lead_channel},
     error::Result,
     metrics::Metrics,
+    state::SharedState,
 };
 
 /// Entries live this long even without an invalidation.
@@ -68,10 +68,12 @@ pub struct Cache {
     /// with what it read.
     generation: AtomicU64,
     decisions: Family<DecisionLabels, Counter>,
+    /// Carries invalidations to the other replicas.
+    state: SharedState,
 }
 
 impl Cache {
-    pub fn new(metrics: &Metrics) -> Self {
+    pub fn new(metrics: &Metrics, state: SharedState) -> Self {
         let decisions = Family::<DecisionLabels, Counter>::default();
         metrics.with_registry(|r| {
             r.register(
@@ -85,6 +87,7 @@ impl Cache {
             channels: Mutex::default(),
             generation: AtomicU64::new(0),
             decisions,
+            state,
         }
     }
 
@@ -181,31 +184,34 @@ impl Cache {
     }
 }
 
-/// Forgets `key` here and on every other replica; call after the change committed.
-pub async fn invalidate(app: &AppState, key: Key) {
-    app.routing.forget(&key);
-    if let Err(err) = app.state.publish(TOPIC, key.encode().as_bytes()).await {
-        // Other replicas' entries still expire within TTL.
-        tracing::warn!(error = %err, key = key.encode(), "publishing a routing invalidation failed");
+impl Cache {
+    /// Forgets `key` here and on every other replica; call after the change committed.
+    pub async fn invalidate(&self, key: Key) {
+        self.forget(&key);
+        if let Err(err) = self.state.publish(TOPIC, key.encode().as_bytes()).await {
+            // Other replicas' entries still expire within TTL.
+            tracing::warn!(error = %err, key = key.encode(), "publishing a routing invalidation failed");
+        }
     }
-}
 
-/// Applies other replicas' invalidations to this replica's cache, until the subscription ends.
-pub async fn listen(app: AppState) {
-    loop {
-        match app.state.subscribe(TOPIC).await {
-            Ok(mut subscription) => {
-                while let Some(message) = subscription.next().await {
-                    if let Some(key) = std::str::from_utf8(&message).ok().and_then(Key::decode) {
-                        app.routing.forget(&key);
+    /// Applies other replicas' invalidations to this replica's cache, until the task ends.
+    pub async fn listen(self: std::sync::Arc<Self>) {
+        loop {
+            match self.state.subscribe(TOPIC).await {
+                Ok(mut subscription) => {
+                    while let Some(message) = subscription.next().await {
+                        if let Some(key) = std::str::from_utf8(&message).ok().and_then(Key::decode)
+                        {
+                            self.forget(&key);
+                        }
                     }
                 }
+                Err(err) => {
+                    tracing::warn!(error = %err, "subscribing to routing invalidations failed");
+                }
             }
-            Err(err) => {
-                tracing::warn!(error = %err, "subscribing to routing invalidations failed");
-            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
@@ -223,7 +229,10 @@ mod tests {
 
     #[test]
     fn a_lookup_started_before_an_invalidation_does_not_fill_the_cache() {
-        let cache = Cache::new(&Metrics::new());
+        let cache = Cache::new(
+            &Metrics::new(),
+            std::sync::Arc::new(crate::state::MemoryStore::new()),
+        );
         let generation = cache.generation.load(Ordering::SeqCst);
         cache.forget(&Key::Channel("5".into()));
         cache.fill(&cache.channels, "5".into(), None, generation);

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{Inbound, Outcome, Source, route};
 use crate::{
-    app::AppState, discord::DiscordError, entities::lead_channel, error::Result, sync_logs,
+    discord::DiscordError, entities::lead_channel, error::Result, services::Services, sync_logs,
 };
 
 /// Discord's largest page of messages.
@@ -35,7 +35,7 @@ struct ChannelResult {
 }
 
 /// Reads every active lead channel in the guilds of `shard` (`(id, total)`; `None` for all).
-pub async fn run(app: &AppState, trigger: &str, shard: Option<(u64, u64)>) -> Result<Report> {
+pub async fn run(app: &Services, trigger: &str, shard: Option<(u64, u64)>) -> Result<Report> {
     let started = Utc::now();
     let log = sync_logs::start(
         &app.db,
@@ -105,7 +105,7 @@ pub async fn run(app: &AppState, trigger: &str, shard: Option<(u64, u64)>) -> Re
     Ok(report)
 }
 
-async fn catch_up_channel(app: &AppState, channel: lead_channel::Model) -> ChannelResult {
+async fn catch_up_channel(app: &Services, channel: lead_channel::Model) -> ChannelResult {
     let mut result = ChannelResult::default();
     let Some(rest) = &app.discord else {
         return result;

@@ -21,11 +21,11 @@ use uuid::Uuid;
 
 pub use self::cache::Cache;
 use crate::{
-    app::AppState,
     entities::{lead, lead_channel, message, routing_event},
     error::Result,
     events::{self, EventBody},
     messages,
+    services::Services,
 };
 
 /// Milliseconds between the Unix epoch and Discord's (2015-01-01).
@@ -291,7 +291,7 @@ pub enum Outcome {
 }
 
 /// Looks up the facts, decides and applies the decision.
-pub async fn route(app: &AppState, message: &Inbound) -> Result<Outcome> {
+pub async fn route(app: &Services, message: &Inbound) -> Result<Outcome> {
     let facts = gather(app, message).await?;
     let decision = decide(message, &facts);
     app.routing.count(&decision);
@@ -323,7 +323,7 @@ pub async fn route(app: &AppState, message: &Inbound) -> Result<Outcome> {
         None => events::Recorded::default(),
     };
     txn.commit().await?;
-    events::publish(app, recorded).await;
+    app.events.publish(recorded).await;
     match &outcome.outcome {
         Outcome::NotRouted(Decision::Rejected { reason, .. }) => tracing::info!(
             discord.message_id = message.message_id,
@@ -384,7 +384,7 @@ fn path_for(message: &Inbound, facts: &Facts, owner: Option<Uuid>) -> serde_json
     })
 }
 
-async fn gather(app: &AppState, message: &Inbound) -> Result<Facts> {
+async fn gather(app: &Services, message: &Inbound) -> Result<Facts> {
     let bot_user_id = match &app.discord {
         Some(rest) => rest.bot_user_id().await.unwrap_or(0),
         None => 0,

@@ -3,10 +3,7 @@ use std::net::SocketAddr;
 use reqwest::{Method, StatusCode, header};
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
-use switchboard::{
-    app::{AppState, Server},
-    config::Settings,
-};
+use switchboard::{config::Settings, http::AppState, server::Server};
 use uuid::Uuid;
 
 /// Which storage a test runs on.

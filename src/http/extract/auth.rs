@@ -8,8 +8,8 @@ use tower_sessions::Session;
 use uuid::Uuid;
 
 use crate::{
-    app::AppState,
     error::{Error, Result},
+    http::AppState,
     tenancy::{AuthMethod, Principal, Role, accounts, api_keys},
 };
 

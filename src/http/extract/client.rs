@@ -5,7 +5,7 @@ use axum::{
     http::request::Parts,
 };
 
-use crate::{app::AppState, error::Error};
+use crate::{error::Error, http::AppState};
 
 /// The client's address: the connection's peer, or, behind a reverse proxy that is trusted
 /// (`TRUST_FORWARDED_FOR=1`), the address that proxy appended last to `X-Forwarded-For` (the

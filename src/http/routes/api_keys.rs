@@ -6,9 +6,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::{
-    app::AppState,
     entities::api_key,
     error::{Error, Result},
+    http::AppState,
     http::extract::{AdminPrincipal, ApiJson, ApiPath},
     tenancy::{Role, accounts, api_keys},
     types::KeyName,

@@ -6,10 +6,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::{
-    app::AppState,
     audit,
     entities::audit_entry,
     error::{Error, Result},
+    http::AppState,
     http::extract::{AdminPrincipal, ApiQuery},
     pagination::PageParams,
 };

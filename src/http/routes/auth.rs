@@ -7,9 +7,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::{
-    app::AppState,
     entities::{company, user},
     error::{Error, Result},
+    http::AppState,
     http::extract::{ApiJson, SESSION_AUTH_KEY, SessionAuth},
     tenancy::{AuthMethod, Principal, Role, accounts, tokens::IssuedToken},
     types::{CompanyName, Email, Password, PersonName},

@@ -6,10 +6,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::{
-    app::AppState,
     channels::{self, Opened},
     entities::{channel_provision, lead_channel},
     error::{Error, ErrorKind, Result},
+    http::AppState,
     http::extract::{ApiJson, ApiPath, ApiQuery},
     pagination::PageParams,
     tenancy::Principal,

@@ -10,8 +10,8 @@ use super::{
     nullable,
 };
 use crate::{
-    app::AppState,
     error::Result,
+    http::AppState,
     http::extract::{AdminPrincipal, ApiJson, ApiPath},
     tenancy::{Principal, Role, accounts},
     types::{CompanyName, Email, ExternalId},

@@ -14,9 +14,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::{
-    app::AppState,
     error::{Error, Result},
     events,
+    http::AppState,
     http::extract::ApiPath,
     leads,
     tenancy::Principal,
@@ -78,7 +78,7 @@ async fn open(
 ) -> Result<EventStream> {
     let after = last_event_id(headers)?;
     let mut shutdown = state.shutdown.clone();
-    let live = events::stream::open(state, company_id, lead_id, after).await?;
+    let live = events::stream::open(state.events.clone(), company_id, lead_id, after).await?;
     let frames =
         futures::stream::once(async { Ok(Event::default().retry(RETRY).comment("connected")) })
             .chain(live.map(|event| {

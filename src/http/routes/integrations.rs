@@ -12,9 +12,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::{
-    app::AppState,
     entities::{integration, user},
     error::{Error, ErrorKind, Result},
+    http::AppState,
     http::{
         extract::{AdminPrincipal, ApiPath, ApiQuery},
         problem::status_of,

@@ -7,9 +7,9 @@ use uuid::Uuid;
 
 use super::nullable;
 use crate::{
-    app::AppState,
     entities::lead,
     error::{Error, Result},
+    http::AppState,
     http::extract::{ApiJson, ApiPath, ApiQuery},
     leads::{self, LeadFilter, LeadStatus, LeadUpdate, NewLead},
     pagination::PageParams,
@@ -264,7 +264,7 @@ async fn update_lead(
     )
     .await?;
     txn.commit().await?;
-    crate::events::publish(&state, event).await;
+    state.events.publish(event).await;
     Ok(Json(lead.try_into()?))
 }
 

@@ -10,9 +10,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::{
-    app::AppState,
     entities::{job, message},
     error::{Error, Result},
+    http::AppState,
     http::extract::{AdminPrincipal, ApiJson, ApiPath, ApiQuery},
     jobs,
     messages::{self, Content, IdempotencyKey},

@@ -8,9 +8,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::{
-    app::AppState,
     entities::routing_event,
     error::{Error, Result},
+    http::AppState,
     http::extract::{AdminPrincipal, ApiQuery},
     pagination::{Page, PageParams},
     routing::decision,
