@@ -12,6 +12,19 @@ use base64::{Engine, engine::general_purpose::STANDARD as B64};
 use rand::RngCore;
 use url::Url;
 
+/// Every Discord call's outer deadline by default (`DISCORD_TIMEOUT_SECS`), covering
+/// rate-limit waits and the request itself.
+pub const DISCORD_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The sandbox application's credentials, used when none are configured.
+pub mod sandbox_credentials {
+    pub const DISCORD_CLIENT_ID: &str = "1300000000000000001";
+    pub const DISCORD_CLIENT_SECRET: &str = "sandbox-discord-client-secret";
+    pub const DISCORD_BOT_TOKEN: &str = "sandbox-discord-bot-token";
+    pub const GITHUB_CLIENT_ID: &str = "Ov23liSandboxSwitchboard";
+    pub const GITHUB_CLIENT_SECRET: &str = "sandbox-github-client-secret";
+}
+
 /// A value that must never reach a log line or an error message.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret<T>(T);
@@ -248,14 +261,14 @@ impl Settings {
         }
 
         let discord_timeout = match get("DISCORD_TIMEOUT_SECS") {
-            None => crate::discord::rest::CALL_TIMEOUT,
+            None => DISCORD_CALL_TIMEOUT,
             Some(raw) => match raw.parse::<u64>() {
                 Ok(secs @ 1..=300) => std::time::Duration::from_secs(secs),
                 _ => {
                     errors.push(format!(
                         "DISCORD_TIMEOUT_SECS: `{raw}` is not a number of seconds from 1 to 300"
                     ));
-                    crate::discord::rest::CALL_TIMEOUT
+                    DISCORD_CALL_TIMEOUT
                 }
             },
         };
@@ -394,7 +407,7 @@ impl Settings {
         self.discord_api_base = at("/sandbox/discord");
         self.github_oauth_base = at("/sandbox/github");
         self.github_api_base = at("/sandbox/github/api");
-        use crate::sandbox::credentials as sandbox;
+        use self::sandbox_credentials as sandbox;
         self.discord
             .client_id
             .get_or_insert_with(|| sandbox::DISCORD_CLIENT_ID.to_owned());

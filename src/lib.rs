@@ -18,7 +18,6 @@ pub mod jobs;
 pub mod leads;
 pub mod messages;
 pub mod metrics;
-pub mod openapi;
 pub mod pagination;
 pub mod routing;
 pub mod sandbox;

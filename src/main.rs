@@ -5,7 +5,8 @@ use clap::{Parser, Subcommand};
 use migration::{Migrator, MigratorTrait};
 use switchboard::{
     config::{self, SecretSource, Settings},
-    db, openapi,
+    db,
+    http::openapi,
     server::{Server, shutdown_signal},
     telemetry,
 };

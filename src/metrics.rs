@@ -1,11 +1,6 @@
 //! Prometheus metrics at `/metrics`, in the text exposition format.
-use std::{sync::Mutex, time::Instant};
+use std::{sync::Mutex, time::Duration};
 
-use axum::{
-    extract::{MatchedPath, Request, State},
-    middleware::Next,
-    response::Response,
-};
 use prometheus_client::{
     encoding::{EncodeLabelSet, text::encode},
     metrics::{counter::Counter, family::Family, histogram::Histogram},
@@ -74,32 +69,19 @@ impl Metrics {
         }
         out
     }
-}
 
-pub async fn track(
-    State(metrics): State<std::sync::Arc<Metrics>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let started = Instant::now();
-    let method = req.method().to_string();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let response = next.run(req).await;
-    let status = response.status().as_u16();
-    metrics
-        .requests
-        .get_or_create(&RequestLabels {
-            method: method.clone(),
-            route: route.clone(),
-            status,
-        })
-        .inc();
-    metrics
-        .durations
-        .get_or_create(&RouteLabels { method, route })
-        .observe(started.elapsed().as_secs_f64());
-    response
+    /// Counts one answered request by its method, route template (`/api/leads/{leadId}`, never
+    /// the raw path, to bound cardinality) and status, and records how long it took.
+    pub fn observe_request(&self, method: String, route: String, status: u16, took: Duration) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                method: method.clone(),
+                route: route.clone(),
+                status,
+            })
+            .inc();
+        self.durations
+            .get_or_create(&RouteLabels { method, route })
+            .observe(took.as_secs_f64());
+    }
 }

@@ -12,9 +12,9 @@ use crate::{
     db,
     discord::DiscordRest,
     events,
-    integrations::Providers,
+    integrations::providers::Providers,
     metrics::Metrics,
-    routing,
+    routing::cache::Cache,
     state::{self, SharedState},
 };
 
@@ -33,7 +33,7 @@ pub struct Services {
     /// Live events: gives committed events their ids and tells every replica.
     pub events: events::Bus,
     /// Cached routing lookups, invalidated on every replica.
-    pub routing: Arc<routing::Cache>,
+    pub routing: Arc<Cache>,
     /// Wakes this process's channel worker: a creation was queued or finished.
     pub channel_work: Arc<tokio::sync::Notify>,
 }
@@ -76,7 +76,7 @@ impl Services {
         ));
         Ok(Self {
             events: events::Bus::new(db.clone(), state.clone()),
-            routing: Arc::new(routing::Cache::new(&metrics, state.clone())),
+            routing: Arc::new(Cache::new(&metrics, state.clone())),
             db,
             state,
             settings: Arc::new(settings),

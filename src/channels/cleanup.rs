@@ -119,9 +119,10 @@ async fn close_lead_channel(
             Err(err) => return Err(err),
         }
     }
-    let body = serenity::all::EditChannel::new()
-        .name(channel_name)
-        .topic("");
+    let body = crate::discord::model::ChannelEdit {
+        name: Some(channel_name.to_owned()),
+        topic: Some(String::new()),
+    };
     rest.edit_channel(channel_id, &body).await.map(|_| ())
 }
 

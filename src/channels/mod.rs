@@ -3,21 +3,20 @@
 pub mod cleanup;
 mod leaving;
 mod migrate;
+mod platform;
 pub mod provision;
+pub mod view;
 
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
-use serenity::all::{
-    ChannelId, ChannelType, CreateAllowedMentions, CreateChannel, CreateMessage,
-    PermissionOverwrite, PermissionOverwriteType, Permissions, RoleId, UserId,
-};
 use uuid::Uuid;
 
 use crate::{
     audit,
+    discord::model::{ChannelKind, NewChannel, NewMessage, Overwrite, OverwriteTarget, permission},
     discord::{DiscordError, DiscordRest},
     entities::{discord_category, discord_connection, lead, lead_channel},
     error::{Error, ErrorKind, Result},
@@ -33,7 +32,9 @@ use crate::{
 
 pub use leaving::{after_disconnect, delete_lead, finish_disconnect};
 pub use migrate::{Summary as MigrationSummary, migrate_dm_leads};
+pub use platform::deleted_on_discord;
 pub use provision::{Opened, Queued, open, provision_worker, queue, retry};
+pub use view::{ChannelState, LeadChannelView};
 
 /// Discord's limits (https://discord.com/developers/docs/resources/guild).
 pub const MAX_CHANNELS_PER_GUILD: usize = 500;
@@ -46,21 +47,33 @@ pub const WARN_AT: usize = MAX_CHANNELS_PER_GUILD * 8 / 10;
 /// holds in the guild, and MANAGE_ROLES in a channel only for administrators (Create Guild
 /// Channel, `resources/guild`); the bot keeps MANAGE_CHANNELS and MANAGE_ROLES from its role,
 /// since no overwrite here denies them.
-fn bot_permissions() -> Permissions {
-    Permissions::VIEW_CHANNEL
-        | Permissions::SEND_MESSAGES
-        | Permissions::READ_MESSAGE_HISTORY
-        | Permissions::EMBED_LINKS
-        | Permissions::ATTACH_FILES
-}
+const BOT_PERMISSIONS: u64 = permission::VIEW_CHANNEL
+    | permission::SEND_MESSAGES
+    | permission::READ_MESSAGE_HISTORY
+    | permission::EMBED_LINKS
+    | permission::ATTACH_FILES;
 
 /// What the lead may do in their channel.
-pub fn lead_permissions() -> Permissions {
-    Permissions::VIEW_CHANNEL
-        | Permissions::SEND_MESSAGES
-        | Permissions::READ_MESSAGE_HISTORY
-        | Permissions::EMBED_LINKS
-        | Permissions::ATTACH_FILES
+pub const LEAD_PERMISSIONS: u64 = permission::VIEW_CHANNEL
+    | permission::SEND_MESSAGES
+    | permission::READ_MESSAGE_HISTORY
+    | permission::EMBED_LINKS
+    | permission::ATTACH_FILES;
+
+/// @everyone may not see the channel; the bot may do what it needs there.
+fn private_overwrites(guild: u64, bot: u64) -> Vec<Overwrite> {
+    vec![
+        Overwrite {
+            target: OverwriteTarget::Role(guild),
+            allow: 0,
+            deny: permission::VIEW_CHANNEL,
+        },
+        Overwrite {
+            target: OverwriteTarget::Member(bot),
+            allow: BOT_PERMISSIONS,
+            deny: 0,
+        },
+    ]
 }
 
 pub fn find_for(company_id: Uuid) -> Select<lead_channel::Entity> {
@@ -240,29 +253,18 @@ async fn create(
         .chars()
         .take(1024)
         .collect();
-    let overwrites = vec![
-        PermissionOverwrite {
-            allow: Permissions::empty(),
-            deny: Permissions::VIEW_CHANNEL,
-            kind: PermissionOverwriteType::Role(RoleId::new(guild)),
-        },
-        PermissionOverwrite {
-            allow: bot_permissions(),
-            deny: Permissions::empty(),
-            kind: PermissionOverwriteType::Member(UserId::new(bot)),
-        },
-    ];
-    let body = CreateChannel::new(name.clone())
-        .kind(ChannelType::Text)
-        .topic(topic)
-        .category(ChannelId::new(category))
-        .permissions(overwrites)
-        .audit_log_reason("Switchboard lead channel");
+    let body = NewChannel {
+        name: name.clone(),
+        kind: ChannelKind::Text,
+        topic: Some(topic),
+        parent_id: Some(category),
+        overwrites: private_overwrites(guild, bot),
+    };
     let channel = rest
         .create_guild_channel(guild, &body)
         .await
         .map_err(discord_error)?;
-    let channel_id = channel.id.get();
+    let channel_id = channel.id;
 
     // From here on the channel exists on Discord: any failure removes it again.
     match finish(
@@ -312,18 +314,23 @@ async fn finish(
     // creation) is the lead's conversation.
     let mut cursor = channel_id;
     if let Some(user) = lead_user {
-        rest.put_overwrite(channel_id, user, 1, lead_permissions().bits(), 0)
+        let lead = Overwrite {
+            target: OverwriteTarget::Member(user),
+            allow: LEAD_PERMISSIONS,
+            deny: 0,
+        };
+        rest.put_overwrite(channel_id, lead)
             .await
             .map_err(discord_error)?;
-        let welcome = CreateMessage::new()
-            .content(format!(
-                "Welcome <@{user}>! This is your private channel with the team."
-            ))
-            .allowed_mentions(CreateAllowedMentions::new().users([UserId::new(user)]));
+        let welcome = NewMessage {
+            content: format!("Welcome <@{user}>! This is your private channel with the team."),
+            mention_users: vec![user],
+            ..NewMessage::default()
+        };
         match rest.create_message(channel_id, &welcome).await {
             Ok(message) => {
                 welcomed = true;
-                cursor = message.id.get();
+                cursor = message.id;
             }
             // The channel is usable without it; the team can greet the lead themselves.
             Err(err) => {
@@ -425,21 +432,13 @@ async fn category_with_room(
         }
     }
     let number = latest.map_or(1, |c| c.number + 1);
-    let overwrites = vec![
-        PermissionOverwrite {
-            allow: Permissions::empty(),
-            deny: Permissions::VIEW_CHANNEL,
-            kind: PermissionOverwriteType::Role(RoleId::new(guild)),
-        },
-        PermissionOverwrite {
-            allow: bot_permissions(),
-            deny: Permissions::empty(),
-            kind: PermissionOverwriteType::Member(UserId::new(bot)),
-        },
-    ];
-    let body = CreateChannel::new(format!("Leads {number}"))
-        .kind(ChannelType::Category)
-        .permissions(overwrites);
+    let body = NewChannel {
+        name: format!("Leads {number}"),
+        kind: ChannelKind::Category,
+        topic: None,
+        parent_id: None,
+        overwrites: private_overwrites(guild, bot),
+    };
     let category = rest
         .create_guild_channel(guild, &body)
         .await
@@ -447,14 +446,14 @@ async fn category_with_room(
     let row = discord_category::ActiveModel {
         id: Set(Uuid::now_v7()),
         guild_id: Set(guild_id.to_owned()),
-        category_id: Set(category.id.get().to_string()),
+        category_id: Set(category.id.to_string()),
         number: Set(number),
         created_at: Set(Utc::now()),
     };
     discord_category::Entity::insert(row)
         .exec_without_returning(&app.db)
         .await?;
-    Ok(category.id.get())
+    Ok(category.id)
 }
 
 /// Archives the channel: the lead can read the history but no longer write; nothing is deleted.
@@ -482,16 +481,12 @@ pub async fn archive(
             .and_then(|u| u.parse::<u64>().ok()),
     ) {
         let channel: u64 = row.channel_id.parse().unwrap_or(0);
-        let read_only = Permissions::VIEW_CHANNEL | Permissions::READ_MESSAGE_HISTORY;
-        let result = rest
-            .put_overwrite(
-                channel,
-                user,
-                1,
-                read_only.bits(),
-                Permissions::SEND_MESSAGES.bits(),
-            )
-            .await;
+        let read_only = Overwrite {
+            target: OverwriteTarget::Member(user),
+            allow: permission::VIEW_CHANNEL | permission::READ_MESSAGE_HISTORY,
+            deny: permission::SEND_MESSAGES,
+        };
+        let result = rest.put_overwrite(channel, read_only).await;
         // A channel already deleted on Discord is archived here all the same.
         if let Err(err) = result
             && !matches!(err, DiscordError::Api { status: 404, .. })

@@ -35,10 +35,7 @@ const GUILD_LOCK_TTL: Duration = Duration::from_secs(120);
 /// Creations running at once in one process, over different guilds.
 const PARALLEL_GUILDS: usize = 8;
 
-pub mod state {
-    pub const PROVISIONING: &str = "provisioning";
-    pub const FAILED: &str = "failed";
-}
+pub use crate::entities::channel_provision::state;
 
 /// What opening a lead's channel came to.
 pub enum Opened {

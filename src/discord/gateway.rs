@@ -6,10 +6,6 @@
 //! sandbox mode the same code connects to the simulator.
 use std::time::Duration;
 
-use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
-};
 use serenity::{
     all::{Context, Event, GatewayIntents, RawEventHandler},
     async_trait,
@@ -17,15 +13,8 @@ use serenity::{
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::{
-    audit, channels,
-    entities::{discord_connection, lead_channel},
-    error::Result,
-    events::{self, EventBody},
-    integrations::health,
-    routing::{self, Inbound, Source, cache::Key},
-    services::Services,
-};
+use super::{Inbound, Source};
+use crate::{channels, integrations::guilds, routing, services::Services};
 
 /// What the product asks the gateway for: guild and channel changes, messages in guilds and
 /// direct messages, and their content (a privileged intent, enabled for the application).
@@ -228,11 +217,13 @@ impl RawEventHandler for Handler {
             )
             .await
             .map(drop),
-            Event::ChannelDelete(deleted) => channel_deleted(app, deleted.channel.id.get()).await,
-            Event::GuildDelete(deleted) => {
-                guild_gone(app, deleted.guild.id.get(), deleted.guild.unavailable).await
+            Event::ChannelDelete(deleted) => {
+                channels::deleted_on_discord(app, deleted.channel.id.get()).await
             }
-            Event::GuildCreate(created) => guild_available(app, created.guild.id.get()).await,
+            Event::GuildDelete(deleted) => {
+                guilds::gone(app, deleted.guild.id.get(), deleted.guild.unavailable).await
+            }
+            Event::GuildCreate(created) => guilds::available(app, created.guild.id.get()).await,
             _ => Ok(()),
         };
         if let Err(err) = result {
@@ -240,140 +231,4 @@ impl RawEventHandler for Handler {
             tracing::warn!(code = err.code, detail = %err.detail, "handling a gateway event failed");
         }
     }
-}
-
-/// A lead channel deleted on Discord becomes inactive; history stays.
-pub async fn channel_deleted(app: &Services, channel_id: u64) -> Result<()> {
-    let Some(row) = lead_channel::Entity::find()
-        .filter(lead_channel::Column::ChannelId.eq(channel_id.to_string()))
-        .one(&app.db)
-        .await?
-    else {
-        return Ok(());
-    };
-    if !row.is_active {
-        return Ok(());
-    }
-    let (company_id, lead_id) = (row.company_id, row.lead_id);
-    let txn = crate::db::begin_write(&app.db).await?;
-    let mut active = row.into_active_model();
-    active.is_active = Set(false);
-    active.updated_at = Set(Utc::now());
-    let row = active.update(&txn).await?;
-    audit::record(
-        &txn,
-        company_id,
-        "discord",
-        "channel.deleted",
-        &format!("lead:{lead_id}"),
-        serde_json::json!({ "channelId": row.channel_id, "guildId": row.guild_id }),
-    )
-    .await?;
-    routing::record_platform_event(
-        &txn,
-        Some(company_id),
-        "CHANNEL_DELETE",
-        Some(row.guild_id.clone()),
-        Some(row.channel_id.clone()),
-        "channel_archived",
-        serde_json::json!({ "leadId": lead_id }),
-    )
-    .await?;
-    let event = events::record(
-        &txn,
-        company_id,
-        Some(lead_id),
-        EventBody::channel_archived(row.clone()),
-    )
-    .await?;
-    txn.commit().await?;
-    app.events.publish(event).await;
-    app.routing.invalidate(Key::Channel(row.channel_id)).await;
-    Ok(())
-}
-
-/// GUILD_DELETE: `unavailable` is an outage (nothing is deleted; the connection is degraded);
-/// without it the bot was removed from the server (the connection is disconnected).
-async fn guild_gone(app: &Services, guild_id: u64, unavailable: bool) -> Result<()> {
-    let Some(connection) = connection_of(app, guild_id).await? else {
-        return Ok(());
-    };
-    if !unavailable && !connection.bot_invited {
-        // The bot left on the company's own disconnect: nothing more to record.
-        return Ok(());
-    }
-    let company_id = connection.company_id;
-    let txn = crate::db::begin_write(&app.db).await?;
-    let mut active = connection.into_active_model();
-    let (outcome, action) = if unavailable {
-        active.health = Set(health::DEGRADED.to_owned());
-        ("guild_unavailable", "discord.guild_unavailable")
-    } else {
-        active.health = Set(health::DISCONNECTED.to_owned());
-        active.bot_invited = Set(false);
-        ("bot_removed", "discord.bot_removed")
-    };
-    active.updated_at = Set(Utc::now());
-    active.update(&txn).await?;
-    audit::record(
-        &txn,
-        company_id,
-        "discord",
-        action,
-        &format!("guild:{guild_id}"),
-        serde_json::json!({}),
-    )
-    .await?;
-    routing::record_platform_event(
-        &txn,
-        Some(company_id),
-        "GUILD_DELETE",
-        Some(guild_id.to_string()),
-        None,
-        outcome,
-        serde_json::json!({ "unavailable": unavailable }),
-    )
-    .await?;
-    txn.commit().await?;
-    tracing::warn!(company.id = %company_id, guild_id, unavailable, "a Discord server went away");
-    app.routing
-        .invalidate(Key::Guild(guild_id.to_string()))
-        .await;
-    Ok(())
-}
-
-/// GUILD_CREATE after an outage: the connection is healthy again (or stays degraded when the
-/// server is near Discord's channel limit).
-async fn guild_available(app: &Services, guild_id: u64) -> Result<()> {
-    let Some(connection) = connection_of(app, guild_id).await? else {
-        return Ok(());
-    };
-    if !connection.bot_invited || connection.health == health::CONNECTED {
-        return Ok(());
-    }
-    let near_limit =
-        usize::try_from(connection.synced_channels_count).is_ok_and(|n| n >= channels::WARN_AT);
-    if near_limit && connection.health == health::DEGRADED {
-        return Ok(());
-    }
-    let mut active = connection.into_active_model();
-    active.health = Set(if near_limit {
-        health::DEGRADED
-    } else {
-        health::CONNECTED
-    }
-    .to_owned());
-    active.updated_at = Set(Utc::now());
-    active.update(&app.db).await?;
-    app.routing
-        .invalidate(Key::Guild(guild_id.to_string()))
-        .await;
-    Ok(())
-}
-
-async fn connection_of(app: &Services, guild_id: u64) -> Result<Option<discord_connection::Model>> {
-    Ok(discord_connection::Entity::find()
-        .filter(discord_connection::Column::GuildId.eq(guild_id.to_string()))
-        .one(&app.db)
-        .await?)
 }

@@ -12,17 +12,17 @@ use std::{
 use prometheus_client::metrics::{counter::Counter, family::Family, gauge::Gauge};
 use reqwest::{Method, StatusCode, header::HeaderMap};
 use serde::{Serialize, de::DeserializeOwned};
-use serenity::{
-    builder::{CreateChannel, CreateMessage, EditChannel},
-    model::{
-        channel::{GuildChannel, Message},
-        gateway::BotGateway,
-        guild::{Member, PartialGuild},
-        user::CurrentUser,
-    },
+use serenity::model::{
+    channel::{GuildChannel, Message},
+    gateway::BotGateway,
+    guild::{Member, PartialGuild},
+    user::CurrentUser,
 };
 use twilight_http_ratelimiting::{Endpoint, RateLimitHeaders, RateLimiter};
 
+use super::model::{
+    Channel, ChannelEdit, Guild, Inbound, NewChannel, NewMessage, Overwrite, Posted, Source,
+};
 use crate::{config::Secret, metrics::Metrics};
 
 /// Discord bans an IP for an hour after 10,000 invalid requests (401, 403, 429) in 10 minutes.
@@ -34,7 +34,7 @@ const MAX_RATE_LIMIT_RETRIES: u32 = 3;
 /// Discord's global limit: 50 requests per second per bot.
 const GLOBAL_LIMIT: u16 = 50;
 /// Every call has an outer deadline, covering rate-limit waits and the request itself.
-pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+pub const CALL_TIMEOUT: Duration = crate::config::DISCORD_CALL_TIMEOUT;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DiscordError {
@@ -440,70 +440,85 @@ impl DiscordRest {
         self.call(Method::GET, "users/@me", None::<&()>).await
     }
 
-    pub async fn guild(&self, guild_id: u64) -> Result<PartialGuild, DiscordError> {
-        self.call(Method::GET, &format!("guilds/{guild_id}"), None::<&()>)
+    pub async fn guild(&self, guild_id: u64) -> Result<Guild, DiscordError> {
+        self.call::<PartialGuild>(Method::GET, &format!("guilds/{guild_id}"), None::<&()>)
             .await
+            .map(Guild::from)
     }
 
-    pub async fn guild_channels(&self, guild_id: u64) -> Result<Vec<GuildChannel>, DiscordError> {
-        self.call(
-            Method::GET,
-            &format!("guilds/{guild_id}/channels"),
-            None::<&()>,
-        )
-        .await
+    pub async fn guild_channels(&self, guild_id: u64) -> Result<Vec<Channel>, DiscordError> {
+        let channels: Vec<GuildChannel> = self
+            .call(
+                Method::GET,
+                &format!("guilds/{guild_id}/channels"),
+                None::<&()>,
+            )
+            .await?;
+        Ok(channels.into_iter().map(Channel::from).collect())
     }
 
     pub async fn create_guild_channel(
         &self,
         guild_id: u64,
-        body: &CreateChannel<'_>,
-    ) -> Result<GuildChannel, DiscordError> {
-        self.call(
+        channel: &NewChannel,
+    ) -> Result<Channel, DiscordError> {
+        self.call::<GuildChannel>(
             Method::POST,
             &format!("guilds/{guild_id}/channels"),
-            Some(body),
+            Some(&channel.to_builder()),
         )
         .await
+        .map(Channel::from)
     }
 
-    pub async fn channel(&self, channel_id: u64) -> Result<GuildChannel, DiscordError> {
-        self.call(Method::GET, &format!("channels/{channel_id}"), None::<&()>)
+    pub async fn channel(&self, channel_id: u64) -> Result<Channel, DiscordError> {
+        self.call::<GuildChannel>(Method::GET, &format!("channels/{channel_id}"), None::<&()>)
             .await
+            .map(Channel::from)
     }
 
     pub async fn edit_channel(
         &self,
         channel_id: u64,
-        body: &EditChannel<'_>,
-    ) -> Result<GuildChannel, DiscordError> {
-        self.call(Method::PATCH, &format!("channels/{channel_id}"), Some(body))
-            .await
+        edit: &ChannelEdit,
+    ) -> Result<Channel, DiscordError> {
+        self.call::<GuildChannel>(
+            Method::PATCH,
+            &format!("channels/{channel_id}"),
+            Some(&edit.to_builder()),
+        )
+        .await
+        .map(Channel::from)
     }
 
-    pub async fn delete_channel(&self, channel_id: u64) -> Result<GuildChannel, DiscordError> {
-        self.call(
+    pub async fn delete_channel(&self, channel_id: u64) -> Result<Channel, DiscordError> {
+        self.call::<GuildChannel>(
             Method::DELETE,
             &format!("channels/{channel_id}"),
             None::<&()>,
         )
         .await
+        .map(Channel::from)
     }
 
-    /// Creates or replaces one permission overwrite. `kind` is 0 for a role, 1 for a member;
-    /// the bitfields are sent as strings, as Discord's documentation has them.
+    /// Creates or replaces one permission overwrite; the bitfields are sent as strings, as
+    /// Discord's documentation has them.
     pub async fn put_overwrite(
         &self,
         channel_id: u64,
-        target_id: u64,
-        kind: u8,
-        allow: u64,
-        deny: u64,
+        overwrite: Overwrite,
     ) -> Result<(), DiscordError> {
-        let body = serde_json::json!({ "type": kind, "allow": allow.to_string(), "deny": deny.to_string() });
+        let body = serde_json::json!({
+            "type": overwrite.target.kind(),
+            "allow": overwrite.allow.to_string(),
+            "deny": overwrite.deny.to_string(),
+        });
         self.call::<serde_json::Value>(
             Method::PUT,
-            &format!("channels/{channel_id}/permissions/{target_id}"),
+            &format!(
+                "channels/{channel_id}/permissions/{}",
+                overwrite.target.id()
+            ),
             Some(&body),
         )
         .await
@@ -527,14 +542,15 @@ impl DiscordRest {
     pub async fn create_message(
         &self,
         channel_id: u64,
-        body: &CreateMessage,
-    ) -> Result<Message, DiscordError> {
-        self.call(
+        message: &NewMessage,
+    ) -> Result<Posted, DiscordError> {
+        self.call::<Message>(
             Method::POST,
             &format!("channels/{channel_id}/messages"),
-            Some(body),
+            Some(&message.to_builder()),
         )
         .await
+        .map(Posted::from)
     }
 
     /// Up to `limit` (1–100) messages after `after`, newest first, as Discord answers. The
@@ -544,13 +560,18 @@ impl DiscordRest {
         channel_id: u64,
         after: u64,
         limit: u8,
-    ) -> Result<Vec<Message>, DiscordError> {
-        self.call_query(
-            Method::GET,
-            &format!("channels/{channel_id}/messages"),
-            &format!("after={after}&limit={limit}"),
-        )
-        .await
+    ) -> Result<Vec<Inbound>, DiscordError> {
+        let page: Vec<Message> = self
+            .call_query(
+                Method::GET,
+                &format!("channels/{channel_id}/messages"),
+                &format!("after={after}&limit={limit}"),
+            )
+            .await?;
+        Ok(page
+            .iter()
+            .map(|m| Inbound::from_message(m, Source::Catchup))
+            .collect())
     }
 
     /// Leave Guild (`DELETE /users/@me/guilds/{guild.id}`): the bot leaves the server.

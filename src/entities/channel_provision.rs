@@ -25,3 +25,9 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// The values of `state`.
+pub mod state {
+    pub const PROVISIONING: &str = "provisioning";
+    pub const FAILED: &str = "failed";
+}

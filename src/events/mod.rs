@@ -26,9 +26,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
+    channels::view::LeadChannelView,
     entities::{event, lead, lead_channel, message, pending_event},
     error::{Error, Result},
-    http::routes::{channels::LeadChannelView, leads::LeadView, messages::MessageView},
+    leads::view::LeadView,
+    messages::view::MessageView,
     state::SharedState,
 };
 

@@ -23,7 +23,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::{problem, routes};
-use crate::{error::Error, http::AppState, metrics, openapi::ApiDoc};
+use crate::{
+    error::Error,
+    http::{AppState, openapi::ApiDoc},
+    metrics,
+};
 
 pub const SESSION_COOKIE: &str = "sb_session";
 /// Large enough for any request this API accepts (a message is at most 2,000 characters).
@@ -53,7 +57,7 @@ pub fn api() -> OpenApiRouter<AppState> {
 
 pub fn build(state: AppState) -> Router {
     let (router, doc) = api().split_for_parts();
-    let doc = crate::openapi::finish(doc);
+    let doc = super::openapi::finish(doc);
 
     let sessions = SessionManagerLayer::new(state.sessions.clone())
         .with_name(SESSION_COOKIE)
@@ -145,7 +149,7 @@ pub fn build(state: AppState) -> Router {
         })
         .route_layer(middleware::from_fn_with_state(
             state.metrics.clone(),
-            metrics::track,
+            track_metrics,
         ))
         .layer(middleware)
         .with_state(state)
@@ -196,4 +200,21 @@ async fn security_headers(
 fn on_panic(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("a request handler panicked");
     Error::internal(anyhow::anyhow!("handler panicked")).into_response()
+}
+
+/// Counts every answered request in the metrics, by route template.
+async fn track_metrics(
+    axum::extract::State(metrics): axum::extract::State<std::sync::Arc<metrics::Metrics>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    metrics.observe_request(method, route, response.status().as_u16(), started.elapsed());
+    response
 }

@@ -2,8 +2,8 @@
 pub mod discord;
 pub mod flow;
 pub mod github;
+pub mod guilds;
 mod oauth;
-pub mod popup;
 pub mod providers;
 pub mod store;
 

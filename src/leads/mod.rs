@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+pub mod view;
+
+pub use view::LeadView;
+
 use crate::{
     entities::lead::{self, Entity as Leads},
     error::{Error, Result},

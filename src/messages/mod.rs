@@ -1,6 +1,10 @@
 //! Messages to and from leads. Sending writes the message and its delivery job in one
 //! transaction, tries delivery at once, and leaves retries to the outbox; Discord's nonce with
 //! `enforce_nonce` makes a retried delivery return the first message instead of posting twice.
+pub mod view;
+
+pub use view::MessageView;
+
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait,
@@ -9,13 +13,13 @@ use sea_orm::{
     QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
-use serenity::all::{CreateAllowedMentions, CreateMessage, Nonce};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::events::{self, EventBody};
 use crate::{
     channels,
+    discord::model::NewMessage,
     entities::{job, lead_channel, message},
     error::{Error, Result, is_unique_violation},
     integrations::{health, store},
@@ -298,18 +302,19 @@ pub async fn run(app: &Services, job: job::Model) -> Result<()> {
     };
     let channel_id: u64 = message.channel_id.parse().unwrap_or(0);
     // Nobody is pinged by what a CRM user types.
-    let body = CreateMessage::new()
-        .content(message.content.clone())
-        .nonce(Nonce::String(nonce_of(message.id)))
-        .enforce_nonce(true)
-        .allowed_mentions(CreateAllowedMentions::new());
+    let body = NewMessage {
+        content: message.content.clone(),
+        nonce: Some(nonce_of(message.id)),
+        enforce_nonce: true,
+        mention_users: Vec::new(),
+    };
     match rest.create_message(channel_id, &body).await {
         Ok(sent) => {
             let now = Utc::now();
             let txn = crate::db::begin_write(&app.db).await?;
             let mut active = message.clone().into_active_model();
             active.state = Set(state::SENT.into());
-            active.discord_message_id = Set(Some(sent.id.get().to_string()));
+            active.discord_message_id = Set(Some(sent.id.to_string()));
             active.sent_at = Set(Some(now));
             active.updated_at = Set(now);
             let updated = active.update(&txn).await?;
@@ -334,7 +339,7 @@ pub async fn run(app: &Services, job: job::Model) -> Result<()> {
             jobs::complete(&txn, job).await?;
             txn.commit().await?;
             app.events.publish(event).await;
-            tracing::info!(message.id = %message.id, discord.message_id = sent.id.get(), "message delivered");
+            tracing::info!(message.id = %message.id, discord.message_id = sent.id, "message delivered");
         }
         Err(err) => {
             let reason = err.to_string();

@@ -5,7 +5,7 @@ use futures::StreamExt;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
-use super::{Inbound, Outcome, Source, route};
+use super::{Outcome, route};
 use crate::{
     discord::DiscordError, entities::lead_channel, error::Result, services::Services, sync_logs,
 };
@@ -128,9 +128,7 @@ async fn catch_up_channel(app: &Services, channel: lead_channel::Model) -> Chann
             Err(err) => {
                 if let DiscordError::Api { status: 404, .. } = err {
                     // Deleted while the gateway was away: as CHANNEL_DELETE would have.
-                    if let Err(err) =
-                        crate::discord::gateway::channel_deleted(app, channel_id).await
-                    {
+                    if let Err(err) = crate::channels::deleted_on_discord(app, channel_id).await {
                         tracing::warn!(error = %err, discord.channel_id = channel_id, "archiving a deleted channel failed");
                     }
                 }
@@ -142,13 +140,13 @@ async fn catch_up_channel(app: &Services, channel: lead_channel::Model) -> Chann
             }
         };
         // Discord answers newest first; route oldest first.
-        page.sort_by_key(|m| m.id);
+        page.sort_by_key(|m| m.message_id);
         let full = page.len() == usize::from(PAGE);
         for message in &page {
             result.seen += 1;
-            after = after.max(message.id.get());
+            after = after.max(message.message_id);
             // REST message objects carry no guild_id; the channel says which guild it is in.
-            let mut inbound = Inbound::from_message(message, Source::Catchup);
+            let mut inbound = message.clone();
             inbound.guild_id = Some(guild_id);
             match route(app, &inbound).await {
                 Ok(Outcome::Stored(_)) => result.stored += 1,
@@ -156,7 +154,7 @@ async fn catch_up_channel(app: &Services, channel: lead_channel::Model) -> Chann
                 Err(err) => {
                     result.error = Some(serde_json::json!({
                         "channelId": channel.channel_id,
-                        "messageId": message.id.to_string(),
+                        "messageId": message.message_id.to_string(),
                         "error": err.detail,
                     }));
                     return result;

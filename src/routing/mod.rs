@@ -28,72 +28,7 @@ use crate::{
     services::Services,
 };
 
-/// Milliseconds between the Unix epoch and Discord's (2015-01-01).
-const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
-
-/// Where an inbound message was read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Source {
-    Gateway,
-    Catchup,
-}
-
-impl Source {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Gateway => "gateway",
-            Self::Catchup => "catchup",
-        }
-    }
-}
-
-/// A Discord message as routing sees it.
-#[derive(Clone, Debug)]
-pub struct Inbound {
-    pub message_id: u64,
-    pub channel_id: u64,
-    /// `None` for a direct message.
-    pub guild_id: Option<u64>,
-    pub author_id: u64,
-    pub author_bot: bool,
-    pub webhook_id: Option<u64>,
-    /// Discord's message type: 0 is a plain message, 19 a reply; the others are system
-    /// messages (pins, joins, …).
-    pub kind: u8,
-    pub nonce: Option<String>,
-    pub content: String,
-    pub source: Source,
-}
-
-impl Inbound {
-    pub fn from_message(m: &serenity::all::Message, source: Source) -> Self {
-        use serenity::all::Nonce;
-        Self {
-            message_id: m.id.get(),
-            channel_id: m.channel_id.get(),
-            guild_id: m.guild_id.map(|g| g.get()),
-            author_id: m.author.id.get(),
-            author_bot: m.author.bot,
-            webhook_id: m.webhook_id.map(|w| w.get()),
-            kind: u8::from(m.kind),
-            nonce: m.nonce.as_ref().map(|n| match n {
-                Nonce::String(s) => s.clone(),
-                Nonce::Number(n) => n.to_string(),
-            }),
-            content: m.content.clone(),
-            source,
-        }
-    }
-
-    /// When Discord created the message, from its snowflake.
-    pub fn created_at(&self) -> DateTime<Utc> {
-        let ms = (self.message_id >> 22) + DISCORD_EPOCH_MS;
-        i64::try_from(ms)
-            .ok()
-            .and_then(DateTime::from_timestamp_millis)
-            .unwrap_or_else(Utc::now)
-    }
-}
+pub use crate::discord::{Inbound, Source};
 
 /// A guild's connection, as routing needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -24,14 +24,7 @@ use rand::RngCore;
 
 use crate::config::Settings;
 
-/// The sandbox application's credentials, used when none are configured.
-pub mod credentials {
-    pub const DISCORD_CLIENT_ID: &str = "1300000000000000001";
-    pub const DISCORD_CLIENT_SECRET: &str = "sandbox-discord-client-secret";
-    pub const DISCORD_BOT_TOKEN: &str = "sandbox-discord-bot-token";
-    pub const GITHUB_CLIENT_ID: &str = "Ov23liSandboxSwitchboard";
-    pub const GITHUB_CLIENT_SECRET: &str = "sandbox-github-client-secret";
-}
+pub use crate::config::sandbox_credentials as credentials;
 
 /// Authorisation codes live this long on both platforms.
 pub const CODE_TTL: Duration = Duration::from_secs(10 * 60);

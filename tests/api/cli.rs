@@ -147,7 +147,7 @@ fn the_openapi_command_prints_the_served_spec() {
     assert!(out.status.success());
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        switchboard::openapi::spec_json()
+        switchboard::http::openapi::spec_json()
     );
 }
 

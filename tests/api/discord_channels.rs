@@ -2,17 +2,27 @@
 //! the simulator's answers checked against Discord's official OpenAPI document.
 use reqwest::Method;
 use serde_json::{Value, json};
-use serenity::all::{
-    ChannelType, CreateAllowedMentions, CreateChannel, CreateMessage, Nonce, PermissionOverwrite,
-    PermissionOverwriteType, Permissions, RoleId, UserId,
+use switchboard::discord::{
+    DiscordError, DiscordRest,
+    model::{ChannelKind, NewChannel, NewMessage, Overwrite, OverwriteTarget, permission},
 };
-use switchboard::discord::{DiscordError, DiscordRest};
 
 use crate::{
     helpers::{Auth, Backend, TestApp, spawn_app},
     oauth,
     sandbox::assert_discord_schema,
 };
+
+/// A channel to create, with no topic and no overwrites.
+fn channel(name: &str, kind: ChannelKind, parent_id: Option<u64>) -> NewChannel {
+    NewChannel {
+        name: name.into(),
+        kind,
+        topic: None,
+        parent_id,
+        overwrites: Vec::new(),
+    }
+}
 
 fn rest(app: &TestApp) -> &DiscordRest {
     app.state
@@ -86,34 +96,33 @@ async fn a_private_channel_with_overwrites_in_a_category() {
         .parse()
         .expect("id");
     let category = rest(&app)
-        .create_guild_channel(
-            guild,
-            &CreateChannel::new("Leads 1").kind(ChannelType::Category),
-        )
+        .create_guild_channel(guild, &channel("Leads 1", ChannelKind::Category, None))
         .await
         .expect("category");
     let overwrites = vec![
-        PermissionOverwrite {
-            allow: Permissions::empty(),
-            deny: Permissions::VIEW_CHANNEL,
-            kind: PermissionOverwriteType::Role(RoleId::new(guild)),
+        Overwrite {
+            target: OverwriteTarget::Role(guild),
+            allow: 0,
+            deny: permission::VIEW_CHANNEL,
         },
-        PermissionOverwrite {
-            allow: Permissions::VIEW_CHANNEL
-                | Permissions::SEND_MESSAGES
-                | Permissions::READ_MESSAGE_HISTORY,
-            deny: Permissions::empty(),
-            kind: PermissionOverwriteType::Member(UserId::new(bot)),
+        Overwrite {
+            target: OverwriteTarget::Member(bot),
+            allow: permission::VIEW_CHANNEL
+                | permission::SEND_MESSAGES
+                | permission::READ_MESSAGE_HISTORY,
+            deny: 0,
         },
     ];
     let channel = rest(&app)
         .create_guild_channel(
             guild,
-            &CreateChannel::new("Grace Hopper 1a2b")
-                .kind(ChannelType::Text)
-                .topic("Lead: Grace Hopper")
-                .category(category.id)
-                .permissions(overwrites),
+            &NewChannel {
+                name: "Grace Hopper 1a2b".into(),
+                kind: ChannelKind::Text,
+                topic: Some("Lead: Grace Hopper".into()),
+                parent_id: Some(category.id),
+                overwrites,
+            },
         )
         .await
         .expect("channel");
@@ -122,19 +131,20 @@ async fn a_private_channel_with_overwrites_in_a_category() {
         "Discord lowercases and dashes text channel names"
     );
     assert_eq!(channel.parent_id, Some(category.id));
-    assert_eq!(channel.permission_overwrites.len(), 2);
+    assert_eq!(channel.overwrites.len(), 2);
     rest(&app)
         .put_overwrite(
-            channel.id.get(),
-            member,
-            1,
-            (Permissions::VIEW_CHANNEL | Permissions::SEND_MESSAGES).bits(),
-            0,
+            channel.id,
+            Overwrite {
+                target: OverwriteTarget::Member(member),
+                allow: permission::VIEW_CHANNEL | permission::SEND_MESSAGES,
+                deny: 0,
+            },
         )
         .await
         .expect("overwrite");
-    let fetched = rest(&app).channel(channel.id.get()).await.expect("get");
-    assert_eq!(fetched.permission_overwrites.len(), 3);
+    let fetched = rest(&app).channel(channel.id).await.expect("get");
+    assert_eq!(fetched.overwrites.len(), 3);
     // The same channel as Discord's JSON: valid against the official schema.
     let raw_channel = raw(&app, Method::GET, &format!("channels/{}", channel.id), None).await;
     raw_channel.assert_status(200);
@@ -144,26 +154,20 @@ async fn a_private_channel_with_overwrites_in_a_category() {
         "bitfields are strings, as documented"
     );
     rest(&app)
-        .delete_overwrite(channel.id.get(), member)
+        .delete_overwrite(channel.id, member)
         .await
         .expect("delete overwrite");
     assert_eq!(
         rest(&app)
-            .channel(channel.id.get())
+            .channel(channel.id)
             .await
             .expect("get")
-            .permission_overwrites
+            .overwrites
             .len(),
         2
     );
-    rest(&app)
-        .delete_channel(channel.id.get())
-        .await
-        .expect("delete");
-    let gone = rest(&app)
-        .channel(channel.id.get())
-        .await
-        .expect_err("deleted");
+    rest(&app).delete_channel(channel.id).await.expect("delete");
+    let gone = rest(&app).channel(channel.id).await.expect_err("deleted");
     assert!(
         matches!(
             gone,
@@ -182,22 +186,21 @@ async fn a_message_with_an_enforced_nonce_is_created_once() {
     let app = spawn_app(Backend::Embedded).await;
     let (guild, member) = guild_with_member(&app, None).await;
     let channel = rest(&app)
-        .create_guild_channel(guild, &CreateChannel::new("lead"))
+        .create_guild_channel(guild, &channel("lead", ChannelKind::Text, None))
         .await
         .expect("channel");
-    let send = || {
-        CreateMessage::new()
-            .content(format!("Hello <@{member}>"))
-            .nonce(Nonce::String("msg-123".into()))
-            .enforce_nonce(true)
-            .allowed_mentions(CreateAllowedMentions::new().users([UserId::new(member)]))
+    let send = || NewMessage {
+        content: format!("Hello <@{member}>"),
+        nonce: Some("msg-123".into()),
+        enforce_nonce: true,
+        mention_users: vec![member],
     };
     let first = rest(&app)
-        .create_message(channel.id.get(), &send())
+        .create_message(channel.id, &send())
         .await
         .expect("sent");
     let again = rest(&app)
-        .create_message(channel.id.get(), &send())
+        .create_message(channel.id, &send())
         .await
         .expect("sent again");
     assert_eq!(
@@ -206,7 +209,7 @@ async fn a_message_with_an_enforced_nonce_is_created_once() {
     );
     assert_eq!(first.mentions.len(), 1);
     let listed = rest(&app)
-        .messages_after(channel.id.get(), 0, 100)
+        .messages_after(channel.id, 0, 100)
         .await
         .expect("list");
     assert_eq!(listed.len(), 1, "only one message exists");
@@ -221,8 +224,11 @@ async fn a_message_with_an_enforced_nonce_is_created_once() {
 
     let too_long = rest(&app)
         .create_message(
-            channel.id.get(),
-            &CreateMessage::new().content("x".repeat(2001)),
+            channel.id,
+            &NewMessage {
+                content: "x".repeat(2001),
+                ..NewMessage::default()
+            },
         )
         .await
         .expect_err("too long");
@@ -238,7 +244,13 @@ async fn a_message_with_an_enforced_nonce_is_created_once() {
         "{too_long:?}"
     );
     let empty = rest(&app)
-        .create_message(channel.id.get(), &CreateMessage::new().content("  "))
+        .create_message(
+            channel.id,
+            &NewMessage {
+                content: "  ".into(),
+                ..NewMessage::default()
+            },
+        )
         .await
         .expect_err("empty");
     assert!(
@@ -259,7 +271,7 @@ async fn messages_after_an_id_page_forward_and_answer_newest_first() {
     let app = spawn_app(Backend::Embedded).await;
     let (guild, member) = guild_with_member(&app, None).await;
     let channel = rest(&app)
-        .create_guild_channel(guild, &CreateChannel::new("history"))
+        .create_guild_channel(guild, &channel("history", ChannelKind::Text, None))
         .await
         .expect("channel");
     let mut ids = Vec::new();
@@ -281,16 +293,16 @@ async fn messages_after_an_id_page_forward_and_answer_newest_first() {
         );
     }
     let page = rest(&app)
-        .messages_after(channel.id.get(), ids[1], 2)
+        .messages_after(channel.id, ids[1], 2)
         .await
         .expect("page");
-    let got: Vec<u64> = page.iter().map(|m| m.id.get()).collect();
+    let got: Vec<u64> = page.iter().map(|m| m.message_id).collect();
     assert_eq!(
         got,
         vec![ids[3], ids[2]],
         "the two after ids[1], newest first"
     );
-    assert_eq!(page[0].author.id.get(), member);
+    assert_eq!(page[0].author_id, member);
 }
 
 #[tokio::test]
@@ -298,10 +310,7 @@ async fn discord_channel_limits_and_missing_permissions_are_enforced() {
     let app = spawn_app(Backend::Embedded).await;
     let (guild, _) = guild_with_member(&app, None).await;
     let category = rest(&app)
-        .create_guild_channel(
-            guild,
-            &CreateChannel::new("Full").kind(ChannelType::Category),
-        )
+        .create_guild_channel(guild, &channel("Full", ChannelKind::Category, None))
         .await
         .expect("category");
     app.request(
@@ -313,7 +322,10 @@ async fn discord_channel_limits_and_missing_permissions_are_enforced() {
     .await
     .assert_status(201);
     let full = rest(&app)
-        .create_guild_channel(guild, &CreateChannel::new("one-more").category(category.id))
+        .create_guild_channel(
+            guild,
+            &channel("one-more", ChannelKind::Text, Some(category.id)),
+        )
         .await
         .expect_err("category full");
     assert!(
@@ -336,7 +348,10 @@ async fn discord_channel_limits_and_missing_permissions_are_enforced() {
     .await
     .assert_status(201);
     let at_limit = rest(&app)
-        .create_guild_channel(guild, &CreateChannel::new("five-hundred-and-one"))
+        .create_guild_channel(
+            guild,
+            &channel("five-hundred-and-one", ChannelKind::Text, None),
+        )
         .await
         .expect_err("guild full");
     assert!(
@@ -355,7 +370,7 @@ async fn discord_channel_limits_and_missing_permissions_are_enforced() {
     let app = spawn_app(Backend::Embedded).await;
     let (guild, _) = guild_with_member(&app, Some("3072")).await;
     let denied = rest(&app)
-        .create_guild_channel(guild, &CreateChannel::new("nope"))
+        .create_guild_channel(guild, &channel("nope", ChannelKind::Text, None))
         .await
         .expect_err("no permission");
     assert!(

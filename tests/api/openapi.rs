@@ -6,7 +6,7 @@ use std::path::Path;
 fn the_checked_in_spec_matches_the_code() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi/openapi.json");
     let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
-    let generated = switchboard::openapi::spec_json();
+    let generated = switchboard::http::openapi::spec_json();
     assert!(
         checked_in == generated,
         "openapi/openapi.json is stale: run `cargo run -- openapi -o openapi/openapi.json`"
@@ -16,7 +16,7 @@ fn the_checked_in_spec_matches_the_code() {
 #[test]
 fn every_operation_documents_its_errors_as_problem_json() {
     let spec: serde_json::Value =
-        serde_json::from_str(&switchboard::openapi::spec_json()).expect("spec is JSON");
+        serde_json::from_str(&switchboard::http::openapi::spec_json()).expect("spec is JSON");
     let paths = spec["paths"].as_object().expect("paths");
     for (path, item) in paths {
         for (method, op) in item.as_object().expect("path item") {
@@ -50,7 +50,7 @@ fn every_operation_documents_its_errors_as_problem_json() {
 #[test]
 fn the_spec_declares_bearer_api_key_and_cookie_security() {
     let spec: serde_json::Value =
-        serde_json::from_str(&switchboard::openapi::spec_json()).expect("spec is JSON");
+        serde_json::from_str(&switchboard::http::openapi::spec_json()).expect("spec is JSON");
     let schemes = &spec["components"]["securitySchemes"];
     assert_eq!(schemes["bearer"]["scheme"], "bearer");
     assert_eq!(schemes["apiKey"]["in"], "header");

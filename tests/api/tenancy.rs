@@ -146,7 +146,7 @@ storage_test!(
         ];
 
         let spec: Value =
-            serde_json::from_str(&switchboard::openapi::spec_json()).unwrap_or_default();
+            serde_json::from_str(&switchboard::http::openapi::spec_json()).unwrap_or_default();
         let documented: BTreeSet<(String, String)> = spec["paths"]
             .as_object()
             .into_iter()

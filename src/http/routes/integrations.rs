@@ -15,11 +15,12 @@ use crate::{
     entities::{integration, user},
     error::{Error, ErrorKind, Result},
     http::AppState,
+    http::popup,
     http::{
         extract::{AdminPrincipal, ApiPath, ApiQuery},
         problem::status_of,
     },
-    integrations::{CallbackParams, IntegrationMetadata, flow, health, popup, status, store},
+    integrations::{CallbackParams, IntegrationMetadata, flow, health, status, store},
     tenancy::Principal,
 };
 

@@ -1,5 +1,4 @@
 use axum::{Json, extract::State, http::StatusCode};
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -7,11 +6,10 @@ use uuid::Uuid;
 
 use super::nullable;
 use crate::{
-    entities::lead,
-    error::{Error, Result},
+    error::Result,
     http::AppState,
     http::extract::{ApiJson, ApiPath, ApiQuery},
-    leads::{self, LeadFilter, LeadStatus, LeadUpdate, NewLead},
+    leads::{self, LeadFilter, LeadStatus, LeadUpdate, LeadView, NewLead},
     pagination::PageParams,
     tenancy::Principal,
     types::{DiscordUsername, Email, PersonName, Snowflake},
@@ -21,48 +19,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_lead, list_leads))
         .routes(routes!(get_lead, update_lead, delete_lead))
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct LeadView {
-    id: Uuid,
-    owner_user_id: Option<Uuid>,
-    name: String,
-    email: Option<String>,
-    /// Discord user id (a snowflake, as a string).
-    discord_user_id: Option<String>,
-    discord_username: Option<String>,
-    /// The lead's private channel, once created.
-    discord_channel_id: Option<String>,
-    discord_invite_sent: bool,
-    discord_joined_channel: bool,
-    status: LeadStatus,
-    last_contact_at: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl TryFrom<lead::Model> for LeadView {
-    type Error = Error;
-
-    fn try_from(l: lead::Model) -> Result<Self> {
-        Ok(Self {
-            status: leads::parse_status(&l.status)?,
-            id: l.id,
-            owner_user_id: l.owner_user_id,
-            name: l.name,
-            email: l.email,
-            discord_user_id: l.discord_user_id,
-            discord_username: l.discord_username,
-            discord_channel_id: l.discord_channel_id,
-            discord_invite_sent: l.discord_invite_sent,
-            discord_joined_channel: l.discord_joined_channel,
-            last_contact_at: l.last_contact_at,
-            created_at: l.created_at,
-            updated_at: l.updated_at,
-        })
-    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

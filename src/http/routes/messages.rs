@@ -10,12 +10,12 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::{
-    entities::{job, message},
+    entities::job,
     error::{Error, Result},
     http::AppState,
     http::extract::{AdminPrincipal, ApiJson, ApiPath, ApiQuery},
     jobs,
-    messages::{self, Content, IdempotencyKey},
+    messages::{self, Content, IdempotencyKey, MessageView},
     pagination::PageParams,
     tenancy::Principal,
 };
@@ -26,44 +26,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(lead_messages))
         .routes(routes!(list_jobs))
         .routes(routes!(retry_job))
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct MessageView {
-    id: Uuid,
-    lead_id: Uuid,
-    channel_id: String,
-    /// `outbound` or `inbound`.
-    direction: String,
-    /// `queued`, `sent`, `failed` or `received`.
-    state: String,
-    content: String,
-    /// `crm:{userId}`, `crm:api_key:{id}` or `discord:{userId}`.
-    author: String,
-    discord_message_id: Option<String>,
-    /// Why delivery failed, when `state` is `failed`.
-    failure_reason: Option<String>,
-    created_at: DateTime<Utc>,
-    sent_at: Option<DateTime<Utc>>,
-}
-
-impl From<message::Model> for MessageView {
-    fn from(m: message::Model) -> Self {
-        Self {
-            id: m.id,
-            lead_id: m.lead_id,
-            channel_id: m.channel_id,
-            direction: m.direction,
-            state: m.state,
-            content: m.content,
-            author: m.author_meta_id,
-            discord_message_id: m.discord_message_id,
-            failure_reason: m.failure_reason,
-            created_at: m.created_at,
-            sent_at: m.sent_at,
-        }
-    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -1,0 +1,65 @@
+//! What Discord tells the product about its lead channels (CHANNEL_DELETE, over the gateway or
+//! found by catch-up).
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+};
+
+use crate::{
+    audit,
+    entities::lead_channel,
+    error::Result,
+    events::{self, EventBody},
+    routing::{self, cache::Key},
+    services::Services,
+};
+
+/// A lead channel deleted on Discord becomes inactive; history stays.
+pub async fn deleted_on_discord(app: &Services, channel_id: u64) -> Result<()> {
+    let Some(row) = lead_channel::Entity::find()
+        .filter(lead_channel::Column::ChannelId.eq(channel_id.to_string()))
+        .one(&app.db)
+        .await?
+    else {
+        return Ok(());
+    };
+    if !row.is_active {
+        return Ok(());
+    }
+    let (company_id, lead_id) = (row.company_id, row.lead_id);
+    let txn = crate::db::begin_write(&app.db).await?;
+    let mut active = row.into_active_model();
+    active.is_active = Set(false);
+    active.updated_at = Set(Utc::now());
+    let row = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        company_id,
+        "discord",
+        "channel.deleted",
+        &format!("lead:{lead_id}"),
+        serde_json::json!({ "channelId": row.channel_id, "guildId": row.guild_id }),
+    )
+    .await?;
+    routing::record_platform_event(
+        &txn,
+        Some(company_id),
+        "CHANNEL_DELETE",
+        Some(row.guild_id.clone()),
+        Some(row.channel_id.clone()),
+        "channel_archived",
+        serde_json::json!({ "leadId": lead_id }),
+    )
+    .await?;
+    let event = events::record(
+        &txn,
+        company_id,
+        Some(lead_id),
+        EventBody::channel_archived(row.clone()),
+    )
+    .await?;
+    txn.commit().await?;
+    app.events.publish(event).await;
+    app.routing.invalidate(Key::Channel(row.channel_id)).await;
+    Ok(())
+}

@@ -1,0 +1,101 @@
+//! What Discord tells the product about a connected server: gone (the bot was removed), out
+//! for an outage, or back.
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+};
+
+use super::health;
+use crate::{
+    audit,
+    entities::discord_connection,
+    error::Result,
+    routing::{self, cache::Key},
+    services::Services,
+};
+
+/// GUILD_DELETE: `unavailable` is an outage (nothing is deleted; the connection is degraded);
+/// without it the bot was removed from the server (the connection is disconnected).
+pub async fn gone(app: &Services, guild_id: u64, unavailable: bool) -> Result<()> {
+    let Some(connection) = connection_of(app, guild_id).await? else {
+        return Ok(());
+    };
+    if !unavailable && !connection.bot_invited {
+        // The bot left on the company's own disconnect: nothing more to record.
+        return Ok(());
+    }
+    let company_id = connection.company_id;
+    let txn = crate::db::begin_write(&app.db).await?;
+    let mut active = connection.into_active_model();
+    let (outcome, action) = if unavailable {
+        active.health = Set(health::DEGRADED.to_owned());
+        ("guild_unavailable", "discord.guild_unavailable")
+    } else {
+        active.health = Set(health::DISCONNECTED.to_owned());
+        active.bot_invited = Set(false);
+        ("bot_removed", "discord.bot_removed")
+    };
+    active.updated_at = Set(Utc::now());
+    active.update(&txn).await?;
+    audit::record(
+        &txn,
+        company_id,
+        "discord",
+        action,
+        &format!("guild:{guild_id}"),
+        serde_json::json!({}),
+    )
+    .await?;
+    routing::record_platform_event(
+        &txn,
+        Some(company_id),
+        "GUILD_DELETE",
+        Some(guild_id.to_string()),
+        None,
+        outcome,
+        serde_json::json!({ "unavailable": unavailable }),
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::warn!(company.id = %company_id, guild_id, unavailable, "a Discord server went away");
+    app.routing
+        .invalidate(Key::Guild(guild_id.to_string()))
+        .await;
+    Ok(())
+}
+
+/// GUILD_CREATE after an outage: the connection is healthy again (or stays degraded when the
+/// server is near Discord's channel limit).
+pub async fn available(app: &Services, guild_id: u64) -> Result<()> {
+    let Some(connection) = connection_of(app, guild_id).await? else {
+        return Ok(());
+    };
+    if !connection.bot_invited || connection.health == health::CONNECTED {
+        return Ok(());
+    }
+    let near_limit = usize::try_from(connection.synced_channels_count)
+        .is_ok_and(|n| n >= crate::channels::WARN_AT);
+    if near_limit && connection.health == health::DEGRADED {
+        return Ok(());
+    }
+    let mut active = connection.into_active_model();
+    active.health = Set(if near_limit {
+        health::DEGRADED
+    } else {
+        health::CONNECTED
+    }
+    .to_owned());
+    active.updated_at = Set(Utc::now());
+    active.update(&app.db).await?;
+    app.routing
+        .invalidate(Key::Guild(guild_id.to_string()))
+        .await;
+    Ok(())
+}
+
+async fn connection_of(app: &Services, guild_id: u64) -> Result<Option<discord_connection::Model>> {
+    Ok(discord_connection::Entity::find()
+        .filter(discord_connection::Column::GuildId.eq(guild_id.to_string()))
+        .one(&app.db)
+        .await?)
+}

@@ -1,0 +1,45 @@
+//! A message as the API and live events show it.
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::entities::message;
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageView {
+    id: Uuid,
+    lead_id: Uuid,
+    channel_id: String,
+    /// `outbound` or `inbound`.
+    direction: String,
+    /// `queued`, `sent`, `failed` or `received`.
+    state: String,
+    content: String,
+    /// `crm:{userId}`, `crm:api_key:{id}` or `discord:{userId}`.
+    author: String,
+    discord_message_id: Option<String>,
+    /// Why delivery failed, when `state` is `failed`.
+    failure_reason: Option<String>,
+    created_at: DateTime<Utc>,
+    sent_at: Option<DateTime<Utc>>,
+}
+
+impl From<message::Model> for MessageView {
+    fn from(m: message::Model) -> Self {
+        Self {
+            id: m.id,
+            lead_id: m.lead_id,
+            channel_id: m.channel_id,
+            direction: m.direction,
+            state: m.state,
+            content: m.content,
+            author: m.author_meta_id,
+            discord_message_id: m.discord_message_id,
+            failure_reason: m.failure_reason,
+            created_at: m.created_at,
+            sent_at: m.sent_at,
+        }
+    }
+}
