@@ -6,6 +6,7 @@
 mod helpers;
 
 mod api_keys;
+mod architecture;
 mod auth;
 mod channels;
 mod cli;
