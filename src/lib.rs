@@ -4,6 +4,7 @@
 //! `state`, `sessions` and `db` are the storage it stands on.
 pub mod audit;
 pub mod bench;
+pub mod change;
 pub mod channels;
 pub mod config;
 pub mod crypto;

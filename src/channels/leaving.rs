@@ -8,10 +8,10 @@ use uuid::Uuid;
 
 use super::cleanup::{self, Cleanup};
 use crate::{
-    audit,
+    change::Change,
     entities::{event, pending_event},
     error::Result,
-    events::{self, EventBody},
+    events::EventBody,
     leads, messages,
     routing::cache::Key,
     services::Services,
@@ -24,8 +24,8 @@ use crate::{
 /// Discord their overwrite goes (they no longer see the channel) and the channel is renamed.
 pub async fn delete_lead(app: &Services, principal: &Principal, lead_id: Uuid) -> Result<()> {
     let lead = leads::get(&app.db, principal.company_id, lead_id).await?;
-    let txn = crate::db::begin_write(&app.db).await?;
-    let channel = super::get(&txn, principal.company_id, lead_id).await?;
+    let mut change = app.begin().await?;
+    let channel = super::get(&change, principal.company_id, lead_id).await?;
     let mut recorded = None;
     let mut job = None;
     if let Some(row) = channel {
@@ -37,10 +37,10 @@ pub async fn delete_lead(app: &Services, principal: &Principal, lead_id: Uuid) -
         active.discord_username = Set(None);
         active.channel_name = Set(name.clone());
         active.updated_at = Set(Utc::now());
-        let row = active.update(&txn).await?;
+        let row = active.update(&change).await?;
         job = Some(
             cleanup::enqueue(
-                &txn,
+                &change,
                 principal.company_id,
                 &Cleanup::CloseLeadChannel {
                     channel_id: row.channel_id.clone(),
@@ -56,47 +56,35 @@ pub async fn delete_lead(app: &Services, principal: &Principal, lead_id: Uuid) -
     event::Entity::delete_many()
         .filter(event::Column::CompanyId.eq(principal.company_id))
         .filter(event::Column::LeadId.eq(lead_id))
-        .exec(&txn)
+        .exec(&change)
         .await?;
     pending_event::Entity::delete_many()
         .filter(pending_event::Column::CompanyId.eq(principal.company_id))
         .filter(pending_event::Column::LeadId.eq(lead_id))
-        .exec(&txn)
+        .exec(&change)
         .await?;
-    leads::delete(&txn, principal.company_id, lead_id).await?;
-    audit::record(
-        &txn,
-        principal.company_id,
-        &principal.actor(),
-        "lead.deleted",
-        &format!("lead:{lead_id}"),
-        serde_json::json!({
-            "channelId": recorded.as_ref().map(|(id, _)| id.clone()),
-            "hadDiscordUser": lead.discord_user_id.is_some(),
-        }),
-    )
-    .await?;
+    leads::delete(&change, principal.company_id, lead_id).await?;
+    change
+        .audit(
+            principal.company_id,
+            &principal.actor(),
+            "lead.deleted",
+            &format!("lead:{lead_id}"),
+            serde_json::json!({
+                "channelId": recorded.as_ref().map(|(id, _)| id.clone()),
+                "hadDiscordUser": lead.discord_user_id.is_some(),
+            }),
+        )
+        .await?;
     // The company's streams hear that the channel is archived; the lead's own stream is gone.
-    let event = match &recorded {
-        Some((_, row)) => Some(
-            events::record(
-                &txn,
-                principal.company_id,
-                None,
-                EventBody::channel_archived(row.clone()),
-            )
-            .await?,
-        ),
-        None => None,
-    };
-    txn.commit().await?;
+    if let Some((channel_id, row)) = recorded {
+        change
+            .event(principal.company_id, None, EventBody::channel_archived(row))
+            .await?;
+        change.invalidate(Key::Channel(channel_id));
+    }
+    change.commit().await?;
     tracing::info!(lead.id = %lead_id, actor = %principal.actor(), "lead deleted");
-    if let Some(event) = event {
-        app.events.publish(event).await;
-    }
-    if let Some((channel_id, _)) = recorded {
-        app.routing.invalidate(Key::Channel(channel_id)).await;
-    }
     if let Some(job) = job {
         cleanup::try_now(app, job.id).await;
     }
@@ -114,27 +102,27 @@ fn archived_name(name: &str) -> String {
     }
 }
 
-/// After the company's Discord connection is unbound (in `txn`): every undelivered message
-/// ends `failed` with the reason, and the bot is set to leave the server. Returns the events
-/// and the cleanup job, for after the commit.
+/// After the company's Discord connection is unbound (in `change`): every undelivered message
+/// ends `failed` with the reason, and the bot is set to leave the server. Returns the cleanup
+/// job, to start once the change has committed.
 pub async fn after_disconnect(
-    txn: &sea_orm::DatabaseTransaction,
+    change: &mut Change<'_>,
     company_id: Uuid,
     guild_id: Option<&str>,
-) -> Result<(
-    Option<events::Recorded>,
-    Option<crate::entities::job::Model>,
-)> {
+) -> Result<Option<crate::entities::job::Model>> {
     let failed = messages::fail_undelivered(
-        txn,
+        &*change,
         company_id,
         "discord_not_connected: Discord was disconnected before the message was delivered",
     )
     .await?;
+    if let Some(failed) = failed {
+        change.recorded(failed);
+    }
     let job = match guild_id {
         Some(guild) => Some(
             cleanup::enqueue(
-                txn,
+                &*change,
                 company_id,
                 &Cleanup::LeaveGuild {
                     guild_id: guild.to_owned(),
@@ -144,18 +132,11 @@ pub async fn after_disconnect(
         ),
         None => None,
     };
-    Ok((failed, job))
+    Ok(job)
 }
 
-/// Starts the cleanup a disconnect wrote, once its transaction committed.
-pub async fn finish_disconnect(
-    app: &Services,
-    events: Option<events::Recorded>,
-    job: Option<crate::entities::job::Model>,
-) {
-    if let Some(events) = events {
-        app.events.publish(events).await;
-    }
+/// Starts the cleanup a disconnect wrote, once its change committed.
+pub async fn finish_disconnect(app: &Services, job: Option<crate::entities::job::Model>) {
     if let Some(job) = job {
         cleanup::try_now(app, job.id).await;
     }

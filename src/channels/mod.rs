@@ -15,7 +15,6 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::{
-    audit,
     discord::model::{ChannelKind, NewChannel, NewMessage, Overwrite, OverwriteTarget, permission},
     discord::{DiscordError, DiscordRest},
     entities::{discord_category, discord_connection, lead, lead_channel},
@@ -25,10 +24,7 @@ use crate::{
     services::Services,
     tenancy::Principal,
 };
-use crate::{
-    events::{self, EventBody},
-    routing::cache::Key,
-};
+use crate::{events::EventBody, routing::cache::Key};
 
 pub use leaving::{after_disconnect, delete_lead, finish_disconnect};
 pub use migrate::{Summary as MigrationSummary, migrate_dm_leads};
@@ -339,7 +335,7 @@ async fn finish(
         }
     }
     let now = Utc::now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let mut change = app.begin().await?;
     let row = lead_channel::ActiveModel {
         id: Set(Uuid::now_v7()),
         company_id: Set(lead.company_id),
@@ -359,7 +355,7 @@ async fn finish(
         updated_at: Set(now),
     };
     let row = lead_channel::Entity::insert(row)
-        .exec_with_returning(&txn)
+        .exec_with_returning(&change)
         .await
         .map_err(|err| {
             if crate::error::is_unique_violation(&err) {
@@ -372,7 +368,7 @@ async fn finish(
     lead_row.discord_channel_id = Set(Some(channel_id.to_string()));
     lead_row.discord_invite_sent = Set(welcomed);
     lead_row.updated_at = Set(now);
-    lead_row.update(&txn).await?;
+    lead_row.update(&change).await?;
     let mut conn = connection.clone().into_active_model();
     conn.synced_channels_count = Set(connection.synced_channels_count.saturating_add(1));
     if guild_channels >= WARN_AT {
@@ -380,29 +376,24 @@ async fn finish(
         conn.health = Set(health::DEGRADED.to_owned());
     }
     conn.updated_at = Set(now);
-    conn.update(&txn).await?;
-    audit::record(
-        &txn,
-        lead.company_id,
+    conn.update(&change).await?;
+    change.audit(lead.company_id,
         actor,
         "channel.created",
         &format!("lead:{}", lead.id),
         serde_json::json!({ "channelId": channel_id.to_string(), "guildChannels": guild_channels }),
     )
     .await?;
-    let event = events::record(
-        &txn,
-        lead.company_id,
-        Some(lead.id),
-        EventBody::channel_created(row.clone()),
-    )
-    .await?;
-    txn.commit().await?;
-    app.events.publish(event).await;
+    change
+        .event(
+            lead.company_id,
+            Some(lead.id),
+            EventBody::channel_created(row.clone()),
+        )
+        .await?;
     // A reply may already have been looked up (and not found) in this channel.
-    app.routing
-        .invalidate(Key::Channel(row.channel_id.clone()))
-        .await;
+    change.invalidate(Key::Channel(row.channel_id.clone()));
+    change.commit().await?;
     Ok(row)
 }
 
@@ -494,32 +485,29 @@ pub async fn archive(
             return Err(discord_error(err));
         }
     }
-    let txn = crate::db::begin_write(&app.db).await?;
+    let mut change = app.begin().await?;
     let mut active = row.into_active_model();
     active.is_active = Set(false);
     active.updated_at = Set(Utc::now());
-    let row = active.update(&txn).await?;
-    audit::record(
-        &txn,
-        principal.company_id,
-        &principal.actor(),
-        "channel.archived",
-        &format!("lead:{lead_id}"),
-        serde_json::json!({ "channelId": row.channel_id }),
-    )
-    .await?;
-    let event = events::record(
-        &txn,
-        principal.company_id,
-        Some(lead_id),
-        EventBody::channel_archived(row.clone()),
-    )
-    .await?;
-    txn.commit().await?;
-    app.events.publish(event).await;
-    app.routing
-        .invalidate(Key::Channel(row.channel_id.clone()))
-        .await;
+    let row = active.update(&change).await?;
+    change
+        .audit(
+            principal.company_id,
+            &principal.actor(),
+            "channel.archived",
+            &format!("lead:{lead_id}"),
+            serde_json::json!({ "channelId": row.channel_id }),
+        )
+        .await?;
+    change
+        .event(
+            principal.company_id,
+            Some(lead_id),
+            EventBody::channel_archived(row.clone()),
+        )
+        .await?;
+    change.invalidate(Key::Channel(row.channel_id.clone()));
+    change.commit().await?;
     Ok(row)
 }
 

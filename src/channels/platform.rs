@@ -6,10 +6,9 @@ use sea_orm::{
 };
 
 use crate::{
-    audit,
     entities::lead_channel,
     error::Result,
-    events::{self, EventBody},
+    events::EventBody,
     routing::{self, cache::Key},
     services::Services,
 };
@@ -27,22 +26,22 @@ pub async fn deleted_on_discord(app: &Services, channel_id: u64) -> Result<()> {
         return Ok(());
     }
     let (company_id, lead_id) = (row.company_id, row.lead_id);
-    let txn = crate::db::begin_write(&app.db).await?;
+    let mut change = app.begin().await?;
     let mut active = row.into_active_model();
     active.is_active = Set(false);
     active.updated_at = Set(Utc::now());
-    let row = active.update(&txn).await?;
-    audit::record(
-        &txn,
-        company_id,
-        "discord",
-        "channel.deleted",
-        &format!("lead:{lead_id}"),
-        serde_json::json!({ "channelId": row.channel_id, "guildId": row.guild_id }),
-    )
-    .await?;
+    let row = active.update(&change).await?;
+    change
+        .audit(
+            company_id,
+            "discord",
+            "channel.deleted",
+            &format!("lead:{lead_id}"),
+            serde_json::json!({ "channelId": row.channel_id, "guildId": row.guild_id }),
+        )
+        .await?;
     routing::record_platform_event(
-        &txn,
+        &change,
         Some(company_id),
         "CHANNEL_DELETE",
         Some(row.guild_id.clone()),
@@ -51,15 +50,14 @@ pub async fn deleted_on_discord(app: &Services, channel_id: u64) -> Result<()> {
         serde_json::json!({ "leadId": lead_id }),
     )
     .await?;
-    let event = events::record(
-        &txn,
-        company_id,
-        Some(lead_id),
-        EventBody::channel_archived(row.clone()),
-    )
-    .await?;
-    txn.commit().await?;
-    app.events.publish(event).await;
-    app.routing.invalidate(Key::Channel(row.channel_id)).await;
+    change
+        .event(
+            company_id,
+            Some(lead_id),
+            EventBody::channel_archived(row.clone()),
+        )
+        .await?;
+    change.invalidate(Key::Channel(row.channel_id));
+    change.commit().await?;
     Ok(())
 }

@@ -145,26 +145,26 @@ async fn request(
     lead: &lead::Model,
     connection: &discord_connection::Model,
 ) -> Result<Queued> {
-    let txn = crate::db::begin_write(&app.db).await?;
-    let existing = get_provision(&txn, lead.company_id, lead.id).await?;
+    let change = app.begin().await?;
+    let existing = get_provision(&change, lead.company_id, lead.id).await?;
     // Read after the provisioning: a finished one is deleted only after its channel committed,
     // so no provisioning here and no channel means nobody has made it.
     if existing.is_none()
-        && let Some(channel) = get(&txn, lead.company_id, lead.id).await?
+        && let Some(channel) = get(&change, lead.company_id, lead.id).await?
     {
         return Ok(Queued::Exists(Box::new(channel)));
     }
     let now = Utc::now();
     let row = match existing {
         Some(p) if p.state == state::FAILED => {
-            let job = enqueue(&txn, lead, &connection.guild_id).await?;
+            let job = enqueue(&change, lead, &connection.guild_id).await?;
             let mut active = p.into_active_model();
             active.state = Set(state::PROVISIONING.to_owned());
             active.last_error = Set(None);
             active.job_id = Set(Some(job.id));
             active.guild_id = Set(connection.guild_id.clone());
             active.updated_at = Set(now);
-            (active.update(&txn).await?, true)
+            (active.update(&change).await?, true)
         }
         Some(p) => (p, false),
         None => {
@@ -187,26 +187,26 @@ async fn request(
                     .do_nothing()
                     .to_owned(),
             )
-            .exec_without_returning(&txn)
+            .exec_without_returning(&change)
             .await?;
             if inserted == 1 {
-                let job = enqueue(&txn, lead, &connection.guild_id).await?;
+                let job = enqueue(&change, lead, &connection.guild_id).await?;
                 let row = channel_provision::Entity::find_by_id(id)
-                    .one(&txn)
+                    .one(&change)
                     .await?
                     .ok_or_else(|| Error::internal(anyhow::anyhow!("provision vanished")))?;
                 let mut active = row.into_active_model();
                 active.job_id = Set(Some(job.id));
-                (active.update(&txn).await?, true)
+                (active.update(&change).await?, true)
             } else {
-                let theirs = get_provision(&txn, lead.company_id, lead.id)
+                let theirs = get_provision(&change, lead.company_id, lead.id)
                     .await?
                     .ok_or_else(|| Error::internal(anyhow::anyhow!("provision vanished")))?;
                 (theirs, false)
             }
         }
     };
-    txn.commit().await?;
+    change.commit().await?;
     if row.1 {
         tracing::info!(lead.id = %lead.id, discord.guild_id = %connection.guild_id, "lead channel queued");
         app.channel_work.notify_one();
@@ -350,12 +350,12 @@ pub async fn run(app: &Services, job: job::Model) -> Result<()> {
 }
 
 async fn done(app: &Services, job: job::Model, provision: &channel_provision::Model) -> Result<()> {
-    let txn = crate::db::begin_write(&app.db).await?;
+    let change = app.begin().await?;
     channel_provision::Entity::delete_by_id(provision.id)
-        .exec(&txn)
+        .exec(&change)
         .await?;
-    jobs::complete(&txn, job).await?;
-    txn.commit().await?;
+    jobs::complete(&change, job).await?;
+    change.commit().await?;
     Ok(())
 }
 
@@ -366,17 +366,17 @@ async fn give_up(
     reason: &str,
 ) -> Result<()> {
     tracing::warn!(lead.id = %provision.lead_id, reason, "lead channel failed");
-    let txn = crate::db::begin_write(&app.db).await?;
+    let change = app.begin().await?;
     jobs::fail(
-        &txn,
+        &change,
         job,
         Failure::Permanent {
             reason: reason.to_owned(),
         },
     )
     .await?;
-    mark_failed(&txn, provision, reason).await?;
-    txn.commit().await?;
+    mark_failed(&change, provision, reason).await?;
+    change.commit().await?;
     Ok(())
 }
 

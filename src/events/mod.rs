@@ -116,6 +116,17 @@ pub struct Recorded {
     companies: Vec<Uuid>,
 }
 
+impl Recorded {
+    /// Adds another transaction step's events (of the same transaction).
+    pub fn merge(&mut self, other: Recorded) {
+        for company in other.companies {
+            if !self.companies.contains(&company) {
+                self.companies.push(company);
+            }
+        }
+    }
+}
+
 /// Records an event inside the caller's (write) transaction.
 pub async fn record(
     txn: &impl ConnectionTrait,

@@ -17,9 +17,9 @@ use super::{
     store,
 };
 use crate::{
-    audit,
     entities::integration,
     error::{Error, ErrorKind, Result},
+    routing::cache::Key,
     services::Services,
     tenancy::Principal,
 };
@@ -242,23 +242,22 @@ pub async fn callback(
         ));
     }
 
-    let txn = crate::db::begin_write(&app.db).await?;
-    // Guilds whose routing changes: the one bound now and the one it replaces.
-    let mut rebound = Vec::new();
+    let mut change = app.begin().await?;
+    // Routing changes for the guild bound now and the one it replaces.
     if provider.id() == "discord" {
         let permissions = metadata
             .permissions
             .clone()
             .unwrap_or_else(|| "0".to_owned());
-        if let Some(previous) = store::connection_for(&txn, pending.company_id).await? {
-            rebound.push(previous.guild_id);
+        if let Some(previous) = store::connection_for(&change, pending.company_id).await? {
+            change.invalidate(Key::Guild(previous.guild_id));
         }
         let bound =
-            store::bind_guild(&txn, pending.company_id, &grant.details, &permissions).await?;
-        rebound.push(bound.guild_id);
+            store::bind_guild(&change, pending.company_id, &grant.details, &permissions).await?;
+        change.invalidate(Key::Guild(bound.guild_id));
     }
     let row = store::save_grant(
-        &txn,
+        &change,
         &app.cipher,
         pending.company_id,
         provider.id(),
@@ -270,21 +269,14 @@ pub async fn callback(
     let actor = pending
         .user_id
         .map_or_else(|| "system".to_owned(), |u| format!("user:{u}"));
-    audit::record(
-        &txn,
-        pending.company_id,
+    change.audit(pending.company_id,
         &actor,
         "integration.connected",
         &format!("integration:{}", row.id),
         serde_json::json!({ "provider": provider.id(), "guildId": metadata.guild_id, "login": metadata.login }),
     )
     .await?;
-    txn.commit().await?;
-    for guild in rebound {
-        app.routing
-            .invalidate(crate::routing::cache::Key::Guild(guild))
-            .await;
-    }
+    change.commit().await?;
     tracing::info!(provider = provider.id(), company.id = %pending.company_id, "integration connected");
     Ok(Connected {
         provider: provider.id(),
@@ -332,38 +324,35 @@ pub async fn disconnect(app: &Services, principal: &Principal, provider_id: &str
         Ok(None) => "no token".to_owned(),
         Err(err) => format!("failed: {err}"),
     };
-    let txn = crate::db::begin_write(&app.db).await?;
+    let mut change = app.begin().await?;
     let integration_id = row.id;
-    store::mark_revoked(&txn, row).await?;
+    store::mark_revoked(&change, row).await?;
     let guild = if provider.id() == "discord" {
-        store::unbind_guild(&txn, principal.company_id)
+        store::unbind_guild(&change, principal.company_id)
             .await?
             .map(|c| c.guild_id)
     } else {
         None
     };
     // Nothing more goes to the server: undelivered messages fail, and the bot leaves it.
-    let (failed, leave) = if provider.id() == "discord" {
-        crate::channels::after_disconnect(&txn, principal.company_id, guild.as_deref()).await?
+    let leave = if provider.id() == "discord" {
+        crate::channels::after_disconnect(&mut change, principal.company_id, guild.as_deref())
+            .await?
     } else {
-        (None, None)
+        None
     };
-    audit::record(
-        &txn,
-        principal.company_id,
+    if let Some(guild) = guild.clone() {
+        change.invalidate(Key::Guild(guild));
+    }
+    change.audit(principal.company_id,
         &principal.actor(),
         "integration.disconnected",
         &format!("integration:{integration_id}"),
         serde_json::json!({ "provider": provider.id(), "guildId": guild, "revocation": revocation }),
     )
     .await?;
-    txn.commit().await?;
-    if let Some(guild) = guild {
-        app.routing
-            .invalidate(crate::routing::cache::Key::Guild(guild))
-            .await;
-    }
-    crate::channels::finish_disconnect(app, failed, leave).await;
+    change.commit().await?;
+    crate::channels::finish_disconnect(app, leave).await;
     Ok(())
 }
 

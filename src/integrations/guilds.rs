@@ -7,7 +7,6 @@ use sea_orm::{
 
 use super::health;
 use crate::{
-    audit,
     entities::discord_connection,
     error::Result,
     routing::{self, cache::Key},
@@ -25,7 +24,7 @@ pub async fn gone(app: &Services, guild_id: u64, unavailable: bool) -> Result<()
         return Ok(());
     }
     let company_id = connection.company_id;
-    let txn = crate::db::begin_write(&app.db).await?;
+    let mut change = app.begin().await?;
     let mut active = connection.into_active_model();
     let (outcome, action) = if unavailable {
         active.health = Set(health::DEGRADED.to_owned());
@@ -36,18 +35,18 @@ pub async fn gone(app: &Services, guild_id: u64, unavailable: bool) -> Result<()
         ("bot_removed", "discord.bot_removed")
     };
     active.updated_at = Set(Utc::now());
-    active.update(&txn).await?;
-    audit::record(
-        &txn,
-        company_id,
-        "discord",
-        action,
-        &format!("guild:{guild_id}"),
-        serde_json::json!({}),
-    )
-    .await?;
+    active.update(&change).await?;
+    change
+        .audit(
+            company_id,
+            "discord",
+            action,
+            &format!("guild:{guild_id}"),
+            serde_json::json!({}),
+        )
+        .await?;
     routing::record_platform_event(
-        &txn,
+        &change,
         Some(company_id),
         "GUILD_DELETE",
         Some(guild_id.to_string()),
@@ -56,11 +55,9 @@ pub async fn gone(app: &Services, guild_id: u64, unavailable: bool) -> Result<()
         serde_json::json!({ "unavailable": unavailable }),
     )
     .await?;
-    txn.commit().await?;
+    change.invalidate(Key::Guild(guild_id.to_string()));
+    change.commit().await?;
     tracing::warn!(company.id = %company_id, guild_id, unavailable, "a Discord server went away");
-    app.routing
-        .invalidate(Key::Guild(guild_id.to_string()))
-        .await;
     Ok(())
 }
 
@@ -86,11 +83,10 @@ pub async fn available(app: &Services, guild_id: u64) -> Result<()> {
     }
     .to_owned());
     active.updated_at = Set(Utc::now());
-    active.update(&app.db).await?;
-    app.routing
-        .invalidate(Key::Guild(guild_id.to_string()))
-        .await;
-    Ok(())
+    let mut change = app.begin().await?;
+    active.update(&change).await?;
+    change.invalidate(Key::Guild(guild_id.to_string()));
+    change.commit().await
 }
 
 async fn connection_of(app: &Services, guild_id: u64) -> Result<Option<discord_connection::Model>> {

@@ -198,7 +198,7 @@ async fn send_locked(
         ));
     }
     let now = Utc::now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let mut change = app.begin().await?;
     let row = message::ActiveModel {
         id: Set(Uuid::now_v7()),
         company_id: Set(principal.company_id),
@@ -218,11 +218,13 @@ async fn send_locked(
         updated_at: Set(now),
         sent_at: Set(None),
     };
-    let inserted = message::Entity::insert(row).exec_with_returning(&txn).await;
+    let inserted = message::Entity::insert(row)
+        .exec_with_returning(&change)
+        .await;
     let message = match inserted {
         Ok(m) => m,
         Err(err) if is_unique_violation(&err) && key.is_some() => {
-            drop(txn);
+            drop(change);
             let key = key.map(|k| k.0.as_str()).unwrap_or_default();
             let existing = find_by_key(&app.db, principal.company_id, key)
                 .await?
@@ -234,22 +236,21 @@ async fn send_locked(
     // Workers leave it to this request for a moment; they take over if the attempt below
     // cannot finish (this process dies, say).
     let job = jobs::enqueue_after(
-        &txn,
+        &change,
         Some(principal.company_id),
         DELIVER,
         serde_json::json!({ "messageId": message.id }),
         INLINE_GRACE,
     )
     .await?;
-    let event = events::record(
-        &txn,
-        principal.company_id,
-        Some(lead.id),
-        EventBody::message_created(message.clone()),
-    )
-    .await?;
-    txn.commit().await?;
-    app.events.publish(event).await;
+    change
+        .event(
+            principal.company_id,
+            Some(lead.id),
+            EventBody::message_created(message.clone()),
+        )
+        .await?;
+    change.commit().await?;
     tracing::info!(message.id = %message.id, lead.id = %lead.id, "message queued");
 
     // Delivered now when Discord answers; otherwise the outbox retries and the answer says queued.
@@ -311,20 +312,20 @@ pub async fn run(app: &Services, job: job::Model) -> Result<()> {
     match rest.create_message(channel_id, &body).await {
         Ok(sent) => {
             let now = Utc::now();
-            let txn = crate::db::begin_write(&app.db).await?;
+            let mut change = app.begin().await?;
             let mut active = message.clone().into_active_model();
             active.state = Set(state::SENT.into());
             active.discord_message_id = Set(Some(sent.id.to_string()));
             active.sent_at = Set(Some(now));
             active.updated_at = Set(now);
-            let updated = active.update(&txn).await?;
-            let event = events::record(
-                &txn,
-                updated.company_id,
-                Some(updated.lead_id),
-                EventBody::message_updated(updated),
-            )
-            .await?;
+            let updated = active.update(&change).await?;
+            change
+                .event(
+                    updated.company_id,
+                    Some(updated.lead_id),
+                    EventBody::message_updated(updated),
+                )
+                .await?;
             // Atomic, as routing does: replies may be counted in the same channel meanwhile.
             lead_channel::Entity::update_many()
                 .col_expr(
@@ -334,11 +335,10 @@ pub async fn run(app: &Services, job: job::Model) -> Result<()> {
                 .col_expr(lead_channel::Column::LastMessageAt, Expr::value(now))
                 .col_expr(lead_channel::Column::UpdatedAt, Expr::value(now))
                 .filter(lead_channel::Column::ChannelId.eq(message.channel_id.as_str()))
-                .exec(&txn)
+                .exec(&change)
                 .await?;
-            jobs::complete(&txn, job).await?;
-            txn.commit().await?;
-            app.events.publish(event).await;
+            jobs::complete(&change, job).await?;
+            change.commit().await?;
             tracing::info!(message.id = %message.id, discord.message_id = sent.id, "message delivered");
         }
         Err(err) => {
@@ -381,17 +381,16 @@ async fn mark_failed(app: &Services, message: message::Model, reason: &str) -> R
 
 /// Saves a message's new state and tells the live streams.
 async fn save_with_event(app: &Services, active: message::ActiveModel) -> Result<()> {
-    let txn = crate::db::begin_write(&app.db).await?;
-    let updated = active.update(&txn).await?;
-    let event = events::record(
-        &txn,
-        updated.company_id,
-        Some(updated.lead_id),
-        EventBody::message_updated(updated),
-    )
-    .await?;
-    txn.commit().await?;
-    app.events.publish(event).await;
+    let mut change = app.begin().await?;
+    let updated = active.update(&change).await?;
+    change
+        .event(
+            updated.company_id,
+            Some(updated.lead_id),
+            EventBody::message_updated(updated),
+        )
+        .await?;
+    change.commit().await?;
     Ok(())
 }
 
@@ -445,46 +444,38 @@ pub async fn fail_undelivered(
 /// finds the message queued, never a failed one it would call done. For a lead channel, its
 /// provisioning is `provisioning` again.
 pub async fn retry_job(app: &Services, company_id: Uuid, job_id: Uuid) -> Result<job::Model> {
-    let txn = crate::db::begin_write(&app.db).await?;
-    let dead = jobs::find_dead(&txn, company_id, job_id).await?;
+    let mut change = app.begin().await?;
+    let dead = jobs::find_dead(&change, company_id, job_id).await?;
     if dead.kind == channels::provision::KIND {
         // A lead channel: its provisioning shows `provisioning` again.
-        channels::provision::requeue_for_job(&txn, &dead).await?;
+        channels::provision::requeue_for_job(&change, &dead).await?;
     }
     let message = match dead.kind.as_str() {
         DELIVER => match message_of(&dead) {
             Some(id) => message::Entity::find_by_id(id)
-                .one(&txn)
+                .one(&change)
                 .await?
                 .filter(|m| m.state == state::FAILED),
             None => None,
         },
         _ => None,
     };
-    let event = match message {
-        Some(message) => {
-            let mut active = message.into_active_model();
-            active.state = Set(state::QUEUED.into());
-            active.failure_reason = Set(None);
-            active.updated_at = Set(Utc::now());
-            let updated = active.update(&txn).await?;
-            Some(
-                events::record(
-                    &txn,
-                    updated.company_id,
-                    Some(updated.lead_id),
-                    EventBody::message_updated(updated),
-                )
-                .await?,
+    if let Some(message) = message {
+        let mut active = message.into_active_model();
+        active.state = Set(state::QUEUED.into());
+        active.failure_reason = Set(None);
+        active.updated_at = Set(Utc::now());
+        let updated = active.update(&change).await?;
+        change
+            .event(
+                updated.company_id,
+                Some(updated.lead_id),
+                EventBody::message_updated(updated),
             )
-        }
-        None => None,
-    };
-    let job = jobs::make_pending(&txn, dead).await?;
-    txn.commit().await?;
-    if let Some(event) = event {
-        app.events.publish(event).await;
+            .await?;
     }
+    let job = jobs::make_pending(&change, dead).await?;
+    change.commit().await?;
     Ok(job)
 }
 

@@ -23,7 +23,7 @@ pub use self::cache::Cache;
 use crate::{
     entities::{lead, lead_channel, message, routing_event},
     error::Result,
-    events::{self, EventBody},
+    events::EventBody,
     messages,
     services::Services,
 };
@@ -231,34 +231,32 @@ pub async fn route(app: &Services, message: &Inbound) -> Result<Outcome> {
     let decision = decide(message, &facts);
     app.routing.count(&decision);
     let path = path_for(message, &facts, decision.company_id());
-    let txn = crate::db::begin_write(&app.db).await?;
+    let mut change = app.begin().await?;
     // Every message seen in a lead channel moves its catch-up cursor, routed or not.
     if let Some(channel) = &facts.channel
         && message
             .guild_id
             .is_some_and(|g| channel.guild_id == g.to_string())
     {
-        advance_cursor(&txn, message).await?;
+        advance_cursor(&change, message).await?;
     }
     let outcome = match &decision {
         Decision::Routed {
             company_id,
             lead_id,
-        } => store(&txn, message, *company_id, *lead_id).await?,
+        } => store(&change, message, *company_id, *lead_id).await?,
         other => Applied {
             outcome: Outcome::NotRouted(other.clone()),
             events: Vec::new(),
         },
     };
     if outcome.outcome != Outcome::Duplicate {
-        record_decision(&txn, message, &decision, path).await?;
+        record_decision(&change, message, &decision, path).await?;
     }
-    let recorded = match decision.company_id() {
-        Some(company_id) => events::record_all(&txn, company_id, outcome.events).await?,
-        None => events::Recorded::default(),
-    };
-    txn.commit().await?;
-    app.events.publish(recorded).await;
+    if let Some(company_id) = decision.company_id() {
+        change.events(company_id, outcome.events).await?;
+    }
+    change.commit().await?;
     match &outcome.outcome {
         Outcome::NotRouted(Decision::Rejected { reason, .. }) => tracing::info!(
             discord.message_id = message.message_id,
