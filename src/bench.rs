@@ -503,7 +503,7 @@ async fn measure_inbound(
     };
     let stored = message::Entity::find()
         .filter(message::Column::CompanyId.eq(company))
-        .filter(message::Column::Direction.eq("inbound"))
+        .filter(message::Column::Direction.eq(message::Direction::Inbound))
         .count(&state.db)
         .await?;
     anyhow::ensure!(

@@ -225,7 +225,7 @@ async fn create(
     if existing + 1 >= WARN_AT && connection.health == health::CONNECTED {
         // The warning shows on the connection as soon as the server nears the limit.
         let mut conn = connection.clone().into_active_model();
-        conn.health = Set(health::DEGRADED.to_owned());
+        conn.health = Set(health::DEGRADED);
         conn.updated_at = Set(Utc::now());
         conn.update(&app.db).await?;
         tracing::warn!(
@@ -373,7 +373,7 @@ async fn finish(
     conn.synced_channels_count = Set(connection.synced_channels_count.saturating_add(1));
     if guild_channels >= WARN_AT {
         // Capacity warning, visible in the integration list.
-        conn.health = Set(health::DEGRADED.to_owned());
+        conn.health = Set(health::DEGRADED);
     }
     conn.updated_at = Set(now);
     conn.update(&change).await?;

@@ -337,7 +337,7 @@ pub async fn run(app: &Services, job: job::Model) -> Result<()> {
                 },
             )
             .await?;
-            if job.state == jobs::state::DEAD {
+            if job.state == jobs::JobState::Dead {
                 mark_failed(&app.db, provision, &reason).await?;
             }
             Ok(())

@@ -8,8 +8,7 @@ pub struct Model {
     pub company_id: Uuid,
     /// `discord`, `github`, … (see `integrations::ProviderId`).
     pub provider: String,
-    /// `active`, `error` or `revoked`.
-    pub status: String,
+    pub status: IntegrationStatus,
     /// Non-secret facts about the connection (guild, account login, scopes).
     #[sea_orm(column_type = "JsonBinary")]
     pub metadata: Json,
@@ -29,3 +28,29 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// Where a company's grant from a provider stands.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    EnumIter,
+    DeriveActiveEnum,
+    serde::Serialize,
+    utoipa::ToSchema,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+#[serde(rename_all = "lowercase")]
+pub enum IntegrationStatus {
+    /// Connected and working.
+    #[sea_orm(string_value = "active")]
+    Active,
+    /// The provider refused the grant on its last use; reconnect.
+    #[sea_orm(string_value = "error")]
+    Error,
+    /// Disconnected; the row and its history stay.
+    #[sea_orm(string_value = "revoked")]
+    Revoked,
+}

@@ -11,8 +11,7 @@ pub struct Model {
     pub kind: String,
     #[sea_orm(column_type = "JsonBinary")]
     pub payload: Json,
-    /// `pending`, `running`, `done` or `dead`.
-    pub state: String,
+    pub state: JobState,
     pub attempts: i32,
     pub run_at: DateTimeUtc,
     /// A running job whose worker died is claimed again after this.
@@ -29,3 +28,32 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// Where a job stands.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    EnumIter,
+    DeriveActiveEnum,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    /// Waiting for `runAt`.
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    /// Claimed by a worker (claimed again when its lease runs out).
+    #[sea_orm(string_value = "running")]
+    Running,
+    #[sea_orm(string_value = "done")]
+    Done,
+    /// Out of attempts, or failed for good; `lastError` says why. Retry through the API.
+    #[sea_orm(string_value = "dead")]
+    Dead,
+}

@@ -9,13 +9,11 @@ pub struct Model {
     pub lead_id: Uuid,
     pub guild_id: String,
     pub channel_id: String,
-    /// `inbound` or `outbound`.
-    pub direction: String,
+    pub direction: Direction,
     /// `crm:{userId}`, `crm:api_key:{id}`, `discord:{userId}`.
     pub author_meta_id: String,
     pub content: String,
-    /// `queued`, `sent`, `failed` or `received`.
-    pub state: String,
+    pub state: MessageState,
     /// Unique when set: a Discord message is stored once.
     pub discord_message_id: Option<String>,
     /// Unique per company.
@@ -34,3 +32,56 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// Which way a message went.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    EnumIter,
+    DeriveActiveEnum,
+    serde::Serialize,
+    utoipa::ToSchema,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// From the CRM to the lead.
+    #[sea_orm(string_value = "outbound")]
+    Outbound,
+    /// From Discord: the lead or another member of the server.
+    #[sea_orm(string_value = "inbound")]
+    Inbound,
+}
+
+/// Where a message's delivery stands.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    EnumIter,
+    DeriveActiveEnum,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+#[serde(rename_all = "lowercase")]
+pub enum MessageState {
+    /// Accepted and waiting for (another) delivery attempt.
+    #[sea_orm(string_value = "queued")]
+    Queued,
+    /// Posted to Discord.
+    #[sea_orm(string_value = "sent")]
+    Sent,
+    /// Given up; `failureReason` says why. Retry through the jobs API.
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    /// An inbound message, stored as Discord delivered it.
+    #[sea_orm(string_value = "received")]
+    Received,
+}

@@ -391,7 +391,7 @@ pub async fn check(
             }
             if row.status == status::ERROR {
                 let mut active: integration::ActiveModel = row.into();
-                active.status = sea_orm::Set(status::ACTIVE.to_owned());
+                active.status = sea_orm::Set(status::ACTIVE);
                 active.last_error = sea_orm::Set(None);
                 return Ok(sea_orm::ActiveModelTrait::update(active, &app.db).await?);
             }
@@ -412,10 +412,10 @@ pub async fn check(
 async fn set_health(
     app: &Services,
     conn: crate::entities::discord_connection::Model,
-    value: &str,
+    value: super::Health,
 ) -> Result<()> {
     let mut active: crate::entities::discord_connection::ActiveModel = conn.into();
-    active.health = sea_orm::Set(value.to_owned());
+    active.health = sea_orm::Set(value);
     active.updated_at = sea_orm::Set(Utc::now());
     sea_orm::ActiveModelTrait::update(active, &app.db).await?;
     Ok(())

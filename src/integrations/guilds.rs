@@ -27,10 +27,10 @@ pub async fn gone(app: &Services, guild_id: u64, unavailable: bool) -> Result<()
     let mut change = app.begin().await?;
     let mut active = connection.into_active_model();
     let (outcome, action) = if unavailable {
-        active.health = Set(health::DEGRADED.to_owned());
+        active.health = Set(health::DEGRADED);
         ("guild_unavailable", "discord.guild_unavailable")
     } else {
-        active.health = Set(health::DISCONNECTED.to_owned());
+        active.health = Set(health::DISCONNECTED);
         active.bot_invited = Set(false);
         ("bot_removed", "discord.bot_removed")
     };

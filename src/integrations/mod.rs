@@ -11,16 +11,22 @@ pub use providers::{
     CallbackParams, Grant, GrantDetails, IntegrationMetadata, Provider, ProviderError, Providers,
 };
 
-/// Integration status values.
+pub use crate::entities::{discord_connection::Health, integration::IntegrationStatus};
+
+/// Integration status values, by the names the code reads them.
 pub mod status {
-    pub const ACTIVE: &str = "active";
-    pub const ERROR: &str = "error";
-    pub const REVOKED: &str = "revoked";
+    use super::IntegrationStatus;
+
+    pub const ACTIVE: IntegrationStatus = IntegrationStatus::Active;
+    pub const ERROR: IntegrationStatus = IntegrationStatus::Error;
+    pub const REVOKED: IntegrationStatus = IntegrationStatus::Revoked;
 }
 
-/// Discord connection health values.
+/// Connection health values, by the names the code reads them.
 pub mod health {
-    pub const CONNECTED: &str = "connected";
-    pub const DEGRADED: &str = "degraded";
-    pub const DISCONNECTED: &str = "disconnected";
+    use super::Health;
+
+    pub const CONNECTED: Health = Health::Connected;
+    pub const DEGRADED: Health = Health::Degraded;
+    pub const DISCONNECTED: Health = Health::Disconnected;
 }

@@ -23,12 +23,7 @@ pub const MAX_ATTEMPTS: i32 = 5;
 /// deadline plus a margin (deliveries: one Discord call).
 pub const LEASE: Duration = Duration::from_secs(120);
 
-pub mod state {
-    pub const PENDING: &str = "pending";
-    pub const RUNNING: &str = "running";
-    pub const DONE: &str = "done";
-    pub const DEAD: &str = "dead";
-}
+pub use crate::entities::job::JobState;
 
 /// The wait before attempt `attempts + 1`: 1, 2, 4, 8 seconds.
 pub fn backoff(attempts: i32) -> Duration {
@@ -90,7 +85,7 @@ async fn insert(
         company_id: Set(company_id),
         kind: Set(kind.to_owned()),
         payload: Set(payload),
-        state: Set(state::PENDING.to_owned()),
+        state: Set(JobState::Pending),
         attempts: Set(0),
         run_at: Set(run_at),
         locked_until: Set(None),
@@ -181,7 +176,7 @@ pub async fn release(
 ) -> Result<job::Model> {
     let attempts = (job.attempts - 1).max(0);
     let mut active = job.into_active_model();
-    active.state = Set(state::PENDING.to_owned());
+    active.state = Set(JobState::Pending);
     active.attempts = Set(attempts);
     active.run_at = Set(Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default());
     active.locked_until = Set(None);
@@ -213,7 +208,7 @@ pub async fn claim_for(
 
 pub async fn complete(db: &impl ConnectionTrait, job: job::Model) -> Result<job::Model> {
     let mut active = job.into_active_model();
-    active.state = Set(state::DONE.to_owned());
+    active.state = Set(JobState::Done);
     active.locked_until = Set(None);
     active.last_error = Set(None);
     active.updated_at = Set(Utc::now());
@@ -243,12 +238,12 @@ pub async fn fail(
     match failure {
         Failure::Retry { reason, not_before } if attempts < MAX_ATTEMPTS => {
             let wait = backoff(attempts).max(not_before.unwrap_or_default());
-            active.state = Set(state::PENDING.to_owned());
+            active.state = Set(JobState::Pending);
             active.run_at = Set(now + chrono::Duration::from_std(wait).unwrap_or_default());
             active.last_error = Set(Some(reason.chars().take(1000).collect()));
         }
         Failure::Retry { reason, .. } | Failure::Permanent { reason } => {
-            active.state = Set(state::DEAD.to_owned());
+            active.state = Set(JobState::Dead);
             active.last_error = Set(Some(reason.chars().take(1000).collect()));
         }
     }
@@ -264,7 +259,7 @@ pub fn find_for(company_id: Uuid) -> sea_orm::Select<Jobs> {
 pub async fn list(
     db: &impl ConnectionTrait,
     company_id: Uuid,
-    state: Option<&str>,
+    state: Option<JobState>,
     limit: u64,
     cursor: Option<Cursor>,
 ) -> Result<Page<job::Model>> {
@@ -293,12 +288,12 @@ pub async fn kill_pending(
 ) -> Result<u64> {
     use sea_orm::sea_query::Expr;
     let result = Jobs::update_many()
-        .col_expr(job::Column::State, Expr::value(state::DEAD))
+        .col_expr(job::Column::State, Expr::value(JobState::Dead))
         .col_expr(job::Column::LastError, Expr::value(reason))
         .col_expr(job::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(job::Column::CompanyId.eq(company_id))
         .filter(job::Column::Kind.eq(kind))
-        .filter(job::Column::State.eq(state::PENDING))
+        .filter(job::Column::State.eq(JobState::Pending))
         .exec(db)
         .await?;
     Ok(result.rows_affected)
@@ -315,7 +310,7 @@ pub async fn find_dead(
         .one(db)
         .await?
         .ok_or_else(|| Error::new(ErrorKind::NotFound, "job_not_found", "No such job."))?;
-    if job.state != state::DEAD {
+    if job.state != JobState::Dead {
         return Err(Error::conflict(
             "job_not_dead",
             "Only a dead job can be retried.",
@@ -327,7 +322,7 @@ pub async fn find_dead(
 /// The job runs again from its first attempt, now.
 pub async fn make_pending(db: &impl ConnectionTrait, job: job::Model) -> Result<job::Model> {
     let mut active = job.into_active_model();
-    active.state = Set(state::PENDING.to_owned());
+    active.state = Set(JobState::Pending);
     active.attempts = Set(0);
     active.run_at = Set(Utc::now());
     active.updated_at = Set(Utc::now());

@@ -36,12 +36,7 @@ const KEY_LOCK_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 /// How long workers leave a new delivery to the request that enqueued it.
 const INLINE_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
-pub mod state {
-    pub const QUEUED: &str = "queued";
-    pub const SENT: &str = "sent";
-    pub const FAILED: &str = "failed";
-    pub const RECEIVED: &str = "received";
-}
+pub use crate::entities::message::{Direction, MessageState};
 
 /// Message text: not blank, at most 2,000 characters (Discord's limit), no control characters
 /// but line breaks and tabs.
@@ -205,10 +200,10 @@ async fn send_locked(
         lead_id: Set(lead.id),
         guild_id: Set(channel.guild_id.clone()),
         channel_id: Set(channel.channel_id.clone()),
-        direction: Set("outbound".into()),
+        direction: Set(Direction::Outbound),
         author_meta_id: Set(author_of(principal)),
         content: Set(content.0),
-        state: Set(state::QUEUED.into()),
+        state: Set(MessageState::Queued),
         discord_message_id: Set(None),
         idempotency_key: Set(key.map(|k| k.0.clone())),
         request_hash: Set(key.map(|_| hash.to_owned())),
@@ -284,7 +279,7 @@ pub async fn run(app: &Services, job: job::Model) -> Result<()> {
         jobs::complete(&app.db, job).await?;
         return Ok(());
     };
-    if message.state != state::QUEUED {
+    if message.state != MessageState::Queued {
         jobs::complete(&app.db, job).await?;
         return Ok(());
     }
@@ -314,7 +309,7 @@ pub async fn run(app: &Services, job: job::Model) -> Result<()> {
             let now = Utc::now();
             let mut change = app.begin().await?;
             let mut active = message.clone().into_active_model();
-            active.state = Set(state::SENT.into());
+            active.state = Set(MessageState::Sent);
             active.discord_message_id = Set(Some(sent.id.to_string()));
             active.sent_at = Set(Some(now));
             active.updated_at = Set(now);
@@ -350,7 +345,7 @@ pub async fn run(app: &Services, job: job::Model) -> Result<()> {
                     && let Some(conn) = store::connection_for(&app.db, message.company_id).await?
                 {
                     let mut active = conn.into_active_model();
-                    active.health = Set(health::DEGRADED.into());
+                    active.health = Set(health::DEGRADED);
                     active.update(&app.db).await?;
                 }
                 Failure::Permanent {
@@ -363,7 +358,7 @@ pub async fn run(app: &Services, job: job::Model) -> Result<()> {
                 }
             };
             let job = jobs::fail(&app.db, job, failure).await?;
-            if job.state == jobs::state::DEAD {
+            if job.state == jobs::JobState::Dead {
                 mark_failed(app, message, &reason).await?;
             }
         }
@@ -373,7 +368,7 @@ pub async fn run(app: &Services, job: job::Model) -> Result<()> {
 
 async fn mark_failed(app: &Services, message: message::Model, reason: &str) -> Result<()> {
     let mut active = message.into_active_model();
-    active.state = Set(state::FAILED.into());
+    active.state = Set(MessageState::Failed);
     active.failure_reason = Set(Some(reason.chars().take(500).collect()));
     active.updated_at = Set(Utc::now());
     save_with_event(app, active).await
@@ -411,7 +406,7 @@ pub async fn fail_undelivered(
 ) -> Result<Option<events::Recorded>> {
     let queued = message::Entity::find()
         .filter(message::Column::CompanyId.eq(company_id))
-        .filter(message::Column::State.eq(state::QUEUED))
+        .filter(message::Column::State.eq(MessageState::Queued))
         .all(txn)
         .await?;
     if queued.is_empty() {
@@ -419,18 +414,18 @@ pub async fn fail_undelivered(
     }
     let now = Utc::now();
     message::Entity::update_many()
-        .col_expr(message::Column::State, Expr::value(state::FAILED))
+        .col_expr(message::Column::State, Expr::value(MessageState::Failed))
         .col_expr(message::Column::FailureReason, Expr::value(reason))
         .col_expr(message::Column::UpdatedAt, Expr::value(now))
         .filter(message::Column::CompanyId.eq(company_id))
-        .filter(message::Column::State.eq(state::QUEUED))
+        .filter(message::Column::State.eq(MessageState::Queued))
         .exec(txn)
         .await?;
     jobs::kill_pending(txn, company_id, DELIVER, reason).await?;
     let events = queued
         .into_iter()
         .map(|mut m| {
-            m.state = state::FAILED.into();
+            m.state = MessageState::Failed;
             m.failure_reason = Some(reason.to_owned());
             m.updated_at = now;
             (Some(m.lead_id), EventBody::message_updated(m))
@@ -455,14 +450,14 @@ pub async fn retry_job(app: &Services, company_id: Uuid, job_id: Uuid) -> Result
             Some(id) => message::Entity::find_by_id(id)
                 .one(&change)
                 .await?
-                .filter(|m| m.state == state::FAILED),
+                .filter(|m| m.state == MessageState::Failed),
             None => None,
         },
         _ => None,
     };
     if let Some(message) = message {
         let mut active = message.into_active_model();
-        active.state = Set(state::QUEUED.into());
+        active.state = Set(MessageState::Queued);
         active.failure_reason = Set(None);
         active.updated_at = Set(Utc::now());
         let updated = active.update(&change).await?;

@@ -4,7 +4,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::entities::message;
+use crate::entities::message::{self, Direction, MessageState};
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -12,10 +12,8 @@ pub struct MessageView {
     id: Uuid,
     lead_id: Uuid,
     channel_id: String,
-    /// `outbound` or `inbound`.
-    direction: String,
-    /// `queued`, `sent`, `failed` or `received`.
-    state: String,
+    direction: Direction,
+    state: MessageState,
     content: String,
     /// `crm:{userId}`, `crm:api_key:{id}` or `discord:{userId}`.
     author: String,

@@ -106,10 +106,15 @@ impl Reason {
     }
 }
 
-pub mod decision {
-    pub const ROUTED: &str = "routed";
-    pub const REJECTED: &str = "rejected";
-    pub const IGNORED: &str = "ignored";
+pub use crate::entities::routing_event::{RoutingDecision, RoutingSource};
+
+impl From<Source> for RoutingSource {
+    fn from(source: Source) -> Self {
+        match source {
+            Source::Gateway => Self::Gateway,
+            Source::Catchup => Self::Catchup,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -131,12 +136,16 @@ pub enum Decision {
 }
 
 impl Decision {
-    pub fn name(&self) -> &'static str {
+    pub fn kind(&self) -> RoutingDecision {
         match self {
-            Self::Routed { .. } => decision::ROUTED,
-            Self::Ignored { .. } => decision::IGNORED,
-            Self::Rejected { .. } => decision::REJECTED,
+            Self::Routed { .. } => RoutingDecision::Routed,
+            Self::Ignored { .. } => RoutingDecision::Ignored,
+            Self::Rejected { .. } => RoutingDecision::Rejected,
         }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.kind().as_str()
     }
 
     pub fn reason(&self) -> Option<Reason> {
@@ -376,7 +385,7 @@ async fn is_outbound_nonce(db: &impl ConnectionTrait, lead_id: Uuid, nonce: &str
         .select_only()
         .column(message::Column::Id)
         .filter(message::Column::LeadId.eq(lead_id))
-        .filter(message::Column::Direction.eq("outbound"))
+        .filter(message::Column::Direction.eq(message::Direction::Outbound))
         .filter(message::Column::CreatedAt.gt(Utc::now() - chrono::Duration::days(1)))
         .into_tuple()
         .all(db)
@@ -422,10 +431,10 @@ pub fn stored_row(
         // A direct message has no guild; its channel is the DM channel.
         guild_id: message.guild_id.map(|g| g.to_string()).unwrap_or_default(),
         channel_id: message.channel_id.to_string(),
-        direction: "inbound".to_owned(),
+        direction: message::Direction::Inbound,
         author_meta_id: format!("discord:{}", message.author_id),
         content: message.content.clone(),
-        state: messages::state::RECEIVED.to_owned(),
+        state: message::MessageState::Received,
         discord_message_id: Some(message.message_id.to_string()),
         idempotency_key: None,
         request_hash: None,
@@ -526,13 +535,13 @@ async fn record_decision(
         id: Set(Uuid::now_v7()),
         company_id: Set(decision.company_id()),
         event_type: Set("MESSAGE_CREATE".to_owned()),
-        source: Set(message.source.as_str().to_owned()),
+        source: Set(message.source.into()),
         guild_id: Set(message.guild_id.map(|g| g.to_string())),
         channel_id: Set(Some(message.channel_id.to_string())),
         discord_message_id: Set(Some(message.message_id.to_string())),
         author_id: Set(Some(message.author_id.to_string())),
         lead_id: Set(lead_id),
-        decision: Set(decision.name().to_owned()),
+        decision: Set(decision.kind()),
         reason: Set(decision.reason().map(|r| r.as_str().to_owned())),
         path: Set(path),
         created_at: Set(Utc::now()),
@@ -577,13 +586,13 @@ pub async fn record_platform_event(
         id: Set(Uuid::now_v7()),
         company_id: Set(company_id),
         event_type: Set(event_type.to_owned()),
-        source: Set(Source::Gateway.as_str().to_owned()),
+        source: Set(RoutingSource::Gateway),
         guild_id: Set(guild_id),
         channel_id: Set(channel_id),
         discord_message_id: Set(None),
         author_id: Set(None),
         lead_id: Set(None),
-        decision: Set(decision::ROUTED.to_owned()),
+        decision: Set(RoutingDecision::Routed),
         reason: Set(Some(outcome.to_owned())),
         path: Set(path),
         created_at: Set(Utc::now()),

@@ -489,7 +489,10 @@ storage_test!(
             "a new access token"
         );
         assert!(after.expires_at > before.expires_at);
-        assert_eq!(after.status, "active");
+        assert_eq!(
+            after.status,
+            switchboard::integrations::IntegrationStatus::Active
+        );
 
         // The refresh token is revoked at Discord: the next refresh fails and is recorded.
         let refresh = store::token(&app.state.cipher, &after, store::REFRESH_TOKEN)

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use sea_orm::EntityTrait;
 use switchboard::{
     entities::job,
-    jobs::{self, Failure},
+    jobs::{self, Failure, JobState},
 };
 
 storage_test!(concurrent_workers_claim_each_job_exactly_once, |app| {
@@ -74,10 +74,10 @@ storage_test!(
             .await
             .expect("fail");
             if attempt < 5 {
-                assert_eq!(failed.state, "pending");
+                assert_eq!(failed.state, JobState::Pending);
                 waits.push((failed.run_at - before).num_milliseconds());
             } else {
-                assert_eq!(failed.state, "dead");
+                assert_eq!(failed.state, JobState::Dead);
                 assert_eq!(failed.last_error.as_deref(), Some("attempt 5"));
             }
         }
@@ -130,8 +130,8 @@ storage_test!(
         .await
         .expect("fail");
         assert_eq!(
-            (dead.state.as_str(), dead.attempts),
-            ("dead", 1),
+            (dead.state, dead.attempts),
+            (JobState::Dead, 1),
             "permanent failures are not retried"
         );
     }

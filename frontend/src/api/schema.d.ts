@@ -775,6 +775,11 @@ export interface components {
             /** @description The key itself. Shown only in this response: store it now. */
             secret: string;
         };
+        /**
+         * @description Which way a message went.
+         * @enum {string}
+         */
+        Direction: "outbound" | "inbound";
         /** @description What happened, with the resource as the REST API shows it. */
         EventBody: {
             /** @description A message was stored: sent from the CRM or received from Discord. */
@@ -805,10 +810,11 @@ export interface components {
             field: string;
             message: string;
         };
-        Health: {
-            /** @description `ok` when the check passed. */
-            status: string;
-        };
+        /**
+         * @description How a connection stands.
+         * @enum {string}
+         */
+        Health: "connected" | "degraded" | "disconnected" | "error";
         IntegrationList: {
             items: components["schemas"]["IntegrationView"][];
         };
@@ -823,6 +829,11 @@ export interface components {
             permissions?: string | null;
             scopes?: string[];
         };
+        /**
+         * @description Where a company's grant from a provider stands.
+         * @enum {string}
+         */
+        IntegrationStatus: "active" | "error" | "revoked";
         IntegrationView: {
             /** Format: date-time */
             connectedAt?: string | null;
@@ -836,16 +847,15 @@ export interface components {
             expiresAt?: string | null;
             /**
              * @description Discord: the bot's standing in the server (`connected`, `degraded`, `disconnected`);
-             *     other providers: `connected` or `error`.
+             *     other providers: `connected`, `disconnected` or `error`.
              */
-            health: string;
+            health: components["schemas"]["Health"];
             /** Format: uuid */
             id: string;
             lastError?: string | null;
             metadata: components["schemas"]["IntegrationMetadata"];
             provider: string;
-            /** @description `active`, `error` or `revoked`. */
-            status: string;
+            status: components["schemas"]["IntegrationStatus"];
             /** Format: date-time */
             updatedAt: string;
         };
@@ -853,6 +863,11 @@ export interface components {
             items: components["schemas"]["JobView"][];
             nextCursor?: string | null;
         };
+        /**
+         * @description Where a job stands.
+         * @enum {string}
+         */
+        JobState: "pending" | "running" | "done" | "dead";
         JobView: {
             /** Format: int32 */
             attempts: number;
@@ -865,8 +880,7 @@ export interface components {
             payload: Record<string, never>;
             /** Format: date-time */
             runAt: string;
-            /** @description `pending`, `running`, `done` or `dead`. */
-            state: string;
+            state: components["schemas"]["JobState"];
             /** Format: date-time */
             updatedAt: string;
         };
@@ -946,6 +960,10 @@ export interface components {
             /** Format: uuid */
             leadId?: string | null;
         };
+        Liveness: {
+            /** @description `ok` when the check passed. */
+            status: string;
+        };
         LoginRequest: {
             /**
              * Format: uuid
@@ -981,6 +999,11 @@ export interface components {
             items: components["schemas"]["MessageView"][];
             nextCursor?: string | null;
         };
+        /**
+         * @description Where a message's delivery stands.
+         * @enum {string}
+         */
+        MessageState: "queued" | "sent" | "failed" | "received";
         MessageView: {
             /** @description `crm:{userId}`, `crm:api_key:{id}` or `discord:{userId}`. */
             author: string;
@@ -988,8 +1011,7 @@ export interface components {
             content: string;
             /** Format: date-time */
             createdAt: string;
-            /** @description `outbound` or `inbound`. */
-            direction: string;
+            direction: components["schemas"]["Direction"];
             discordMessageId?: string | null;
             /** @description Why delivery failed, when `state` is `failed`. */
             failureReason?: string | null;
@@ -999,8 +1021,7 @@ export interface components {
             leadId: string;
             /** Format: date-time */
             sentAt?: string | null;
-            /** @description `queued`, `sent`, `failed` or `received`. */
-            state: string;
+            state: components["schemas"]["MessageState"];
         };
         OpenChannelRequest: {
             /** Format: uuid */
@@ -1057,6 +1078,11 @@ export interface components {
          * @enum {string}
          */
         Role: "member" | "admin" | "owner";
+        /**
+         * @description What routing made of the event.
+         * @enum {string}
+         */
+        RoutingDecision: "routed" | "rejected" | "ignored";
         RoutingEventPage: {
             items: components["schemas"]["RoutingEventView"][];
             nextCursor?: string | null;
@@ -1066,8 +1092,7 @@ export interface components {
             at: string;
             authorId?: string | null;
             channelId?: string | null;
-            /** @description `routed`, `rejected` or `ignored`. */
-            decision: string;
+            decision: components["schemas"]["RoutingDecision"];
             discordMessageId?: string | null;
             /** @description `MESSAGE_CREATE`, `CHANNEL_DELETE` or `GUILD_DELETE`. */
             eventType: string;
@@ -1086,9 +1111,13 @@ export interface components {
              *     platform events, what was done: `channel_archived`, `guild_unavailable`, `bot_removed`).
              */
             reason?: string | null;
-            /** @description `gateway` or `catchup`. */
-            source: string;
+            source: components["schemas"]["RoutingSource"];
         };
+        /**
+         * @description Where the event was read.
+         * @enum {string}
+         */
+        RoutingSource: "gateway" | "catchup";
         SendMessageRequest: {
             /** @description 1 to 2,000 characters; line breaks allowed. */
             content: string;
@@ -2706,7 +2735,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Health"];
+                    "application/json": components["schemas"]["Liveness"];
                 };
             };
             500: components["responses"]["InternalError"];

@@ -16,7 +16,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Health {
+pub struct Liveness {
     /// `ok` when the check passed.
     status: &'static str,
 }
@@ -32,9 +32,9 @@ pub struct Readiness {
 
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
-    responses((status = 200, description = "The process is alive", body = Health)))]
-async fn healthz() -> axum::Json<Health> {
-    axum::Json(Health { status: "ok" })
+    responses((status = 200, description = "The process is alive", body = Liveness)))]
+async fn healthz() -> axum::Json<Liveness> {
+    axum::Json(Liveness { status: "ok" })
 }
 
 /// Readiness: the database and the state store (Redis when configured) answer.

@@ -20,7 +20,7 @@ use crate::{
         extract::{AdminPrincipal, ApiPath, ApiQuery},
         problem::status_of,
     },
-    integrations::{CallbackParams, IntegrationMetadata, flow, health, status, store},
+    integrations::{CallbackParams, Health, IntegrationMetadata, IntegrationStatus, flow, store},
     tenancy::Principal,
 };
 
@@ -112,11 +112,10 @@ pub struct ConnectedBy {
 pub struct IntegrationView {
     id: Uuid,
     provider: String,
-    /// `active`, `error` or `revoked`.
-    status: String,
+    status: IntegrationStatus,
     /// Discord: the bot's standing in the server (`connected`, `degraded`, `disconnected`);
-    /// other providers: `connected` or `error`.
-    health: String,
+    /// other providers: `connected`, `disconnected` or `error`.
+    health: Health,
     metadata: IntegrationMetadata,
     connected_by: Option<ConnectedBy>,
     connected_at: Option<DateTime<Utc>>,
@@ -148,13 +147,13 @@ async fn view(state: &AppState, row: integration::Model) -> Result<IntegrationVi
     let health = if row.provider == "discord" {
         store::connection_for(&state.db, row.company_id)
             .await?
-            .map_or_else(|| health::DISCONNECTED.to_owned(), |c| c.health)
-    } else if row.status == status::ACTIVE {
-        health::CONNECTED.to_owned()
-    } else if row.status == status::REVOKED {
-        health::DISCONNECTED.to_owned()
+            .map_or(Health::Disconnected, |c| c.health)
+    } else if row.status == IntegrationStatus::Active {
+        Health::Connected
+    } else if row.status == IntegrationStatus::Revoked {
+        Health::Disconnected
     } else {
-        "error".to_owned()
+        Health::Error
     };
     Ok(IntegrationView {
         metadata: store::metadata(&row),

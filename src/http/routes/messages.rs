@@ -106,8 +106,7 @@ async fn lead_messages(
 pub struct JobView {
     id: Uuid,
     kind: String,
-    /// `pending`, `running`, `done` or `dead`.
-    state: String,
+    state: jobs::JobState,
     attempts: i32,
     run_at: DateTime<Utc>,
     last_error: Option<String>,
@@ -164,33 +163,19 @@ async fn list_jobs(
     AdminPrincipal(principal): AdminPrincipal,
     ApiQuery(params): ApiQuery<JobListParams>,
 ) -> Result<Json<JobList>> {
-    if let Some(s) = params.state.as_deref()
-        && ![
-            jobs::state::PENDING,
-            jobs::state::RUNNING,
-            jobs::state::DONE,
-            jobs::state::DEAD,
-        ]
-        .contains(&s)
-    {
-        return Err(Error::invalid(
-            "state",
-            "must be pending, running, done or dead",
-        ));
-    }
+    let wanted = params
+        .state
+        .map(|s| {
+            <jobs::JobState as sea_orm::ActiveEnum>::try_from_value(&s)
+                .map_err(|_| Error::invalid("state", "must be pending, running, done or dead"))
+        })
+        .transpose()?;
     let (limit, cursor) = PageParams {
         limit: params.limit,
         cursor: params.cursor,
     }
     .parse()?;
-    let page = jobs::list(
-        &state.db,
-        principal.company_id,
-        params.state.as_deref(),
-        limit,
-        cursor,
-    )
-    .await?;
+    let page = jobs::list(&state.db, principal.company_id, wanted, limit, cursor).await?;
     Ok(Json(JobList {
         items: page.items.into_iter().map(Into::into).collect(),
         next_cursor: page.next_cursor,

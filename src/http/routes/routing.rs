@@ -13,7 +13,7 @@ use crate::{
     http::AppState,
     http::extract::{AdminPrincipal, ApiQuery},
     pagination::{Page, PageParams},
-    routing::decision,
+    routing::{RoutingDecision, RoutingSource},
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -26,15 +26,13 @@ pub struct RoutingEventView {
     id: Uuid,
     /// `MESSAGE_CREATE`, `CHANNEL_DELETE` or `GUILD_DELETE`.
     event_type: String,
-    /// `gateway` or `catchup`.
-    source: String,
+    source: RoutingSource,
     guild_id: Option<String>,
     channel_id: Option<String>,
     discord_message_id: Option<String>,
     author_id: Option<String>,
     lead_id: Option<Uuid>,
-    /// `routed`, `rejected` or `ignored`.
-    decision: String,
+    decision: RoutingDecision,
     /// Why: `unknown_channel`, `tenant_mismatch`, `own_bot`, `channel_archived`, … (for
     /// platform events, what was done: `channel_archived`, `guild_unavailable`, `bot_removed`).
     reason: Option<String>,
@@ -121,12 +119,8 @@ async fn list_routing_events(
         query = query.filter(routing_event::Column::ChannelId.eq(channel));
     }
     if let Some(wanted) = params.decision {
-        if ![decision::ROUTED, decision::REJECTED, decision::IGNORED].contains(&wanted.as_str()) {
-            return Err(Error::invalid(
-                "decision",
-                "must be `routed`, `rejected` or `ignored`",
-            ));
-        }
+        let wanted = <RoutingDecision as sea_orm::ActiveEnum>::try_from_value(&wanted)
+            .map_err(|_| Error::invalid("decision", "must be `routed`, `rejected` or `ignored`"))?;
         query = query.filter(routing_event::Column::Decision.eq(wanted));
     }
     if let Some(since) = params.since {
