@@ -14,8 +14,7 @@ pub struct Model {
     pub discord_channel_id: Option<String>,
     pub discord_invite_sent: bool,
     pub discord_joined_channel: bool,
-    /// `open`, `resolved` or `closed` (see `leads::LeadStatus`).
-    pub status: String,
+    pub status: LeadStatus,
     pub last_contact_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
@@ -25,3 +24,56 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// Where a lead's conversation stands.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    EnumIter,
+    DeriveActiveEnum,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+#[serde(rename_all = "lowercase")]
+pub enum LeadStatus {
+    #[sea_orm(string_value = "open")]
+    Open,
+    #[sea_orm(string_value = "resolved")]
+    Resolved,
+    #[sea_orm(string_value = "closed")]
+    Closed,
+}
+
+impl LeadStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeadStatus::Open => "open",
+            LeadStatus::Resolved => "resolved",
+            LeadStatus::Closed => "closed",
+        }
+    }
+}
+
+impl std::fmt::Display for LeadStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for LeadStatus {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "open" => Ok(LeadStatus::Open),
+            "resolved" => Ok(LeadStatus::Resolved),
+            "closed" => Ok(LeadStatus::Closed),
+            _ => Err(()),
+        }
+    }
+}

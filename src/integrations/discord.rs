@@ -24,18 +24,15 @@ use crate::{
 };
 use std::sync::Arc;
 
-/// Discord's permission bits the bot needs (https://discord.com/developers/docs/topics/permissions).
+/// The permissions the bot asks for at install (bits from `discord::model::permission`).
 pub mod permissions {
-    pub const MANAGE_CHANNELS: u64 = 1 << 4;
-    pub const VIEW_CHANNEL: u64 = 1 << 10;
-    pub const SEND_MESSAGES: u64 = 1 << 11;
-    pub const EMBED_LINKS: u64 = 1 << 14;
-    pub const ATTACH_FILES: u64 = 1 << 15;
-    pub const READ_MESSAGE_HISTORY: u64 = 1 << 16;
-    /// Needed to write permission overwrites on the lead channels.
-    pub const MANAGE_ROLES: u64 = 1 << 28;
+    use crate::discord::model::permission::{
+        ATTACH_FILES, EMBED_LINKS, MANAGE_CHANNELS, MANAGE_ROLES, READ_MESSAGE_HISTORY,
+        SEND_MESSAGES, VIEW_CHANNEL,
+    };
 
-    /// Everything the bot asks for at install.
+    /// Everything the bot asks for at install. MANAGE_ROLES is needed to write permission
+    /// overwrites on the lead channels.
     pub const BOT: u64 = VIEW_CHANNEL
         | SEND_MESSAGES
         | READ_MESSAGE_HISTORY

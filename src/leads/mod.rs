@@ -1,13 +1,9 @@
 //! Leads: the people a company talks to. Every query starts from [`find_for`].
-use std::{fmt, str::FromStr};
-
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
     QueryFilter, QueryOrder, QuerySelect, Select,
 };
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 pub mod view;
@@ -17,47 +13,14 @@ pub use view::LeadView;
 use crate::{
     entities::lead::{self, Entity as Leads},
     error::{Error, Result},
+    events::EventBody,
     pagination::{Cursor, Page},
+    services::Services,
     tenancy::accounts,
     types::{DiscordUsername, Email, PersonName, Snowflake},
 };
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum LeadStatus {
-    Open,
-    Resolved,
-    Closed,
-}
-
-impl LeadStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LeadStatus::Open => "open",
-            LeadStatus::Resolved => "resolved",
-            LeadStatus::Closed => "closed",
-        }
-    }
-}
-
-impl fmt::Display for LeadStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for LeadStatus {
-    type Err = ();
-
-    fn from_str(s: &str) -> Result<Self, ()> {
-        match s {
-            "open" => Ok(LeadStatus::Open),
-            "resolved" => Ok(LeadStatus::Resolved),
-            "closed" => Ok(LeadStatus::Closed),
-            _ => Err(()),
-        }
-    }
-}
+pub use crate::entities::lead::LeadStatus;
 
 /// The company's leads. The only way into the table for tenant-facing code.
 pub fn find_for(company_id: Uuid) -> Select<Leads> {
@@ -135,7 +98,7 @@ pub async fn create(
         discord_channel_id: Set(None),
         discord_invite_sent: Set(false),
         discord_joined_channel: Set(false),
-        status: Set(LeadStatus::Open.as_str().to_owned()),
+        status: Set(LeadStatus::Open),
         last_contact_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
@@ -167,10 +130,30 @@ pub async fn update(
         model.discord_username = Set(username.map(DiscordUsername::into_inner));
     }
     if let Some(status) = update.status {
-        model.status = Set(status.as_str().to_owned());
+        model.status = Set(status);
     }
     model.updated_at = Set(Utc::now());
     Ok(model.update(db).await?)
+}
+
+/// Applies `update` and tells the live streams (`lead.updated`), in one change.
+pub async fn edit(
+    app: &Services,
+    company_id: Uuid,
+    lead_id: Uuid,
+    update: LeadUpdate,
+) -> Result<lead::Model> {
+    let mut change = app.begin().await?;
+    let lead = self::update(&change, company_id, lead_id, update).await?;
+    change
+        .event(
+            company_id,
+            Some(lead.id),
+            EventBody::lead_updated(lead.clone())?,
+        )
+        .await?;
+    change.commit().await?;
+    Ok(lead)
 }
 
 pub async fn delete(db: &impl ConnectionTrait, company_id: Uuid, lead_id: Uuid) -> Result<()> {
@@ -209,10 +192,4 @@ pub async fn list(
         .all(db)
         .await?;
     Ok(Page::from_rows(rows, limit, |l| l.id))
-}
-
-pub fn parse_status(stored: &str) -> Result<LeadStatus> {
-    stored
-        .parse()
-        .map_err(|()| Error::internal(anyhow::anyhow!("unknown lead status in database: {stored}")))
 }

@@ -4,9 +4,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::LeadStatus;
 use crate::{
-    entities::lead,
+    entities::lead::{self, LeadStatus},
     error::{Error, Result},
 };
 
@@ -35,7 +34,7 @@ impl TryFrom<lead::Model> for LeadView {
 
     fn try_from(l: lead::Model) -> Result<Self> {
         Ok(Self {
-            status: super::parse_status(&l.status)?,
+            status: l.status,
             id: l.id,
             owner_user_id: l.owner_user_id,
             name: l.name,

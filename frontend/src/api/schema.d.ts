@@ -921,7 +921,10 @@ export interface components {
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
             nextCursor?: string | null;
         };
-        /** @enum {string} */
+        /**
+         * @description Where a lead's conversation stands.
+         * @enum {string}
+         */
         LeadStatus: "open" | "resolved" | "closed";
         LeadView: {
             /** Format: date-time */

@@ -210,17 +210,7 @@ async fn update_lead(
         owner_user_id: body.owner_user_id,
         status: body.status,
     };
-    let txn = crate::db::begin_write(&state.db).await?;
-    let lead = leads::update(&txn, principal.company_id, path.lead_id, update).await?;
-    let event = crate::events::record(
-        &txn,
-        principal.company_id,
-        Some(lead.id),
-        crate::events::EventBody::lead_updated(lead.clone())?,
-    )
-    .await?;
-    txn.commit().await?;
-    state.events.publish(event).await;
+    let lead = leads::edit(&state, principal.company_id, path.lead_id, update).await?;
     Ok(Json(lead.try_into()?))
 }
 
