@@ -3,14 +3,9 @@
 //! The product reaches them exactly as it reaches discord.com and github.com: over HTTP, at the
 //! configured base URLs. They check what the real platforms check and answer in their shapes,
 //! errors included, so a flow that works here works there.
-pub mod channels;
-mod chat;
 pub mod discord;
-pub mod gateway;
 pub mod github;
-pub mod limits;
 mod page;
-pub mod permissions;
 
 use std::{
     collections::HashMap,
@@ -156,14 +151,11 @@ pub fn router<S>(sandbox: Arc<Sandbox>) -> Router<S> {
         .nest(
             "/sandbox/discord",
             discord::router()
-                .merge(channels::router())
-                .merge(gateway::router())
                 .layer(axum::middleware::from_fn_with_state(
                     sandbox.clone(),
                     slow_answer,
                 ))
-                // The simulated client is not Discord's API: no injected slowness.
-                .merge(chat::router()),
+                .merge(discord::client_router()),
         )
         .nest("/sandbox/github", github::router())
         .with_state(sandbox)

@@ -20,8 +20,12 @@ use chrono::SecondsFormat;
 use serde::Deserialize;
 
 use super::{
+    channels::id,
+    control,
+    state::{MAX_CONTENT_CHARS, MAX_USERNAME_CHARS, SimChannel, SimMember},
+};
+use crate::sandbox::{
     Sandbox,
-    channels::{self, MAX_CONTENT_CHARS, MAX_USERNAME_CHARS, SimChannel, SimMember, id},
     page::{escape, render},
 };
 
@@ -103,7 +107,7 @@ async fn post_message(
     let Some(channel) = sandbox.discord.channels.channel(id(&channel)) else {
         return unknown_channel();
     };
-    match channels::post_member_message(&sandbox, &channel, id(&form.author_id), &form.content) {
+    match control::post_member_message(&sandbox, &channel, id(&form.author_id), &form.content) {
         // Post/redirect/get: reloading the page does not post twice.
         Ok(_) => Redirect::to(&page_path(channel.id)).into_response(),
         Err(refusal) => chat(
@@ -130,7 +134,7 @@ async fn add_member(
         return unknown_channel();
     };
     let username = form.username.trim();
-    if !channels::valid_username(username) {
+    if !control::valid_username(username) {
         return chat(
             &sandbox,
             &channel,

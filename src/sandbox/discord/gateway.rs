@@ -448,7 +448,7 @@ fn identify(sandbox: &Sandbox, d: &Value) -> Result<Started, (u16, &'static str)
         live: Some((connection, tx)),
         disconnected_at: None,
     };
-    let guilds: Vec<super::discord::SimGuild> = sim
+    let guilds: Vec<super::SimGuild> = sim
         .guilds()
         .into_iter()
         .filter(|g| g.bot_member && session.covers(Some(g.id)))
