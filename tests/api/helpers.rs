@@ -19,7 +19,7 @@ pub enum Backend {
 macro_rules! gateway_test {
     ($name:ident, |$app:ident| $body:block) => {
         mod $name {
-            #[allow(unused_imports)]
+            #[allow(unused_imports, reason = "a test body may or may not use the enclosing module's imports")]
             use super::*;
 
             async fn run($app: $crate::helpers::TestApp) $body
@@ -42,7 +42,7 @@ macro_rules! gateway_test {
 macro_rules! storage_test {
     ($name:ident, |$app:ident| $body:block) => {
         mod $name {
-            #[allow(unused_imports)]
+            #[allow(unused_imports, reason = "a test body may or may not use the enclosing module's imports")]
             use super::*;
 
             async fn run($app: $crate::helpers::TestApp) $body
@@ -69,8 +69,14 @@ pub fn services_env(name: &str) -> String {
 
 /// Owns the test's storage and removes it when the test ends, pass or fail.
 enum Storage {
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, database: String },
+    Sqlite(
+        #[expect(dead_code, reason = "held for its Drop, which removes the directory")]
+        tempfile::TempDir,
+    ),
+    Postgres {
+        admin_url: String,
+        database: String,
+    },
 }
 
 impl Drop for Storage {

@@ -8,7 +8,7 @@ use uuid::Uuid;
 macro_rules! state_test {
     ($name:ident, |$store:ident| $body:block) => {
         mod $name {
-            #[allow(unused_imports)]
+            #[allow(unused_imports, reason = "a test body may or may not use the enclosing module's imports")]
             use super::*;
 
             async fn run($store: SharedState) $body

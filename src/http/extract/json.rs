@@ -139,7 +139,10 @@ mod tests {
 
     #[derive(Debug, Deserialize)]
     #[serde(rename_all = "camelCase", deny_unknown_fields)]
-    #[allow(dead_code)]
+    #[expect(
+        dead_code,
+        reason = "the fields are only deserialised, to see what is refused"
+    )]
     struct Body {
         company_name: String,
         size: Option<u32>,

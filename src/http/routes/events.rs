@@ -40,7 +40,7 @@ pub struct ResumeHeader {
     /// Without it, the stream starts with the next new event.
     #[serde(rename = "Last-Event-ID")]
     #[param(rename = "Last-Event-ID", pattern = "^[0-9]{1,18}$")]
-    #[allow(
+    #[expect(
         dead_code,
         reason = "read from the headers; declared for the OpenAPI document"
     )]
