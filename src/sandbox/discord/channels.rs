@@ -263,9 +263,9 @@ pub(super) async fn list_channels(
     State(sandbox): State<Arc<Sandbox>>,
     headers: HeaderMap,
     Path(guild): Path<String>,
-) -> Response {
+) -> Result<Response, Response> {
     let guild = id(&guild);
-    match admit(
+    let allowed = admit(
         &sandbox,
         &headers,
         "guilds/{guild_id}/channels",
@@ -274,22 +274,15 @@ pub(super) async fn list_channels(
         guild,
         0,
     )
-    .await
-    {
-        Ok(allowed) => allowed.apply(
-            Json(
-                sandbox
-                    .discord
-                    .channels
-                    .channels_of(guild)
-                    .iter()
-                    .map(channel_json)
-                    .collect::<Vec<_>>(),
-            )
-            .into_response(),
-        ),
-        Err(r) => r,
-    }
+    .await?;
+    let channels: Vec<Value> = sandbox
+        .discord
+        .channels
+        .channels_of(guild)
+        .iter()
+        .map(channel_json)
+        .collect();
+    Ok(allowed.apply(Json(channels).into_response()))
 }
 
 pub(super) async fn create_channel(
@@ -297,9 +290,9 @@ pub(super) async fn create_channel(
     headers: HeaderMap,
     Path(guild): Path<String>,
     body: Bytes,
-) -> Response {
+) -> Result<Response, Response> {
     let guild = id(&guild);
-    let allowed = match admit(
+    let allowed = admit(
         &sandbox,
         &headers,
         "guilds/{guild_id}/channels:post",
@@ -308,34 +301,22 @@ pub(super) async fn create_channel(
         guild,
         permissions::MANAGE_CHANNELS,
     )
-    .await
-    {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let body = match json_body(&sandbox, "POST guilds/{guild_id}/channels", &body) {
-        Ok(body) => body,
-        Err(r) => return r,
-    };
+    .await?;
+    let body = json_body(&sandbox, "POST guilds/{guild_id}/channels", &body)?;
     let kind = body.get("type").and_then(Value::as_u64).unwrap_or(0);
     if kind != u64::from(TEXT) && kind != u64::from(CATEGORY) {
-        return form_error("type", "BASE_TYPE_CHOICES", "Value must be one of {0, 4}.");
+        return Err(form_error(
+            "type",
+            "BASE_TYPE_CHOICES",
+            "Value must be one of {0, 4}.",
+        ));
     }
-    let name = match channel_name(
+    let name = channel_name(
         kind == u64::from(TEXT),
         body.get("name").and_then(Value::as_str).unwrap_or_default(),
-    ) {
-        Ok(name) => name,
-        Err(r) => return r,
-    };
-    let topic = match channel_topic(body.get("topic")) {
-        Ok(topic) => topic.flatten(),
-        Err(r) => return r,
-    };
-    let overwrites = match parse_overwrites(body.get("permission_overwrites")) {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
+    )?;
+    let topic = channel_topic(body.get("topic"))?.flatten();
+    let overwrites = parse_overwrites(body.get("permission_overwrites"))?;
     let parent_id = match body.get("parent_id") {
         None | Some(Value::Null) => None,
         Some(v) => match v
@@ -345,35 +326,37 @@ pub(super) async fn create_channel(
         {
             Some(parent) => Some(parent),
             None => {
-                return form_error("parent_id", "NUMBER_TYPE_COERCE", "Value is not snowflake.");
+                return Err(form_error(
+                    "parent_id",
+                    "NUMBER_TYPE_COERCE",
+                    "Value is not snowflake.",
+                ));
             }
         },
     };
     // `parent_id` is for channels inside a category (its "Channel Type" column excludes
     // categories): a category cannot nest.
     if parent_id.is_some() && kind == u64::from(CATEGORY) {
-        return form_error(
+        return Err(form_error(
             "parent_id",
             "CHANNEL_PARENT_INVALID_TYPE",
             "A category cannot have a parent.",
-        );
+        ));
     }
     let Some(bot) = sandbox.discord.bot_subject(guild).flatten() else {
-        return denied(Denied::MissingAccess);
+        return Err(denied(Denied::MissingAccess));
     };
     let base = permissions::base(&bot);
     // Create Guild Channel: "If setting permission overwrites, only permissions your bot has in
     // the guild can be allowed/denied. Setting MANAGE_ROLES permission in channels is only
     // possible for guild administrators." Writing overwrites at all takes MANAGE_ROLES, as it
     // does on every other route that writes them.
-    if let Err(refused) = refuse_overwrites(permissions::check_overwrite_write(
+    refuse_overwrites(permissions::check_overwrite_write(
         Write::Create,
         base,
         base,
         &overwrites,
-    )) {
-        return refused;
-    }
+    ))?;
     let channel_id = sandbox.discord.snowflake();
     let created = {
         let mut state = sandbox.discord.channels.lock();
@@ -383,11 +366,11 @@ pub(super) async fn create_channel(
             .filter(|c| c.guild_id == guild)
             .count();
         if in_guild >= MAX_CHANNELS_PER_GUILD {
-            return error(
+            return Err(error(
                 StatusCode::BAD_REQUEST,
                 30013,
                 "Maximum number of guild channels reached (500)",
-            );
+            ));
         }
         if let Some(parent) = parent_id {
             match state.channels.get(&parent) {
@@ -396,15 +379,15 @@ pub(super) async fn create_channel(
                 Some(p) if p.kind == CATEGORY && p.guild_id == guild => {
                     let held = permissions::in_channel(&bot, &p.overwrites);
                     if let Err(why) = permissions::require(held, permissions::MANAGE_CHANNELS) {
-                        return denied(why);
+                        return Err(denied(why));
                     }
                 }
                 _ => {
-                    return form_error(
+                    return Err(form_error(
                         "parent_id",
                         "CHANNEL_PARENT_INVALID",
                         "Category does not exist.",
-                    );
+                    ));
                 }
             }
             let children = state
@@ -413,11 +396,11 @@ pub(super) async fn create_channel(
                 .filter(|c| c.parent_id == Some(parent))
                 .count();
             if children >= MAX_CHANNELS_PER_CATEGORY {
-                return form_error(
+                return Err(form_error(
                     "parent_id",
                     "CHANNEL_PARENT_MAX_CHANNELS",
                     "Maximum number of channels in category reached (50)",
-                );
+                ));
             }
         }
         let channel = SimChannel {
@@ -439,7 +422,7 @@ pub(super) async fn create_channel(
         .discord
         .gateway
         .dispatch("CHANNEL_CREATE", Some(guild), intents::GUILDS, &out);
-    allowed.apply((StatusCode::CREATED, Json(out)).into_response())
+    Ok(allowed.apply((StatusCode::CREATED, Json(out)).into_response()))
 }
 
 /// A request body as Discord reads it (invalid JSON is its 50109), recorded for tests.
@@ -491,21 +474,17 @@ pub(super) async fn get_channel(
     State(sandbox): State<Arc<Sandbox>>,
     headers: HeaderMap,
     Path(channel): Path<String>,
-) -> Response {
-    let route = "channels/{channel_id}";
-    match channel_call(
+) -> Result<Response, Response> {
+    let (c, allowed, _) = channel_call(
         &sandbox,
         &headers,
         &channel,
-        route,
+        "channels/{channel_id}",
         limits::routes::DEFAULT,
         permissions::VIEW_CHANNEL,
     )
-    .await
-    {
-        Ok((c, allowed, _)) => allowed.apply(Json(channel_json(&c)).into_response()),
-        Err(r) => r,
-    }
+    .await?;
+    Ok(allowed.apply(Json(channel_json(&c)).into_response()))
 }
 
 pub(super) async fn modify_channel(
@@ -513,8 +492,8 @@ pub(super) async fn modify_channel(
     headers: HeaderMap,
     Path(channel): Path<String>,
     body: Bytes,
-) -> Response {
-    let (c, allowed, access) = match channel_call(
+) -> Result<Response, Response> {
+    let (c, allowed, access) = channel_call(
         &sandbox,
         &headers,
         &channel,
@@ -522,44 +501,27 @@ pub(super) async fn modify_channel(
         limits::routes::DEFAULT,
         permissions::MANAGE_CHANNELS,
     )
-    .await
-    {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
-    let body = match json_body(&sandbox, "PATCH channels/{channel_id}", &body) {
-        Ok(body) => body,
-        Err(r) => return r,
-    };
-    let overwrites = match body
+    .await?;
+    let body = json_body(&sandbox, "PATCH channels/{channel_id}", &body)?;
+    let overwrites = body
         .get("permission_overwrites")
         .map(|o| parse_overwrites(Some(o)))
-        .transpose()
-    {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
+        .transpose()?;
     if let Some(written) = &overwrites
         && let Err(refused) = access.check_change(&sandbox, &c, written)
     {
-        return refused;
+        return Err(refused);
     }
     // Everything is checked before anything changes: a refused PATCH changes nothing
     // ("a 400 BAD REQUEST on invalid parameters", Modify Channel).
     let name = match body.get("name").and_then(Value::as_str) {
-        Some(raw) => match channel_name(c.is_text(), raw) {
-            Ok(name) => Some(name),
-            Err(r) => return r,
-        },
+        Some(raw) => Some(channel_name(c.is_text(), raw)?),
         None => None,
     };
-    let topic = match channel_topic(body.get("topic")) {
-        Ok(topic) => topic,
-        Err(r) => return r,
-    };
+    let topic = channel_topic(body.get("topic"))?;
     let mut state = sandbox.discord.channels.lock();
     let Some(stored) = state.channels.get_mut(&c.id) else {
-        return error(StatusCode::NOT_FOUND, 10003, "Unknown Channel");
+        return Err(error(StatusCode::NOT_FOUND, 10003, "Unknown Channel"));
     };
     if let Some(name) = name {
         stored.name = name;
@@ -571,15 +533,15 @@ pub(super) async fn modify_channel(
         stored.overwrites = overwrites;
     }
     let out = channel_json(stored);
-    allowed.apply(Json(out).into_response())
+    Ok(allowed.apply(Json(out).into_response()))
 }
 
 pub(super) async fn delete_channel(
     State(sandbox): State<Arc<Sandbox>>,
     headers: HeaderMap,
     Path(channel): Path<String>,
-) -> Response {
-    let (c, allowed, _) = match channel_call(
+) -> Result<Response, Response> {
+    let (c, allowed, _) = channel_call(
         &sandbox,
         &headers,
         &channel,
@@ -587,11 +549,7 @@ pub(super) async fn delete_channel(
         limits::routes::DEFAULT,
         permissions::MANAGE_CHANNELS,
     )
-    .await
-    {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
+    .await?;
     {
         let mut state = sandbox.discord.channels.lock();
         state.channels.remove(&c.id);
@@ -605,7 +563,7 @@ pub(super) async fn delete_channel(
     }
     let out = channel_json(&c);
     announce_channel_delete(&sandbox, &c);
-    allowed.apply(Json(out).into_response())
+    Ok(allowed.apply(Json(out).into_response()))
 }
 
 pub(super) async fn put_overwrite(
@@ -613,8 +571,8 @@ pub(super) async fn put_overwrite(
     headers: HeaderMap,
     Path((channel, overwrite)): Path<(String, String)>,
     body: Bytes,
-) -> Response {
-    let (c, allowed, access) = match channel_call(
+) -> Result<Response, Response> {
+    let (c, allowed, access) = channel_call(
         &sandbox,
         &headers,
         &channel,
@@ -622,42 +580,30 @@ pub(super) async fn put_overwrite(
         limits::routes::DEFAULT,
         permissions::MANAGE_ROLES,
     )
-    .await
-    {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
-    let body = match json_body(
+    .await?;
+    let body = json_body(
         &sandbox,
         "PUT channels/{channel_id}/permissions/{overwrite_id}",
         &body,
-    ) {
-        Ok(body) => body,
-        Err(r) => return r,
-    };
+    )?;
     let mut item = body.clone();
     item["id"] = json!(overwrite);
-    let parsed = match parse_overwrites(Some(&json!([item]))) {
-        Ok(mut o) => o.remove(0),
-        Err(r) => return r,
-    };
-    if let Err(refused) = access.check_change(&sandbox, &c, std::slice::from_ref(&parsed)) {
-        return refused;
-    }
+    let parsed = parse_overwrites(Some(&json!([item])))?.remove(0);
+    access.check_change(&sandbox, &c, std::slice::from_ref(&parsed))?;
     let mut state = sandbox.discord.channels.lock();
     if let Some(stored) = state.channels.get_mut(&c.id) {
         stored.overwrites.retain(|o| o.id != parsed.id);
         stored.overwrites.push(parsed);
     }
-    allowed.apply(StatusCode::NO_CONTENT.into_response())
+    Ok(allowed.apply(StatusCode::NO_CONTENT.into_response()))
 }
 
 pub(super) async fn delete_overwrite(
     State(sandbox): State<Arc<Sandbox>>,
     headers: HeaderMap,
     Path((channel, overwrite)): Path<(String, String)>,
-) -> Response {
-    let (c, allowed, _) = match channel_call(
+) -> Result<Response, Response> {
+    let (c, allowed, _) = channel_call(
         &sandbox,
         &headers,
         &channel,
@@ -665,14 +611,10 @@ pub(super) async fn delete_overwrite(
         limits::routes::DEFAULT,
         permissions::MANAGE_ROLES,
     )
-    .await
-    {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
+    .await?;
     let mut state = sandbox.discord.channels.lock();
     if let Some(stored) = state.channels.get_mut(&c.id) {
         stored.overwrites.retain(|o| o.id != id(&overwrite));
     }
-    allowed.apply(StatusCode::NO_CONTENT.into_response())
+    Ok(allowed.apply(StatusCode::NO_CONTENT.into_response()))
 }

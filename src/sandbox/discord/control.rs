@@ -221,19 +221,15 @@ pub(super) async fn post_as_member(
     State(sandbox): State<Arc<Sandbox>>,
     Path(channel): Path<String>,
     Json(body): Json<MemberPost>,
-) -> Response {
-    let c = match find(&sandbox, &channel) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    match post_member_message(&sandbox, &c, id(&body.author_id), &body.content) {
-        Ok(message) => (
-            StatusCode::CREATED,
-            Json(render_message(&sandbox, &message)),
-        )
-            .into_response(),
-        Err(refusal) => refusal.response(),
-    }
+) -> Result<Response, Response> {
+    let c = find(&sandbox, &channel)?;
+    let message = post_member_message(&sandbox, &c, id(&body.author_id), &body.content)
+        .map_err(|refusal| refusal.response())?;
+    Ok((
+        StatusCode::CREATED,
+        Json(render_message(&sandbox, &message)),
+    )
+        .into_response())
 }
 
 /// Why a member's post was refused, as Discord's client would be told.

@@ -27,15 +27,11 @@ pub(super) async fn get_guild(
     State(sandbox): State<Arc<Sandbox>>,
     headers: HeaderMap,
     Path(guild_id): Path<String>,
-) -> Response {
+) -> Result<Response, Response> {
     let sim = &sandbox.discord;
-    let allowed = match sim
+    let allowed = sim
         .bot_route(&headers, "guilds/{guild_id}", &guild_id)
-        .await
-    {
-        Ok(allowed) => allowed,
-        Err(refused) => return refused,
-    };
+        .await?;
     let response = {
         let state = sim.lock();
         match guild_id
@@ -50,19 +46,17 @@ pub(super) async fn get_guild(
             Some(guild) => Json(guild_json(guild)).into_response(),
         }
     };
-    allowed.apply(response)
+    Ok(allowed.apply(response))
 }
 
 /// The bot's own user.
 pub(super) async fn current_user(
     State(sandbox): State<Arc<Sandbox>>,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, Response> {
     let sim = &sandbox.discord;
-    match sim.bot_route(&headers, "users/@me", "").await {
-        Ok(allowed) => allowed.apply(Json(sim.bot_user()).into_response()),
-        Err(refused) => refused,
-    }
+    let allowed = sim.bot_route(&headers, "users/@me", "").await?;
+    Ok(allowed.apply(Json(sim.bot_user()).into_response()))
 }
 
 /// Leave Guild (`DELETE /users/@me/guilds/{guild.id}` in Discord's OpenAPI document): the bot
@@ -71,15 +65,11 @@ pub(super) async fn leave_guild(
     State(sandbox): State<Arc<Sandbox>>,
     headers: HeaderMap,
     Path(guild_id): Path<String>,
-) -> Response {
+) -> Result<Response, Response> {
     let sim = &sandbox.discord;
-    let allowed = match sim
+    let allowed = sim
         .bot_route(&headers, "users/@me/guilds/{guild_id}:delete", "")
-        .await
-    {
-        Ok(allowed) => allowed,
-        Err(refused) => return refused,
-    };
+        .await?;
     let left = {
         let mut state = sim.lock();
         match guild_id
@@ -95,13 +85,11 @@ pub(super) async fn leave_guild(
             _ => None,
         }
     };
-    match left {
-        Some(id) => {
-            sim.announce_leave(id, false);
-            allowed.apply(StatusCode::NO_CONTENT.into_response())
-        }
-        None => allowed.apply(error(StatusCode::NOT_FOUND, 10004, "Unknown Guild")),
-    }
+    let Some(id) = left else {
+        return Err(allowed.apply(error(StatusCode::NOT_FOUND, 10004, "Unknown Guild")));
+    };
+    sim.announce_leave(id, false);
+    Ok(allowed.apply(StatusCode::NO_CONTENT.into_response()))
 }
 
 #[derive(Deserialize)]

@@ -28,9 +28,9 @@ pub(super) async fn get_member(
     State(sandbox): State<Arc<Sandbox>>,
     headers: HeaderMap,
     Path((guild, user)): Path<(String, String)>,
-) -> Response {
+) -> Result<Response, Response> {
     let guild = id(&guild);
-    let allowed = match admit(
+    let allowed = admit(
         &sandbox,
         &headers,
         "guilds/{guild_id}/members",
@@ -39,11 +39,7 @@ pub(super) async fn get_member(
         guild,
         0,
     )
-    .await
-    {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    .await?;
     let member = sandbox
         .discord
         .channels
@@ -51,8 +47,6 @@ pub(super) async fn get_member(
         .members
         .get(&(guild, id(&user)))
         .cloned();
-    match member {
-        Some(m) => allowed.apply(Json(member_json(&m)).into_response()),
-        None => error(StatusCode::NOT_FOUND, 10007, "Unknown Member"),
-    }
+    let member = member.ok_or_else(|| error(StatusCode::NOT_FOUND, 10007, "Unknown Member"))?;
+    Ok(allowed.apply(Json(member_json(&member)).into_response()))
 }

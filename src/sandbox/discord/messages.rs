@@ -100,10 +100,10 @@ pub(super) async fn create_message(
     headers: HeaderMap,
     Path(channel): Path<String>,
     body: Bytes,
-) -> Response {
+) -> Result<Response, Response> {
     // Create Message, "Limitations": "the current user must have the SEND_MESSAGES permission".
     let needed = permissions::VIEW_CHANNEL | permissions::SEND_MESSAGES;
-    let (c, allowed, _) = match channel_call(
+    let (c, allowed, _) = channel_call(
         &sandbox,
         &headers,
         &channel,
@@ -111,52 +111,45 @@ pub(super) async fn create_message(
         limits::routes::CREATE_MESSAGE,
         needed,
     )
-    .await
-    {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
-    let body = match json_body(&sandbox, "POST channels/{channel_id}/messages", &body) {
-        Ok(body) => body,
-        Err(r) => return r,
-    };
+    .await?;
+    let body = json_body(&sandbox, "POST channels/{channel_id}/messages", &body)?;
     // A category holds channels, not messages (JSON error code 50008, "Cannot send messages in
     // a non-text channel", `topics/opcodes-and-status-codes`).
     if !c.is_text() {
-        return error(
+        return Err(error(
             StatusCode::BAD_REQUEST,
             50008,
             "Cannot send messages in a non-text channel",
-        );
+        ));
     }
     let content = body
         .get("content")
         .and_then(Value::as_str)
         .unwrap_or_default();
     if content.trim().is_empty() {
-        return error(
+        return Err(error(
             StatusCode::BAD_REQUEST,
             50006,
             "Cannot send an empty message",
-        );
+        ));
     }
     if content.chars().count() > MAX_CONTENT_CHARS {
-        return form_error(
+        return Err(form_error(
             "content",
             "BASE_TYPE_MAX_LENGTH",
             "Must be 2000 or fewer in length.",
-        );
+        ));
     }
     let nonce = body.get("nonce").filter(|n| !n.is_null()).cloned();
     let nonce_key = nonce
         .as_ref()
         .map(|n| n.as_str().map_or_else(|| n.to_string(), str::to_owned));
     if nonce_key.as_ref().is_some_and(|n| n.chars().count() > 25) {
-        return form_error(
+        return Err(form_error(
             "nonce",
             "BASE_TYPE_MAX_LENGTH",
             "Must be 25 or fewer in length.",
-        );
+        ));
     }
     let enforce = body
         .get("enforce_nonce")
@@ -179,7 +172,7 @@ pub(super) async fn create_message(
                 .into_iter()
                 .find(|m| m.id == existing);
             if let Some(found) = found {
-                return allowed.apply(Json(render_message(&sandbox, &found)).into_response());
+                return Ok(allowed.apply(Json(render_message(&sandbox, &found)).into_response()));
             }
         }
     }
@@ -198,7 +191,7 @@ pub(super) async fn create_message(
             .nonces
             .insert((c.id, key), (message.id, Instant::now()));
     }
-    allowed.apply(Json(render_message(&sandbox, &message)).into_response())
+    Ok(allowed.apply(Json(render_message(&sandbox, &message)).into_response()))
 }
 
 #[derive(Deserialize)]
@@ -213,10 +206,10 @@ pub(super) async fn list_messages(
     headers: HeaderMap,
     Path(channel): Path<String>,
     Query(q): Query<ListQuery>,
-) -> Response {
+) -> Result<Response, Response> {
     // Get Channel Messages: VIEW_CHANNEL is required; "If the current user is missing the
     // READ_MESSAGE_HISTORY permission in the channel, then no messages will be returned."
-    let (c, allowed, access) = match channel_call(
+    let (c, allowed, access) = channel_call(
         &sandbox,
         &headers,
         &channel,
@@ -224,21 +217,17 @@ pub(super) async fn list_messages(
         limits::routes::DEFAULT,
         permissions::VIEW_CHANNEL,
     )
-    .await
-    {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
+    .await?;
     if access.channel & permissions::READ_MESSAGE_HISTORY == 0 {
-        return allowed.apply(Json(Vec::<Value>::new()).into_response());
+        return Ok(allowed.apply(Json(Vec::<Value>::new()).into_response()));
     }
     let limit = q.limit.unwrap_or(50);
     if !(1..=100).contains(&limit) {
-        return form_error(
+        return Err(form_error(
             "limit",
             "NUMBER_TYPE_MAX",
             "int value should be less than or equal to 100.",
-        );
+        ));
     }
     let after = q.after.as_deref().map(id);
     let before = q.before.as_deref().map(id);
@@ -262,5 +251,5 @@ pub(super) async fn list_messages(
         .rev()
         .map(|m| render_message(&sandbox, m))
         .collect();
-    allowed.apply(Json(out).into_response())
+    Ok(allowed.apply(Json(out).into_response()))
 }
