@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::events::{self, EventBody};
 use crate::{
+    change::Change,
     channels,
     discord::model::NewMessage,
     entities::{job, lead_channel, message},
@@ -313,14 +314,7 @@ pub async fn run(app: &Services, job: job::Model) -> Result<()> {
             active.discord_message_id = Set(Some(sent.id.to_string()));
             active.sent_at = Set(Some(now));
             active.updated_at = Set(now);
-            let updated = active.update(&change).await?;
-            change
-                .event(
-                    updated.company_id,
-                    Some(updated.lead_id),
-                    EventBody::message_updated(updated),
-                )
-                .await?;
+            save_in(&mut change, active).await?;
             // Atomic, as routing does: replies may be counted in the same channel meanwhile.
             lead_channel::Entity::update_many()
                 .col_expr(
@@ -377,16 +371,20 @@ async fn mark_failed(app: &Services, message: message::Model, reason: &str) -> R
 /// Saves a message's new state and tells the live streams.
 async fn save_with_event(app: &Services, active: message::ActiveModel) -> Result<()> {
     let mut change = app.begin().await?;
-    let updated = active.update(&change).await?;
+    save_in(&mut change, active).await?;
+    change.commit().await
+}
+
+/// Saves a message's new state within `change`, with its `message.updated` event.
+async fn save_in(change: &mut Change<'_>, active: message::ActiveModel) -> Result<()> {
+    let updated = active.update(&*change).await?;
     change
         .event(
             updated.company_id,
             Some(updated.lead_id),
             EventBody::message_updated(updated),
         )
-        .await?;
-    change.commit().await?;
-    Ok(())
+        .await
 }
 
 /// Whether the company's Discord connection is bound to this guild with the bot in it.
@@ -460,14 +458,7 @@ pub async fn retry_job(app: &Services, company_id: Uuid, job_id: Uuid) -> Result
         active.state = Set(MessageState::Queued);
         active.failure_reason = Set(None);
         active.updated_at = Set(Utc::now());
-        let updated = active.update(&change).await?;
-        change
-            .event(
-                updated.company_id,
-                Some(updated.lead_id),
-                EventBody::message_updated(updated),
-            )
-            .await?;
+        save_in(&mut change, active).await?;
     }
     let job = jobs::make_pending(&change, dead).await?;
     change.commit().await?;
