@@ -156,7 +156,7 @@ async fn migrate_dm_leads_runs_against_a_running_server() {
     // In sandbox mode the simulators live in the server, so the command reaches Discord through
     // the server's PUBLIC_URL, as it would reach discord.com.
     let app = crate::helpers::spawn_app(crate::helpers::Backend::Embedded).await;
-    let (account, _, lead) = crate::channels::connected(&app).await;
+    let (account, _, lead) = crate::helpers::discord::connected(&app).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let mut command = switchboard(dir.path());
     command

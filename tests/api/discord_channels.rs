@@ -7,11 +7,7 @@ use switchboard::discord::{
     model::{ChannelKind, NewChannel, NewMessage, Overwrite, OverwriteTarget, permission},
 };
 
-use crate::{
-    helpers::{Auth, Backend, TestApp, spawn_app},
-    oauth,
-    sandbox::assert_discord_schema,
-};
+use crate::helpers::{Auth, Backend, TestApp, oauth, schema::assert_discord_schema, spawn_app};
 
 /// A channel to create, with no topic and no overwrites.
 fn channel(name: &str, kind: ChannelKind, parent_id: Option<u64>) -> NewChannel {

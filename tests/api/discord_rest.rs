@@ -6,10 +6,7 @@ use reqwest::Method;
 use serde_json::json;
 use switchboard::discord::{DiscordError, DiscordRest};
 
-use crate::{
-    helpers::{Auth, Backend, TestApp, spawn_app},
-    oauth,
-};
+use crate::helpers::{Auth, Backend, TestApp, oauth, spawn_app};
 
 fn rest(app: &TestApp) -> &DiscordRest {
     app.state
@@ -206,7 +203,7 @@ async fn simulator_rest_answers_carry_discord_rate_limit_headers_and_shapes() {
     ] {
         assert!(reply.headers.contains_key(name), "missing {name}");
     }
-    crate::sandbox::assert_discord_schema("UserPIIResponse", &reply.body);
+    crate::helpers::schema::assert_discord_schema("UserPIIResponse", &reply.body);
     // Exhausting the bucket by hand gives Discord's 429.
     let mut last = None;
     for _ in 0..6 {

@@ -7,13 +7,13 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message as Ws;
 
-use crate::{
-    events::Sse,
-    helpers::{Account, Auth, TestApp},
-    sandbox::assert_discord_schema,
+use crate::helpers::{
+    Account, Auth, BOT_TOKEN, TestApp,
+    gateway::{control, gateway_up, inbound, inbound_contents, post_as, routing_events, wait_for},
+    schema::assert_discord_schema,
+    sse::Sse,
 };
 
-const BOT_TOKEN: &str = switchboard::sandbox::credentials::DISCORD_BOT_TOKEN;
 const WAIT: Duration = Duration::from_secs(15);
 
 type Socket =
@@ -77,31 +77,10 @@ async fn until(socket: &mut Socket, name: &str) -> Value {
     }
 }
 
-pub async fn control(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    body: Value,
-) -> crate::helpers::Reply {
-    app.request(method, path, Auth::None, Some(body)).await
-}
-
-pub async fn post_as(app: &TestApp, channel: &str, author: &str, content: &str) -> Value {
-    let reply = control(
-        app,
-        Method::POST,
-        &format!("/sandbox/discord/channels/{channel}/messages"),
-        json!({ "authorId": author, "content": content }),
-    )
-    .await;
-    reply.assert_status(201);
-    reply.body
-}
-
 #[tokio::test]
 async fn the_gateway_simulator_speaks_discords_protocol() {
     let app = crate::helpers::spawn_app(crate::helpers::Backend::Embedded).await;
-    let guild = crate::oauth::sandbox_guild(&app, "Protocol server").await;
+    let guild = crate::helpers::oauth::sandbox_guild(&app, "Protocol server").await;
     control(
         &app,
         Method::PUT,
@@ -260,71 +239,12 @@ async fn the_gateway_simulator_speaks_discords_protocol() {
     );
 }
 
-/// Waits until the product's gateway client holds a connected session, and returns the
-/// simulator's gateway status.
-pub async fn gateway_up(app: &TestApp) -> Value {
-    for _ in 0..300 {
-        let status = app.get("/sandbox/discord/gateway/status", "").await.body;
-        let connected = status["sessions"]
-            .as_array()
-            .is_some_and(|s| s.iter().any(|s| s["connected"] == true));
-        if connected {
-            // READY's handler (and its catch-up) runs right after the session starts.
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            return status;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the gateway did not connect");
-}
-
 /// A company with Discord connected, a lead with an open channel: (account, guild, lead,
 /// channel, the lead's Discord user id).
 async fn lead_with_channel(app: &TestApp) -> (Account, String, Value, String, String) {
-    let (account, guild, lead, channel) = crate::messages::lead_with_channel(app).await;
+    let (account, guild, lead, channel) = crate::helpers::discord::lead_with_channel(app).await;
     let user = lead["discordUserId"].as_str().expect("user").to_owned();
     (account, guild, lead, channel, user)
-}
-
-pub async fn inbound(app: &TestApp, account: &Account, lead: &Value) -> Vec<Value> {
-    let reply = app
-        .get(
-            &format!(
-                "/api/leads/{}/messages?limit=100",
-                lead["id"].as_str().unwrap_or_default()
-            ),
-            &account.token,
-        )
-        .await;
-    reply.assert_status(200);
-    reply.body["items"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|m| m["direction"] == "inbound")
-        .collect()
-}
-
-pub async fn routing_events(app: &TestApp, account: &Account, query: &str) -> Vec<Value> {
-    let reply = app
-        .get(
-            &format!("/api/routing-events?limit=100{query}"),
-            &account.token,
-        )
-        .await;
-    reply.assert_status(200);
-    reply.body["items"].as_array().cloned().unwrap_or_default()
-}
-
-pub async fn wait_for<T>(mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    for _ in 0..300 {
-        if let Some(found) = probe().await {
-            return found;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("condition not reached in 30 s");
 }
 
 gateway_test!(a_lead_reply_reaches_its_lead_and_an_open_stream, |app| {
@@ -349,7 +269,7 @@ gateway_test!(a_lead_reply_reaches_its_lead_and_an_open_stream, |app| {
             break event;
         }
     };
-    crate::events::assert_live_event_schema(&app, &created).await;
+    crate::helpers::sse::assert_live_event_schema(&app, &created).await;
     assert_eq!(created.data["leadId"], lead_id.as_str());
     let message = &created.data["data"];
     assert_eq!(message["direction"], "inbound");
@@ -608,19 +528,6 @@ gateway_test!(
         );
     }
 );
-
-/// The content of every inbound message stored.
-pub async fn inbound_contents(app: &TestApp) -> Vec<String> {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    switchboard::entities::message::Entity::find()
-        .filter(switchboard::entities::message::Column::Direction.eq("inbound"))
-        .all(&app.state.db)
-        .await
-        .expect("messages")
-        .into_iter()
-        .map(|m| m.content)
-        .collect()
-}
 
 /// Messages the gateway stored (as opposed to catch-up), from their routing events.
 async fn stored_on_gateway(app: &TestApp) -> usize {

@@ -6,10 +6,7 @@ use switchboard::{
     integrations::{flow, store},
 };
 
-use crate::{
-    helpers::{Auth, TestApp},
-    oauth,
-};
+use crate::helpers::{Auth, TestApp, oauth};
 
 async fn integration(app: &TestApp, token: &str, provider: &str) -> Value {
     let list = app.get("/api/integrations", token).await;

@@ -7,13 +7,12 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use switchboard::entities::{audit_entry, message};
 
-use crate::{
+use crate::helpers::{
+    Auth, BOT_TOKEN, TestApp,
+    discord::lead_with_channel,
     gateway::{control, gateway_up, post_as, routing_events, wait_for},
-    helpers::{Auth, TestApp},
-    messages::lead_with_channel,
 };
 
-const BOT_TOKEN: &str = switchboard::sandbox::credentials::DISCORD_BOT_TOKEN;
 const ADMINISTRATOR: u64 = 1 << 3;
 
 async fn as_bot(app: &TestApp, method: Method, path: &str) -> crate::helpers::Reply {

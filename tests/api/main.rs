@@ -22,7 +22,6 @@ mod jobs;
 mod leads;
 mod leaving;
 mod messages;
-mod oauth;
 mod openapi;
 mod sandbox;
 mod sessions;

@@ -4,30 +4,10 @@ use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::{
-    channels::connected,
-    helpers::{Account, Auth, TestApp},
+use crate::helpers::{
+    Account, Auth, BOT_TOKEN, TestApp,
+    discord::{connected, lead_with_channel},
 };
-
-const BOT_TOKEN: &str = switchboard::sandbox::credentials::DISCORD_BOT_TOKEN;
-
-/// A company, a lead with an open channel, and the channel id.
-pub async fn lead_with_channel(app: &TestApp) -> (Account, String, Value, String) {
-    let (account, guild, lead) = connected(app).await;
-    let opened = app
-        .post(
-            "/api/discord/channels",
-            &account.token,
-            json!({"leadId": lead["id"]}),
-        )
-        .await;
-    opened.assert_status(201);
-    let channel = opened.body["channelId"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    (account, guild, lead, channel)
-}
 
 /// Messages on Discord in the channel, oldest first, without the welcome.
 async fn on_discord(app: &TestApp, channel: &str) -> Vec<Value> {

@@ -23,7 +23,7 @@ storage_test!(
         let key_id = key.body["id"].as_str().unwrap_or_default().to_owned();
         let key_secret = key.body["secret"].as_str().unwrap_or_default().to_owned();
         let (browser, _) = app.login_browser(&a).await;
-        crate::oauth::connect(&app, &browser, &a, "discord", None)
+        crate::helpers::oauth::connect(&app, &browser, &a, "discord", None)
             .await
             .0
             .assert_status(200);

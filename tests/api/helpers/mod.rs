@@ -6,6 +6,15 @@ use serde_json::{Value, json};
 use switchboard::{config::Settings, http::AppState, server::Server};
 use uuid::Uuid;
 
+pub mod discord;
+pub mod gateway;
+pub mod oauth;
+pub mod schema;
+pub mod sse;
+
+/// The sandbox bot's token, for calling the simulated Discord as the bot.
+pub const BOT_TOKEN: &str = switchboard::sandbox::credentials::DISCORD_BOT_TOKEN;
+
 /// Which storage a test runs on.
 #[derive(Clone, Copy, Debug)]
 pub enum Backend {

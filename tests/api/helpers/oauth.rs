@@ -3,7 +3,7 @@
 use reqwest::{Client, Method};
 use serde_json::Value;
 
-use crate::helpers::{Account, Auth, Reply, TestApp};
+use super::{Account, Auth, Reply, TestApp};
 
 pub fn unescape(text: &str) -> String {
     text.replace("&quot;", "\"")

@@ -1,0 +1,94 @@
+//! The Discord gateway in tests: the simulator's controls, posting as a member, waiting for
+//! what routing stored or decided.
+use super::{Account, Auth, TestApp};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+pub async fn control(app: &TestApp, method: Method, path: &str, body: Value) -> super::Reply {
+    app.request(method, path, Auth::None, Some(body)).await
+}
+
+pub async fn post_as(app: &TestApp, channel: &str, author: &str, content: &str) -> Value {
+    let reply = control(
+        app,
+        Method::POST,
+        &format!("/sandbox/discord/channels/{channel}/messages"),
+        json!({ "authorId": author, "content": content }),
+    )
+    .await;
+    reply.assert_status(201);
+    reply.body
+}
+
+/// Waits until the product's gateway client holds a connected session, and returns the
+/// simulator's gateway status.
+pub async fn gateway_up(app: &TestApp) -> Value {
+    for _ in 0..300 {
+        let status = app.get("/sandbox/discord/gateway/status", "").await.body;
+        let connected = status["sessions"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|s| s["connected"] == true));
+        if connected {
+            // READY's handler (and its catch-up) runs right after the session starts.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the gateway did not connect");
+}
+
+pub async fn inbound(app: &TestApp, account: &Account, lead: &Value) -> Vec<Value> {
+    let reply = app
+        .get(
+            &format!(
+                "/api/leads/{}/messages?limit=100",
+                lead["id"].as_str().unwrap_or_default()
+            ),
+            &account.token,
+        )
+        .await;
+    reply.assert_status(200);
+    reply.body["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m["direction"] == "inbound")
+        .collect()
+}
+
+pub async fn routing_events(app: &TestApp, account: &Account, query: &str) -> Vec<Value> {
+    let reply = app
+        .get(
+            &format!("/api/routing-events?limit=100{query}"),
+            &account.token,
+        )
+        .await;
+    reply.assert_status(200);
+    reply.body["items"].as_array().cloned().unwrap_or_default()
+}
+
+pub async fn wait_for<T>(mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+    for _ in 0..300 {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("condition not reached in 30 s");
+}
+
+/// The content of every inbound message stored.
+pub async fn inbound_contents(app: &TestApp) -> Vec<String> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    switchboard::entities::message::Entity::find()
+        .filter(switchboard::entities::message::Column::Direction.eq("inbound"))
+        .all(&app.state.db)
+        .await
+        .expect("messages")
+        .into_iter()
+        .map(|m| m.content)
+        .collect()
+}
