@@ -381,7 +381,7 @@ pub async fn run(options: Options, progress: impl Fn(&str)) -> anyhow::Result<Re
                 .filter(crate::entities::channel_provision::Column::CompanyId.eq(other_company))
                 .filter(
                     crate::entities::channel_provision::Column::State
-                        .eq(crate::channels::provision::state::FAILED),
+                        .eq(crate::channels::provision::ProvisionState::Failed),
                 )
                 .count(&state.db)
                 .await? as usize;

@@ -98,7 +98,7 @@ pub async fn migrate_dm_leads(
                 continue;
             }
             match provision::get_provision(&app.db, lead.company_id, lead.id).await? {
-                Some(p) if p.state == provision::state::FAILED => {
+                Some(p) if p.state == provision::ProvisionState::Failed => {
                     summary.failed += 1;
                     errors.push(serde_json::json!({ "leadId": lead.id, "detail": p.last_error }));
                 }

@@ -19,7 +19,7 @@ use crate::{
     discord::{DiscordError, DiscordRest},
     entities::{discord_category, discord_connection, lead, lead_channel},
     error::{Error, ErrorKind, Result},
-    integrations::health,
+    integrations::Health,
     pagination::{Cursor, Page},
     services::Services,
     tenancy::Principal,
@@ -222,10 +222,10 @@ async fn create(
         .await
         .map_err(discord_error)?
         .len();
-    if existing + 1 >= WARN_AT && connection.health == health::CONNECTED {
+    if existing + 1 >= WARN_AT && connection.health == Health::Connected {
         // The warning shows on the connection as soon as the server nears the limit.
         let mut conn = connection.clone().into_active_model();
-        conn.health = Set(health::DEGRADED);
+        conn.health = Set(Health::Degraded);
         conn.updated_at = Set(Utc::now());
         conn.update(&app.db).await?;
         tracing::warn!(
@@ -373,7 +373,7 @@ async fn finish(
     conn.synced_channels_count = Set(connection.synced_channels_count.saturating_add(1));
     if guild_channels >= WARN_AT {
         // Capacity warning, visible in the integration list.
-        conn.health = Set(health::DEGRADED);
+        conn.health = Set(Health::Degraded);
     }
     conn.updated_at = Set(now);
     conn.update(&change).await?;

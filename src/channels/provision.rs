@@ -35,7 +35,7 @@ const GUILD_LOCK_TTL: Duration = Duration::from_secs(120);
 /// Creations running at once in one process, over different guilds.
 const PARALLEL_GUILDS: usize = 8;
 
-pub use crate::entities::channel_provision::state;
+pub use crate::entities::channel_provision::ProvisionState;
 
 /// What opening a lead's channel came to.
 pub enum Opened {
@@ -111,7 +111,7 @@ pub async fn retry(app: &Services, principal: &Principal, lead_id: Uuid) -> Resu
                 "This lead has no channel; open one with POST /api/discord/channels.",
             )
         })?;
-    if current.state != state::FAILED {
+    if current.state != ProvisionState::Failed {
         return Err(Error::conflict(
             "channel_not_failed",
             "The channel is still being made; only a failed one can be retried.",
@@ -156,10 +156,10 @@ async fn request(
     }
     let now = Utc::now();
     let row = match existing {
-        Some(p) if p.state == state::FAILED => {
+        Some(p) if p.state == ProvisionState::Failed => {
             let job = enqueue(&change, lead, &connection.guild_id).await?;
             let mut active = p.into_active_model();
-            active.state = Set(state::PROVISIONING.to_owned());
+            active.state = Set(ProvisionState::Provisioning);
             active.last_error = Set(None);
             active.job_id = Set(Some(job.id));
             active.guild_id = Set(connection.guild_id.clone());
@@ -174,7 +174,7 @@ async fn request(
                 company_id: Set(lead.company_id),
                 lead_id: Set(lead.id),
                 guild_id: Set(connection.guild_id.clone()),
-                state: Set(state::PROVISIONING.to_owned()),
+                state: Set(ProvisionState::Provisioning),
                 last_error: Set(None),
                 job_id: Set(None),
                 requested_by: Set(principal.actor()),
@@ -237,7 +237,9 @@ async fn wait(app: &Services, company_id: Uuid, lead_id: Uuid, mine: bool) -> Re
             });
         }
         match get_provision(&app.db, company_id, lead_id).await? {
-            Some(p) if p.state == state::FAILED || tokio::time::Instant::now() >= deadline => {
+            Some(p)
+                if p.state == ProvisionState::Failed || tokio::time::Instant::now() >= deadline =>
+            {
                 return Ok(Opened::Pending(p));
             }
             Some(_) => {}
@@ -264,7 +266,7 @@ pub async fn requeue_for_job(db: &impl ConnectionTrait, job: &job::Model) -> Res
         && let Some(p) = get_provision(db, company_id, lead_id).await?
     {
         let mut active = p.into_active_model();
-        active.state = Set(state::PROVISIONING.to_owned());
+        active.state = Set(ProvisionState::Provisioning);
         active.last_error = Set(None);
         active.job_id = Set(Some(job.id));
         active.updated_at = Set(Utc::now());
@@ -386,7 +388,7 @@ async fn mark_failed(
     reason: &str,
 ) -> Result<()> {
     let mut active = provision.into_active_model();
-    active.state = Set(state::FAILED.to_owned());
+    active.state = Set(ProvisionState::Failed);
     active.last_error = Set(Some(reason.chars().take(500).collect()));
     active.updated_at = Set(Utc::now());
     active.update(db).await?;

@@ -67,7 +67,7 @@ impl From<channel_provision::Model> for LeadChannelView {
     fn from(p: channel_provision::Model) -> Self {
         Self {
             lead_id: p.lead_id,
-            state: if p.state == channel_provision::state::FAILED {
+            state: if p.state == channel_provision::ProvisionState::Failed {
                 ChannelState::Failed
             } else {
                 ChannelState::Provisioning

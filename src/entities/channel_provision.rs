@@ -10,8 +10,7 @@ pub struct Model {
     pub company_id: Uuid,
     pub lead_id: Uuid,
     pub guild_id: String,
-    /// `provisioning` or `failed`.
-    pub state: String,
+    pub state: ProvisionState,
     pub last_error: Option<String>,
     /// The job that makes the channel.
     pub job_id: Option<Uuid>,
@@ -26,8 +25,14 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-/// The values of `state`.
-pub mod state {
-    pub const PROVISIONING: &str = "provisioning";
-    pub const FAILED: &str = "failed";
+/// Where making a lead's channel stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum ProvisionState {
+    /// Queued or being made at Discord.
+    #[sea_orm(string_value = "provisioning")]
+    Provisioning,
+    /// Could not be made; `last_error` says why.
+    #[sea_orm(string_value = "failed")]
+    Failed,
 }

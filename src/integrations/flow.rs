@@ -13,8 +13,8 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use super::{
-    CallbackParams, GrantDetails, IntegrationMetadata, Provider, ProviderError, health, status,
-    store,
+    CallbackParams, GrantDetails, Health, IntegrationMetadata, IntegrationStatus, Provider,
+    ProviderError, store,
 };
 use crate::{
     entities::integration,
@@ -305,7 +305,7 @@ pub async fn disconnect(app: &Services, principal: &Principal, provider_id: &str
     let provider = provider(app, provider_id)?;
     let row = store::get(&app.db, principal.company_id, provider.id())
         .await?
-        .filter(|r| r.status != status::REVOKED)
+        .filter(|r| r.status != IntegrationStatus::Revoked)
         .ok_or_else(|| {
             Error::new(
                 ErrorKind::NotFound,
@@ -365,7 +365,7 @@ pub async fn check(
     let provider = provider(app, provider_id)?;
     let row = store::get(&app.db, principal.company_id, provider.id())
         .await?
-        .filter(|r| r.status != status::REVOKED)
+        .filter(|r| r.status != IntegrationStatus::Revoked)
         .ok_or_else(|| {
             Error::new(
                 ErrorKind::NotFound,
@@ -374,7 +374,7 @@ pub async fn check(
             )
         })?;
     let row = fresh(app, row).await?;
-    if row.status == status::ERROR && row.access_token_enc.is_none() {
+    if row.status == IntegrationStatus::Error && row.access_token_enc.is_none() {
         return Ok(row);
     }
     let token = store::token(&app.cipher, &row, store::ACCESS_TOKEN)?
@@ -384,14 +384,14 @@ pub async fn check(
         Ok(()) => {
             if provider.id() == "discord"
                 && let Some(conn) = store::connection_for(&app.db, principal.company_id).await?
-                && conn.health != health::CONNECTED
+                && conn.health != Health::Connected
                 && conn.bot_invited
             {
-                set_health(app, conn, health::CONNECTED).await?;
+                set_health(app, conn, Health::Connected).await?;
             }
-            if row.status == status::ERROR {
+            if row.status == IntegrationStatus::Error {
                 let mut active: integration::ActiveModel = row.into();
-                active.status = sea_orm::Set(status::ACTIVE);
+                active.status = sea_orm::Set(IntegrationStatus::Active);
                 active.last_error = sea_orm::Set(None);
                 return Ok(sea_orm::ActiveModelTrait::update(active, &app.db).await?);
             }
@@ -402,7 +402,7 @@ pub async fn check(
             if provider.id() == "discord"
                 && let Some(conn) = store::connection_for(&app.db, principal.company_id).await?
             {
-                set_health(app, conn, health::DEGRADED).await?;
+                set_health(app, conn, Health::Degraded).await?;
             }
             store::mark_error(&app.db, row, &format!("health check: {err}")).await
         }
@@ -428,7 +428,7 @@ pub async fn fresh(app: &Services, row: integration::Model) -> Result<integratio
     let due = row
         .expires_at
         .is_some_and(|at| at - Utc::now() < REFRESH_AHEAD);
-    if !due || row.status == status::REVOKED {
+    if !due || row.status == IntegrationStatus::Revoked {
         return Ok(row);
     }
     // One refresh per grant across replicas: providers rotate refresh tokens, so a second,
@@ -453,7 +453,7 @@ async fn refresh_now(app: &Services, row: integration::Model) -> Result<integrat
     if row
         .expires_at
         .is_none_or(|at| at - Utc::now() >= REFRESH_AHEAD)
-        || row.status == status::REVOKED
+        || row.status == IntegrationStatus::Revoked
     {
         return Ok(row);
     }
@@ -477,14 +477,14 @@ async fn refresh_now(app: &Services, row: integration::Model) -> Result<integrat
 pub async fn refresh_due(app: &Services) -> Result<usize> {
     let soon = Utc::now() + REFRESH_AHEAD;
     let rows = integration::Entity::find()
-        .filter(integration::Column::Status.eq(status::ACTIVE))
+        .filter(integration::Column::Status.eq(IntegrationStatus::Active))
         .filter(integration::Column::ExpiresAt.lt(soon))
         .filter(integration::Column::RefreshTokenEnc.is_not_null())
         .all(&app.db)
         .await?;
     let mut refreshed = 0;
     for row in rows {
-        if fresh(app, row).await?.status == status::ACTIVE {
+        if fresh(app, row).await?.status == IntegrationStatus::Active {
             refreshed += 1;
         }
     }

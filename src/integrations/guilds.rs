@@ -5,7 +5,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
 };
 
-use super::health;
+use super::Health;
 use crate::{
     entities::discord_connection,
     error::Result,
@@ -27,10 +27,10 @@ pub async fn gone(app: &Services, guild_id: u64, unavailable: bool) -> Result<()
     let mut change = app.begin().await?;
     let mut active = connection.into_active_model();
     let (outcome, action) = if unavailable {
-        active.health = Set(health::DEGRADED);
+        active.health = Set(Health::Degraded);
         ("guild_unavailable", "discord.guild_unavailable")
     } else {
-        active.health = Set(health::DISCONNECTED);
+        active.health = Set(Health::Disconnected);
         active.bot_invited = Set(false);
         ("bot_removed", "discord.bot_removed")
     };
@@ -67,19 +67,19 @@ pub async fn available(app: &Services, guild_id: u64) -> Result<()> {
     let Some(connection) = connection_of(app, guild_id).await? else {
         return Ok(());
     };
-    if !connection.bot_invited || connection.health == health::CONNECTED {
+    if !connection.bot_invited || connection.health == Health::Connected {
         return Ok(());
     }
     let near_limit = usize::try_from(connection.synced_channels_count)
         .is_ok_and(|n| n >= crate::channels::WARN_AT);
-    if near_limit && connection.health == health::DEGRADED {
+    if near_limit && connection.health == Health::Degraded {
         return Ok(());
     }
     let mut active = connection.into_active_model();
     active.health = Set(if near_limit {
-        health::DEGRADED
+        Health::Degraded
     } else {
-        health::CONNECTED
+        Health::Connected
     }
     .to_owned());
     active.updated_at = Set(Utc::now());

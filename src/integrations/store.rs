@@ -6,7 +6,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{GrantDetails, IntegrationMetadata, status};
+use super::{GrantDetails, IntegrationMetadata, IntegrationStatus};
 use crate::{
     config::Secret,
     crypto::{Binding, TokenCipher},
@@ -15,7 +15,7 @@ use crate::{
         integration::{self, Entity as Integrations},
     },
     error::{Error, Result, is_unique_violation},
-    integrations::{Grant, health},
+    integrations::{Grant, Health},
 };
 
 pub const ACCESS_TOKEN: &str = "access_token";
@@ -98,7 +98,7 @@ pub async fn save_grant(
     let model = match existing {
         Some(row) => {
             let mut active = row.into_active_model();
-            active.status = Set(status::ACTIVE);
+            active.status = Set(IntegrationStatus::Active);
             active.metadata = Set(metadata);
             active.access_token_enc = Set(Some(access));
             active.refresh_token_enc = Set(refresh);
@@ -115,7 +115,7 @@ pub async fn save_grant(
                 id: Set(id),
                 company_id: Set(company_id),
                 provider: Set(provider.to_owned()),
-                status: Set(status::ACTIVE),
+                status: Set(IntegrationStatus::Active),
                 metadata: Set(metadata),
                 access_token_enc: Set(Some(access)),
                 refresh_token_enc: Set(refresh),
@@ -151,7 +151,7 @@ pub async fn save_refresh(
         active.refresh_token_enc = Set(Some(refresh));
     }
     active.expires_at = Set(grant.expires_at);
-    active.status = Set(status::ACTIVE);
+    active.status = Set(IntegrationStatus::Active);
     active.last_error = Set(None);
     active.updated_at = Set(Utc::now());
     Ok(active.update(db).await?)
@@ -165,7 +165,7 @@ pub async fn mark_error(
 ) -> Result<integration::Model> {
     let count = row.error_count.saturating_add(1);
     let mut active = row.into_active_model();
-    active.status = Set(status::ERROR);
+    active.status = Set(IntegrationStatus::Error);
     active.last_error = Set(Some(reason.chars().take(500).collect()));
     active.error_count = Set(count);
     active.updated_at = Set(Utc::now());
@@ -178,7 +178,7 @@ pub async fn mark_revoked(
     row: integration::Model,
 ) -> Result<integration::Model> {
     let mut active = row.into_active_model();
-    active.status = Set(status::REVOKED);
+    active.status = Set(IntegrationStatus::Revoked);
     active.access_token_enc = Set(None);
     active.refresh_token_enc = Set(None);
     active.expires_at = Set(None);
@@ -243,7 +243,7 @@ pub async fn bind_guild(
             active.guild_name = Set(name);
             active.bot_invited = Set(true);
             active.bot_permissions = Set(permissions.to_owned());
-            active.health = Set(health::CONNECTED);
+            active.health = Set(Health::Connected);
             active.updated_at = Set(now);
             active.update(db).await
         }
@@ -256,7 +256,7 @@ pub async fn bind_guild(
                 bot_invited: Set(true),
                 bot_permissions: Set(permissions.to_owned()),
                 synced_channels_count: Set(0),
-                health: Set(health::CONNECTED),
+                health: Set(Health::Connected),
                 created_at: Set(now),
                 updated_at: Set(now),
             };
@@ -286,7 +286,7 @@ pub async fn unbind_guild(
     };
     let mut active = current.into_active_model();
     active.bot_invited = Set(false);
-    active.health = Set(health::DISCONNECTED);
+    active.health = Set(Health::Disconnected);
     active.updated_at = Set(Utc::now());
     Ok(Some(active.update(db).await?))
 }

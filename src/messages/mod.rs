@@ -23,7 +23,7 @@ use crate::{
     discord::model::NewMessage,
     entities::{job, lead_channel, message},
     error::{Error, Result, is_unique_violation},
-    integrations::{health, store},
+    integrations::{Health, store},
     jobs::{self, Failure},
     leads,
     pagination::{Cursor, Page},
@@ -339,7 +339,7 @@ pub async fn run(app: &Services, job: job::Model) -> Result<()> {
                     && let Some(conn) = store::connection_for(&app.db, message.company_id).await?
                 {
                     let mut active = conn.into_active_model();
-                    active.health = Set(health::DEGRADED);
+                    active.health = Set(Health::Degraded);
                     active.update(&app.db).await?;
                 }
                 Failure::Permanent {
