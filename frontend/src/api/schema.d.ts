@@ -732,6 +732,11 @@ export interface components {
          * @enum {string}
          */
         ChannelState: "provisioning" | "active" | "failed" | "archived";
+        /**
+         * @description A check that passed (a failed one answers 503 problem+json instead).
+         * @enum {string}
+         */
+        CheckStatus: "ok";
         CompanyView: {
             /** Format: date-time */
             createdAt: string;
@@ -775,6 +780,8 @@ export interface components {
             /** @description The key itself. Shown only in this response: store it now. */
             secret: string;
         };
+        /** @enum {string} */
+        DatabaseKind: "postgres" | "sqlite";
         /**
          * @description Which way a message went.
          * @enum {string}
@@ -964,8 +971,7 @@ export interface components {
             leadId?: string | null;
         };
         Liveness: {
-            /** @description `ok` when the check passed. */
-            status: string;
+            status: components["schemas"]["CheckStatus"];
         };
         LoginRequest: {
             /**
@@ -1071,10 +1077,9 @@ export interface components {
             redirectUri: string;
         };
         Readiness: {
-            database: string;
-            /** @description `redis` or `memory`. */
-            stateStore: string;
-            status: string;
+            database: components["schemas"]["DatabaseKind"];
+            stateStore: components["schemas"]["StateStoreKind"];
+            status: components["schemas"]["CheckStatus"];
         };
         /**
          * @description A member's role in a company. Ordered: `Member < Admin < Owner`.
@@ -1139,6 +1144,8 @@ export interface components {
             /** @description 8 to 128 characters. */
             password: string;
         };
+        /** @enum {string} */
+        StateStoreKind: "redis" | "memory";
         UpdateCompanyRequest: {
             /** @description The CRM's own id for this company; unique across companies. `null` clears it. */
             externalId?: string | null;

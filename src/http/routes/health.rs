@@ -15,26 +15,49 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(readyz))
 }
 
+/// A check that passed (a failed one answers 503 problem+json instead).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    Ok,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DatabaseKind {
+    Postgres,
+    Sqlite,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StateStoreKind {
+    /// Shared by every replica.
+    Redis,
+    /// In this process only (one replica).
+    Memory,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct Liveness {
-    /// `ok` when the check passed.
-    status: &'static str,
+    status: CheckStatus,
 }
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Readiness {
-    status: &'static str,
-    database: &'static str,
-    /// `redis` or `memory`.
-    state_store: &'static str,
+    status: CheckStatus,
+    database: DatabaseKind,
+    state_store: StateStoreKind,
 }
 
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
     responses((status = 200, description = "The process is alive", body = Liveness)))]
 async fn healthz() -> axum::Json<Liveness> {
-    axum::Json(Liveness { status: "ok" })
+    axum::Json(Liveness {
+        status: CheckStatus::Ok,
+    })
 }
 
 /// Readiness: the database and the state store (Redis when configured) answer.
@@ -63,13 +86,17 @@ async fn readyz(State(state): State<AppState>) -> Result<axum::Json<Readiness>, 
         .with_retry_after(5));
     }
     Ok(axum::Json(Readiness {
-        status: "ok",
+        status: CheckStatus::Ok,
         database: if state.settings.is_postgres() {
-            "postgres"
+            DatabaseKind::Postgres
         } else {
-            "sqlite"
+            DatabaseKind::Sqlite
         },
-        state_store: state.state.backend(),
+        state_store: if state.state.backend() == "redis" {
+            StateStoreKind::Redis
+        } else {
+            StateStoreKind::Memory
+        },
     }))
 }
 
