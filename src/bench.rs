@@ -446,7 +446,7 @@ async fn measure_inbound(
         routing::{self, Inbound, Outcome, Source},
     };
 
-    let channels: Vec<(u64, u64, uuid::Uuid)> = lead_channel::Entity::find()
+    let channels: Vec<(u64, u64, crate::ids::LeadId)> = lead_channel::Entity::find()
         .filter(lead_channel::Column::CompanyId.eq(company))
         .filter(lead_channel::Column::IsActive.eq(true))
         .all(&state.db)
@@ -464,7 +464,7 @@ async fn measure_inbound(
     let channels = Arc::new(channels);
     // Snowflakes from now on, one per message: routed ones first, then the ceiling's rows.
     let first = (chrono::Utc::now().timestamp_millis() as u64 - 1_420_070_400_000) << 22;
-    let inbound_for = move |channels: &[(u64, u64, uuid::Uuid)], i: usize| {
+    let inbound_for = move |channels: &[(u64, u64, crate::ids::LeadId)], i: usize| {
         let (channel_id, guild_id, _) = channels[i % channels.len()];
         Inbound {
             message_id: first + i as u64,

@@ -11,6 +11,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::ids::LeadId;
 use crate::{
     audit,
     error::Result,
@@ -55,7 +56,7 @@ impl Change<'_> {
     pub async fn event(
         &mut self,
         company_id: Uuid,
-        lead_id: Option<Uuid>,
+        lead_id: Option<LeadId>,
         body: EventBody,
     ) -> Result<()> {
         let recorded = events::record(&self.txn, company_id, lead_id, body).await?;
@@ -67,7 +68,7 @@ impl Change<'_> {
     pub async fn events(
         &mut self,
         company_id: Uuid,
-        bodies: Vec<(Option<Uuid>, EventBody)>,
+        bodies: Vec<(Option<LeadId>, EventBody)>,
     ) -> Result<()> {
         let recorded = events::record_all(&self.txn, company_id, bodies).await?;
         self.events.merge(recorded);

@@ -14,6 +14,7 @@ pub mod entities;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod ids;
 pub mod integrations;
 pub mod jobs;
 pub mod leads;

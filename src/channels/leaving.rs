@@ -7,6 +7,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::cleanup::{self, Cleanup};
+use crate::ids::LeadId;
 use crate::{
     change::Change,
     entities::{event, pending_event},
@@ -22,7 +23,7 @@ use crate::{
 /// channel provisioning, their live events. Their channel stays as an archived record, stripped
 /// of their name and Discord id, so routing rejects replies there (`channel_archived`); at
 /// Discord their overwrite goes (they no longer see the channel) and the channel is renamed.
-pub async fn delete_lead(app: &Services, principal: &Principal, lead_id: Uuid) -> Result<()> {
+pub async fn delete_lead(app: &Services, principal: &Principal, lead_id: LeadId) -> Result<()> {
     let lead = leads::get(&app.db, principal.company_id, lead_id).await?;
     let mut change = app.begin().await?;
     let channel = super::get(&change, principal.company_id, lead_id).await?;

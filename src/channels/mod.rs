@@ -14,6 +14,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::ids::LeadId;
 use crate::{
     discord::model::{ChannelKind, NewChannel, NewMessage, Overwrite, OverwriteTarget, permission},
     discord::{DiscordError, DiscordRest},
@@ -79,7 +80,7 @@ pub fn find_for(company_id: Uuid) -> Select<lead_channel::Entity> {
 pub async fn get(
     db: &impl ConnectionTrait,
     company_id: Uuid,
-    lead_id: Uuid,
+    lead_id: LeadId,
 ) -> Result<Option<lead_channel::Model>> {
     Ok(find_for(company_id)
         .filter(lead_channel::Column::LeadId.eq(lead_id))
@@ -93,7 +94,7 @@ pub enum View {
     Provisioning(crate::entities::channel_provision::Model),
 }
 
-pub async fn view(db: &impl ConnectionTrait, company_id: Uuid, lead_id: Uuid) -> Result<View> {
+pub async fn view(db: &impl ConnectionTrait, company_id: Uuid, lead_id: LeadId) -> Result<View> {
     crate::leads::get(db, company_id, lead_id).await?;
     if let Some(channel) = get(db, company_id, lead_id).await? {
         return Ok(View::Channel(channel));
@@ -141,7 +142,7 @@ pub async fn list(
 
 /// A readable, unique-enough channel name: the lead's name in Discord's charset plus a short
 /// piece of the lead id, at most 100 characters (`grace-hopper-7f3a9c`).
-pub fn channel_name(lead_name: &str, lead_id: Uuid) -> String {
+pub fn channel_name(lead_name: &str, lead_id: LeadId) -> String {
     let mut slug = String::new();
     // Transliterated first, so "Émile" stays "emile" and "李雷" becomes "li-lei".
     for c in deunicode::deunicode(lead_name)
@@ -156,7 +157,7 @@ pub fn channel_name(lead_name: &str, lead_id: Uuid) -> String {
     }
     let slug = slug.trim_end_matches('-');
     let slug = if slug.is_empty() { "lead" } else { slug };
-    let suffix = &lead_id.simple().to_string()[26..];
+    let suffix = &lead_id.0.simple().to_string()[26..];
     let room = 100 - suffix.len() - 1;
     let slug: String = slug.chars().take(room).collect();
     format!("{}-{suffix}", slug.trim_end_matches('-'))
@@ -451,7 +452,7 @@ async fn category_with_room(
 pub async fn archive(
     app: &Services,
     principal: &Principal,
-    lead_id: Uuid,
+    lead_id: LeadId,
 ) -> Result<lead_channel::Model> {
     let row = get(&app.db, principal.company_id, lead_id)
         .await?
@@ -517,7 +518,7 @@ mod tests {
 
     #[test]
     fn channel_names_are_discord_safe_and_unique_per_lead() {
-        let id = Uuid::parse_str("0195f1c2-0000-7000-8000-00000007f3a9").expect("uuid");
+        let id = LeadId(Uuid::parse_str("0195f1c2-0000-7000-8000-00000007f3a9").expect("uuid"));
         assert_eq!(channel_name("Grace Hopper", id), "grace-hopper-07f3a9");
         assert_eq!(
             channel_name("  Émile  O'Brien!! ", id),

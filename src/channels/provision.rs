@@ -17,6 +17,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{create, get};
+use crate::ids::LeadId;
 use crate::{
     entities::{channel_provision, discord_connection, job, lead, lead_channel},
     error::{Error, ErrorKind, Result},
@@ -54,7 +55,7 @@ pub fn find_for(company_id: Uuid) -> sea_orm::Select<channel_provision::Entity> 
 pub async fn get_provision(
     db: &impl ConnectionTrait,
     company_id: Uuid,
-    lead_id: Uuid,
+    lead_id: LeadId,
 ) -> Result<Option<channel_provision::Model>> {
     Ok(find_for(company_id)
         .filter(channel_provision::Column::LeadId.eq(lead_id))
@@ -70,7 +71,7 @@ fn not_connected() -> Error {
 }
 
 /// Opens the lead's channel: the one it has, or a new one made in the background.
-pub async fn open(app: &Services, principal: &Principal, lead_id: Uuid) -> Result<Opened> {
+pub async fn open(app: &Services, principal: &Principal, lead_id: LeadId) -> Result<Opened> {
     match queue(app, principal, lead_id).await? {
         Queued::Exists(channel) => Ok(Opened::Existing(*channel)),
         Queued::Provisioning { mine } => wait(app, principal.company_id, lead_id, mine).await,
@@ -87,7 +88,7 @@ pub enum Queued {
 }
 
 /// Asks for the lead's channel without waiting for it.
-pub async fn queue(app: &Services, principal: &Principal, lead_id: Uuid) -> Result<Queued> {
+pub async fn queue(app: &Services, principal: &Principal, lead_id: LeadId) -> Result<Queued> {
     let lead = leads::get(&app.db, principal.company_id, lead_id).await?;
     if let Some(channel) = get(&app.db, principal.company_id, lead_id).await? {
         return Ok(Queued::Exists(Box::new(channel)));
@@ -97,7 +98,7 @@ pub async fn queue(app: &Services, principal: &Principal, lead_id: Uuid) -> Resu
 }
 
 /// Tries a failed provisioning again.
-pub async fn retry(app: &Services, principal: &Principal, lead_id: Uuid) -> Result<Opened> {
+pub async fn retry(app: &Services, principal: &Principal, lead_id: LeadId) -> Result<Opened> {
     let lead = leads::get(&app.db, principal.company_id, lead_id).await?;
     if let Some(channel) = get(&app.db, principal.company_id, lead_id).await? {
         return Ok(Opened::Existing(channel));
@@ -226,7 +227,7 @@ async fn enqueue(db: &impl ConnectionTrait, lead: &lead::Model, guild: &str) -> 
 }
 
 /// Waits up to [`OPEN_WAIT`] for the channel; answers what there is then.
-async fn wait(app: &Services, company_id: Uuid, lead_id: Uuid, mine: bool) -> Result<Opened> {
+async fn wait(app: &Services, company_id: Uuid, lead_id: LeadId, mine: bool) -> Result<Opened> {
     let deadline = tokio::time::Instant::now() + OPEN_WAIT;
     loop {
         if let Some(channel) = get(&app.db, company_id, lead_id).await? {
@@ -275,7 +276,7 @@ pub async fn requeue_for_job(db: &impl ConnectionTrait, job: &job::Model) -> Res
     Ok(())
 }
 
-fn lead_of(job: &job::Model) -> Option<Uuid> {
+fn lead_of(job: &job::Model) -> Option<LeadId> {
     job.payload
         .get("leadId")
         .and_then(|v| v.as_str())

@@ -2,9 +2,9 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::entities::{channel_provision, lead_channel};
+use crate::ids::LeadId;
 
 /// Where a lead channel stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
@@ -23,7 +23,8 @@ pub enum ChannelState {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LeadChannelView {
-    lead_id: Uuid,
+    #[schema(value_type = Uuid)]
+    lead_id: LeadId,
     state: ChannelState,
     /// Discord ids are strings. Null until the channel exists.
     channel_id: Option<String>,

@@ -9,7 +9,7 @@ pub struct Model {
     pub company_id: Uuid,
     /// Increasing per company, in commit order: the SSE `id`.
     pub seq: i64,
-    pub lead_id: Option<Uuid>,
+    pub lead_id: Option<crate::ids::LeadId>,
     /// `message.created`, `message.updated`, `lead.updated`, `channel.created`,
     /// `channel.archived`.
     pub kind: String,

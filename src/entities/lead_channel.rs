@@ -9,7 +9,7 @@ pub struct Model {
     pub company_id: Uuid,
     pub owner_user_id: Option<Uuid>,
     /// Unique: one channel per lead.
-    pub lead_id: Uuid,
+    pub lead_id: crate::ids::LeadId,
     pub guild_id: String,
     /// Unique.
     pub channel_id: String,

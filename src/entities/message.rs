@@ -6,7 +6,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub company_id: Uuid,
-    pub lead_id: Uuid,
+    pub lead_id: crate::ids::LeadId,
     pub guild_id: String,
     pub channel_id: String,
     pub direction: Direction,

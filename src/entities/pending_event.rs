@@ -8,7 +8,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub company_id: Uuid,
-    pub lead_id: Option<Uuid>,
+    pub lead_id: Option<crate::ids::LeadId>,
     pub kind: String,
     #[sea_orm(column_type = "JsonBinary")]
     pub payload: Json,

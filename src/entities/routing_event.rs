@@ -16,7 +16,7 @@ pub struct Model {
     /// Unique when set: one decision per Discord message.
     pub discord_message_id: Option<String>,
     pub author_id: Option<String>,
-    pub lead_id: Option<Uuid>,
+    pub lead_id: Option<crate::ids::LeadId>,
     pub decision: RoutingDecision,
     pub reason: Option<String>,
     /// The steps taken: guild → company → channel → lead.

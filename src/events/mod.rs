@@ -25,6 +25,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::ids::LeadId;
 use crate::{
     channels::view::LeadChannelView,
     entities::{event, lead, lead_channel, message, pending_event},
@@ -87,7 +88,8 @@ impl EventBody {
 pub struct LiveEvent {
     /// Increasing per company; send it back as `Last-Event-ID` to resume.
     pub id: i64,
-    pub lead_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub lead_id: Option<LeadId>,
     pub at: DateTime<Utc>,
     #[serde(flatten)]
     pub body: EventBody,
@@ -131,7 +133,7 @@ impl Recorded {
 pub async fn record(
     txn: &impl ConnectionTrait,
     company_id: Uuid,
-    lead_id: Option<Uuid>,
+    lead_id: Option<LeadId>,
     body: EventBody,
 ) -> Result<Recorded> {
     record_all(txn, company_id, vec![(lead_id, body)]).await
@@ -144,7 +146,7 @@ pub async fn record(
 pub async fn record_all(
     txn: &impl ConnectionTrait,
     company_id: Uuid,
-    bodies: Vec<(Option<Uuid>, EventBody)>,
+    bodies: Vec<(Option<LeadId>, EventBody)>,
 ) -> Result<Recorded> {
     if bodies.is_empty() {
         return Ok(Recorded::default());
@@ -452,7 +454,7 @@ async fn read_seq(db: &impl ConnectionTrait, company_id: Uuid, lock: bool) -> Re
 pub async fn read(
     db: &impl ConnectionTrait,
     company_id: Uuid,
-    lead_id: Option<Uuid>,
+    lead_id: Option<LeadId>,
     after: i64,
     upto: i64,
 ) -> Result<Vec<event::Model>> {
@@ -497,7 +499,7 @@ pub mod stream {
     pub async fn open(
         bus: Bus,
         company_id: Uuid,
-        lead_id: Option<Uuid>,
+        lead_id: Option<LeadId>,
         last_event_id: Option<i64>,
     ) -> Result<impl Stream<Item = Value> + Send> {
         // Subscribe before reading the position, so nothing falls between the two.

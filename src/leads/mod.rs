@@ -10,6 +10,7 @@ pub mod view;
 
 pub use view::LeadView;
 
+use crate::ids::LeadId;
 use crate::{
     entities::lead::{self, Entity as Leads},
     error::{Error, Result},
@@ -30,7 +31,7 @@ pub fn find_for(company_id: Uuid) -> Select<Leads> {
 pub async fn get(
     db: &impl ConnectionTrait,
     company_id: Uuid,
-    lead_id: Uuid,
+    lead_id: LeadId,
 ) -> Result<lead::Model> {
     find_for(company_id)
         .filter(lead::Column::Id.eq(lead_id))
@@ -88,7 +89,7 @@ pub async fn create(
     check_owner(db, company_id, new.owner_user_id).await?;
     let now = Utc::now();
     let row = lead::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(LeadId::new()),
         company_id: Set(company_id),
         owner_user_id: Set(new.owner_user_id),
         name: Set(new.name.into_inner()),
@@ -109,7 +110,7 @@ pub async fn create(
 pub async fn update(
     db: &impl ConnectionTrait,
     company_id: Uuid,
-    lead_id: Uuid,
+    lead_id: LeadId,
     update: LeadUpdate,
 ) -> Result<lead::Model> {
     let mut model = get(db, company_id, lead_id).await?.into_active_model();
@@ -140,7 +141,7 @@ pub async fn update(
 pub async fn edit(
     app: &Services,
     company_id: Uuid,
-    lead_id: Uuid,
+    lead_id: LeadId,
     update: LeadUpdate,
 ) -> Result<lead::Model> {
     let mut change = app.begin().await?;
@@ -156,7 +157,7 @@ pub async fn edit(
     Ok(lead)
 }
 
-pub async fn delete(db: &impl ConnectionTrait, company_id: Uuid, lead_id: Uuid) -> Result<()> {
+pub async fn delete(db: &impl ConnectionTrait, company_id: Uuid, lead_id: LeadId) -> Result<()> {
     let result = Leads::delete_many()
         .filter(lead::Column::CompanyId.eq(company_id))
         .filter(lead::Column::Id.eq(lead_id))
@@ -191,5 +192,5 @@ pub async fn list(
         .limit(limit + 1)
         .all(db)
         .await?;
-    Ok(Page::from_rows(rows, limit, |l| l.id))
+    Ok(Page::from_rows(rows, limit, |l| l.id.0))
 }

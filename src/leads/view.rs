@@ -7,12 +7,14 @@ use uuid::Uuid;
 use crate::{
     entities::lead::{self, LeadStatus},
     error::{Error, Result},
+    ids::LeadId,
 };
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LeadView {
-    id: Uuid,
+    #[schema(value_type = Uuid)]
+    id: LeadId,
     owner_user_id: Option<Uuid>,
     name: String,
     email: Option<String>,

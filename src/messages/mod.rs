@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::events::{self, EventBody};
+use crate::ids::LeadId;
 use crate::{
     change::Change,
     channels,
@@ -127,7 +128,7 @@ fn replay(existing: message::Model, hash: &str) -> Result<message::Model> {
 pub async fn send(
     app: &Services,
     principal: &Principal,
-    lead_id: Uuid,
+    lead_id: LeadId,
     content: Content,
     key: Option<IdempotencyKey>,
 ) -> Result<message::Model> {
@@ -476,7 +477,7 @@ fn message_of(job: &job::Model) -> Option<Uuid> {
 pub async fn list_for_lead(
     db: &impl ConnectionTrait,
     company_id: Uuid,
-    lead_id: Uuid,
+    lead_id: LeadId,
     limit: u64,
     cursor: Option<Cursor>,
 ) -> Result<Page<message::Model>> {

@@ -5,12 +5,14 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::entities::message::{self, Direction, MessageState};
+use crate::ids::LeadId;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageView {
     id: Uuid,
-    lead_id: Uuid,
+    #[schema(value_type = Uuid)]
+    lead_id: LeadId,
     channel_id: String,
     direction: Direction,
     state: MessageState,

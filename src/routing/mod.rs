@@ -20,6 +20,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 pub use self::cache::Cache;
+use crate::ids::LeadId;
 use crate::{
     entities::{lead, lead_channel, message, routing_event},
     error::Result,
@@ -41,7 +42,7 @@ pub struct Connection {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Channel {
     pub company_id: Uuid,
-    pub lead_id: Uuid,
+    pub lead_id: LeadId,
     pub guild_id: String,
     pub is_active: bool,
 }
@@ -50,7 +51,7 @@ pub struct Channel {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DmLead {
     pub company_id: Uuid,
-    pub lead_id: Uuid,
+    pub lead_id: LeadId,
 }
 
 /// Everything [`decide`] knows besides the message.
@@ -121,7 +122,7 @@ impl From<Source> for RoutingSource {
 pub enum Decision {
     Routed {
         company_id: Uuid,
-        lead_id: Uuid,
+        lead_id: LeadId,
     },
     /// Not ours to store (our own echoes, system messages): expected, not a problem.
     Ignored {
@@ -368,16 +369,20 @@ async fn dm_candidates(db: &impl ConnectionTrait, author_id: u64) -> Result<Vec<
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(company_id, lead_id)| DmLead {
+        .map(|(company_id, lead_id): (Uuid, Uuid)| DmLead {
             company_id,
-            lead_id,
+            lead_id: LeadId(lead_id),
         })
         .collect())
 }
 
 /// Switchboard's nonces are 25 characters derived from the outbound message's id; a message
 /// carrying one was sent by Switchboard, whoever Discord shows as its author.
-async fn is_outbound_nonce(db: &impl ConnectionTrait, lead_id: Uuid, nonce: &str) -> Result<bool> {
+async fn is_outbound_nonce(
+    db: &impl ConnectionTrait,
+    lead_id: LeadId,
+    nonce: &str,
+) -> Result<bool> {
     if nonce.len() != 25 || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(false);
     }
@@ -413,14 +418,14 @@ async fn advance_cursor(db: &impl ConnectionTrait, message: &Inbound) -> Result<
 struct Applied {
     outcome: Outcome,
     /// The live events to record, in order.
-    events: Vec<(Option<Uuid>, EventBody)>,
+    events: Vec<(Option<LeadId>, EventBody)>,
 }
 
 /// The `messages` row an inbound message is stored as.
 pub fn stored_row(
     message: &Inbound,
     company_id: Uuid,
-    lead_id: Uuid,
+    lead_id: LeadId,
     now: DateTime<Utc>,
 ) -> message::Model {
     let direct = message.guild_id.is_none();
@@ -450,7 +455,7 @@ async fn store(
     txn: &impl ConnectionTrait,
     message: &Inbound,
     company_id: Uuid,
-    lead_id: Uuid,
+    lead_id: LeadId,
 ) -> Result<Applied> {
     let at = message.created_at();
     let now = Utc::now();
@@ -641,7 +646,7 @@ mod tests {
         }
     }
 
-    fn facts(company: Uuid, lead: Uuid) -> Facts {
+    fn facts(company: Uuid, lead: LeadId) -> Facts {
         Facts {
             bot_user_id: BOT,
             connection: Some(Connection {
@@ -665,7 +670,7 @@ mod tests {
 
     #[test]
     fn a_lead_reply_in_its_channel_is_routed_to_its_company_and_lead() {
-        let (company, lead) = (Uuid::new_v4(), Uuid::new_v4());
+        let (company, lead) = (Uuid::new_v4(), LeadId(Uuid::new_v4()));
         assert_eq!(
             decide(&message(), &facts(company, lead)),
             Decision::Routed {
@@ -677,7 +682,7 @@ mod tests {
 
     #[test]
     fn echoes_of_switchboard_are_ignored() {
-        let f = facts(Uuid::new_v4(), Uuid::new_v4());
+        let f = facts(Uuid::new_v4(), LeadId(Uuid::new_v4()));
         let own = Inbound {
             author_id: BOT,
             author_bot: true,
@@ -708,7 +713,7 @@ mod tests {
 
     #[test]
     fn a_channel_of_another_company_is_a_tenant_mismatch_never_routed() {
-        let (a, b, lead_b) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let (a, b, lead_b) = (Uuid::new_v4(), Uuid::new_v4(), LeadId(Uuid::new_v4()));
         let mut f = facts(a, lead_b);
         f.channel = Some(Channel {
             company_id: b,
@@ -728,7 +733,7 @@ mod tests {
 
     #[test]
     fn unknown_guilds_channels_and_archived_channels_are_rejected() {
-        let (company, lead) = (Uuid::new_v4(), Uuid::new_v4());
+        let (company, lead) = (Uuid::new_v4(), LeadId(Uuid::new_v4()));
         let mut f = facts(company, lead);
         f.channel = None;
         assert_eq!(reason(&decide(&message(), &f)), Some("unknown_channel"));
@@ -759,7 +764,7 @@ mod tests {
         };
         let lead = |c| DmLead {
             company_id: c,
-            lead_id: Uuid::new_v4(),
+            lead_id: LeadId(Uuid::new_v4()),
         };
         let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
         let mut f = Facts {

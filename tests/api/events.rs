@@ -207,7 +207,7 @@ storage_test!(
         let recorded = events::record(
             &txn,
             company_id,
-            Some(lead_id),
+            Some(lead_id.into()),
             EventBody::lead_updated(model).expect("event"),
         )
         .await

@@ -2,8 +2,8 @@ use axum::{Json, extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
-use uuid::Uuid;
 
+use crate::ids::LeadId;
 use crate::{
     channels::{self, LeadChannelView, Opened},
     error::{Error, ErrorKind, Result},
@@ -32,7 +32,8 @@ fn opened_response(opened: Opened) -> (StatusCode, Json<LeadChannelView>) {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OpenChannelRequest {
-    lead_id: Uuid,
+    #[schema(value_type = Uuid)]
+    lead_id: LeadId,
 }
 
 /// Open a lead's private Discord channel
@@ -128,7 +129,8 @@ async fn list_channels(
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Path)]
 pub struct LeadPath {
-    lead_id: Uuid,
+    #[param(value_type = Uuid)]
+    lead_id: LeadId,
 }
 
 /// A lead's channel

@@ -13,6 +13,7 @@ use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use crate::ids::LeadId;
 use crate::{
     error::{Error, Result},
     events,
@@ -51,7 +52,8 @@ pub struct ResumeHeader {
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Path)]
 pub struct LeadEventsPath {
-    lead_id: Uuid,
+    #[param(value_type = Uuid)]
+    lead_id: LeadId,
 }
 
 fn last_event_id(headers: &HeaderMap) -> Result<Option<i64>> {
@@ -73,7 +75,7 @@ type EventStream = Sse<axum::response::sse::KeepAliveStream<Frames>>;
 async fn open(
     state: AppState,
     company_id: Uuid,
-    lead_id: Option<Uuid>,
+    lead_id: Option<LeadId>,
     headers: &HeaderMap,
 ) -> Result<EventStream> {
     let after = last_event_id(headers)?;

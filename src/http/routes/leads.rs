@@ -5,6 +5,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::nullable;
+use crate::ids::LeadId;
 use crate::{
     error::Result,
     http::AppState,
@@ -131,7 +132,8 @@ async fn list_leads(
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Path)]
 pub struct LeadPath {
-    lead_id: Uuid,
+    #[param(value_type = Uuid)]
+    lead_id: LeadId,
 }
 
 /// Get a lead

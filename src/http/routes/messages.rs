@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use crate::ids::LeadId;
 use crate::{
     entities::job,
     error::{Error, Result},
@@ -31,7 +32,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SendMessageRequest {
-    lead_id: Uuid,
+    #[schema(value_type = Uuid)]
+    lead_id: LeadId,
     /// 1 to 2,000 characters; line breaks allowed.
     #[schema(min_length = 1, max_length = 2000)]
     content: String,
@@ -71,7 +73,8 @@ async fn send_message(
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Path)]
 pub struct LeadPath {
-    lead_id: Uuid,
+    #[param(value_type = Uuid)]
+    lead_id: LeadId,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use crate::ids::LeadId;
 use crate::{
     entities::routing_event,
     error::{Error, Result},
@@ -31,7 +32,8 @@ pub struct RoutingEventView {
     channel_id: Option<String>,
     discord_message_id: Option<String>,
     author_id: Option<String>,
-    lead_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    lead_id: Option<LeadId>,
     decision: RoutingDecision,
     /// Why: `unknown_channel`, `tenant_mismatch`, `own_bot`, `channel_archived`, … (for
     /// platform events, what was done: `channel_archived`, `guild_unavailable`, `bot_removed`).
