@@ -523,6 +523,8 @@ pub struct PrivatePostgres {
     bin: std::path::PathBuf,
     data: std::path::PathBuf,
     port: u16,
+    /// Running as root: the cluster belongs to the `postgres` user.
+    as_root: bool,
     _dir: tempfile::TempDir,
     pub url: String,
 }
@@ -535,7 +537,8 @@ impl PrivatePostgres {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
         std::fs::create_dir(&data).expect("data dir");
-        if is_root() {
+        let as_root = is_root();
+        if as_root {
             let owned = std::process::Command::new("chown")
                 .args(["-R", "postgres:"])
                 .arg(dir.path())
@@ -555,6 +558,7 @@ impl PrivatePostgres {
             bin,
             data,
             port,
+            as_root,
             _dir: dir,
         };
         let initdb = server
@@ -573,7 +577,7 @@ impl PrivatePostgres {
     /// A command run as the cluster's owner, from a directory that owner can read.
     fn as_owner(&self, program: &str) -> std::process::Command {
         let program = self.bin.join(program);
-        let mut command = if is_root() {
+        let mut command = if self.as_root {
             let mut c = std::process::Command::new("runuser");
             c.args(["-u", "postgres", "--"]).arg(program);
             c
