@@ -6,6 +6,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::ids::CompanyId;
 use crate::{
     entities::audit_entry::{self, Entity as AuditLog},
     error::Result,
@@ -14,7 +15,7 @@ use crate::{
 
 pub async fn record(
     db: &impl ConnectionTrait,
-    company_id: Uuid,
+    company_id: CompanyId,
     actor: &str,
     action: &str,
     target: &str,
@@ -37,7 +38,7 @@ pub async fn record(
 /// Newest first.
 pub async fn list(
     db: &impl ConnectionTrait,
-    company_id: Uuid,
+    company_id: CompanyId,
     action: Option<&str>,
     limit: u64,
     cursor: Option<Cursor>,

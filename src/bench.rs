@@ -18,6 +18,7 @@ use std::io::Write;
 use anyhow::Context;
 use serde_json::{Value, json};
 
+use crate::ids::CompanyId;
 use crate::{
     config::Settings,
     integrations::{GrantDetails, discord::permissions, store},
@@ -163,7 +164,7 @@ pub async fn run(options: Options, progress: impl Fn(&str)) -> anyhow::Result<Re
         .json()
         .await?;
     let token = signup["token"].as_str().context("signup token")?.to_owned();
-    let company: uuid::Uuid = signup["company"]["id"]
+    let company: CompanyId = signup["company"]["id"]
         .as_str()
         .context("company")?
         .parse()?;
@@ -278,7 +279,7 @@ pub async fn run(options: Options, progress: impl Fn(&str)) -> anyhow::Result<Re
         .json()
         .await?;
         let other_token = other["token"].as_str().context("token")?.to_owned();
-        let other_company: uuid::Uuid = other["company"]["id"]
+        let other_company: CompanyId = other["company"]["id"]
             .as_str()
             .context("company")?
             .parse()?;
@@ -434,7 +435,7 @@ pub async fn run(options: Options, progress: impl Fn(&str)) -> anyhow::Result<Re
 /// ceiling. Checks that every routed message was stored exactly once.
 async fn measure_inbound(
     state: &crate::services::Services,
-    company: uuid::Uuid,
+    company: CompanyId,
     count: usize,
     concurrency: usize,
     progress: &impl Fn(&str),

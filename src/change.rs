@@ -9,9 +9,8 @@
 use sea_orm::{
     ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, ExecResult, QueryResult, Statement,
 };
-use uuid::Uuid;
 
-use crate::ids::LeadId;
+use crate::ids::{CompanyId, LeadId};
 use crate::{
     audit,
     error::Result,
@@ -43,7 +42,7 @@ impl Change<'_> {
     /// Writes an audit entry with the change.
     pub async fn audit(
         &self,
-        company_id: Uuid,
+        company_id: CompanyId,
         actor: &str,
         action: &str,
         target: &str,
@@ -55,7 +54,7 @@ impl Change<'_> {
     /// Records a live event, published once the change has committed.
     pub async fn event(
         &mut self,
-        company_id: Uuid,
+        company_id: CompanyId,
         lead_id: Option<LeadId>,
         body: EventBody,
     ) -> Result<()> {
@@ -67,7 +66,7 @@ impl Change<'_> {
     /// Records several of the company's live events, in this order, in one insert.
     pub async fn events(
         &mut self,
-        company_id: Uuid,
+        company_id: CompanyId,
         bodies: Vec<(Option<LeadId>, EventBody)>,
     ) -> Result<()> {
         let recorded = events::record_all(&self.txn, company_id, bodies).await?;

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::config::Secret;
+use crate::ids::CompanyId;
 
 const VERSION: &str = "v1";
 const NONCE_LEN: usize = 12;
@@ -50,7 +51,7 @@ pub struct TokenCipher {
 
 /// What a ciphertext is bound to.
 pub struct Binding<'a> {
-    pub company_id: Uuid,
+    pub company_id: CompanyId,
     pub row_id: Uuid,
     /// The column, e.g. `access_token`.
     pub field: &'a str,
@@ -139,7 +140,7 @@ mod tests {
 
     fn binding(company: Uuid, row: Uuid) -> Binding<'static> {
         Binding {
-            company_id: company,
+            company_id: CompanyId(company),
             row_id: row,
             field: "access_token",
         }
@@ -178,7 +179,7 @@ mod tests {
             Err(CryptoError::Rejected)
         );
         let other_field = Binding {
-            company_id: company,
+            company_id: CompanyId(company),
             row_id: row,
             field: "refresh_token",
         };

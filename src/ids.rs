@@ -5,65 +5,81 @@ use sea_orm::DeriveValueType;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// A lead's id (UUIDv7: time-ordered).
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    DeriveValueType,
-    Serialize,
-    Deserialize,
-)]
-#[serde(transparent)]
-pub struct LeadId(pub Uuid);
+/// Defines an id type over a UUID: a sea-orm value type over the UUID column, serde-transparent,
+/// with `Display`, `FromStr`, conversions from and to `Uuid`, and `new()` (UUIDv7).
+macro_rules! uuid_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(
+            Clone,
+            Copy,
+            Debug,
+            PartialEq,
+            Eq,
+            Hash,
+            PartialOrd,
+            Ord,
+            DeriveValueType,
+            Serialize,
+            Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
 
-impl LeadId {
-    /// A new, time-ordered id.
-    pub fn new() -> Self {
-        Self(Uuid::now_v7())
-    }
+        impl $name {
+            /// A new, time-ordered id.
+            pub fn new() -> Self {
+                Self(Uuid::now_v7())
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl From<Uuid> for $name {
+            fn from(id: Uuid) -> Self {
+                Self(id)
+            }
+        }
+
+        impl From<$name> for Uuid {
+            fn from(id: $name) -> Self {
+                id.0
+            }
+        }
+
+        /// Primary keys are UUIDs, never numbers a database assigned.
+        impl sea_orm::TryFromU64 for $name {
+            fn try_from_u64(_: u64) -> Result<Self, sea_orm::DbErr> {
+                Err(sea_orm::DbErr::ConvertFromU64(stringify!($name)))
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = uuid::Error;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse().map(Self)
+            }
+        }
+    };
 }
 
-impl Default for LeadId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+uuid_id!(
+    /// A lead's id (UUIDv7: time-ordered).
+    LeadId
+);
 
-impl std::fmt::Display for LeadId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl From<Uuid> for LeadId {
-    fn from(id: Uuid) -> Self {
-        Self(id)
-    }
-}
-
-impl From<LeadId> for Uuid {
-    fn from(id: LeadId) -> Self {
-        id.0
-    }
-}
-
-/// Primary keys are UUIDs, never numbers a database assigned.
-impl sea_orm::TryFromU64 for LeadId {
-    fn try_from_u64(_: u64) -> Result<Self, sea_orm::DbErr> {
-        Err(sea_orm::DbErr::ConvertFromU64("LeadId"))
-    }
-}
-
-impl std::str::FromStr for LeadId {
-    type Err = uuid::Error;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        s.parse().map(Self)
-    }
-}
+uuid_id!(
+    /// A company's id (UUIDv7: time-ordered): the tenant every scoped query filters on.
+    CompanyId
+);

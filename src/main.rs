@@ -3,6 +3,7 @@ use std::{io::Write, path::PathBuf, process::ExitCode};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use migration::{Migrator, MigratorTrait};
+use switchboard::ids::CompanyId;
 use switchboard::{
     config::{self, SecretSource, Settings},
     db,
@@ -36,7 +37,7 @@ enum Command {
     MigrateDmLeads {
         /// Only this company (its id); all companies with a connected server otherwise.
         #[arg(long)]
-        company: Option<uuid::Uuid>,
+        company: Option<CompanyId>,
     },
     /// Measure send-message, inbound routing and channel creation against the simulator, each
     /// beside a ceiling measured in the same run (a few minutes: channel creation runs at
@@ -179,7 +180,7 @@ async fn migrate(action: MigrateAction) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn migrate_dm_leads(company: Option<uuid::Uuid>) -> anyhow::Result<()> {
+async fn migrate_dm_leads(company: Option<CompanyId>) -> anyhow::Result<()> {
     let mut settings = Settings::from_env()?;
     telemetry::init(settings.log_format);
     settings.apply_sandbox();

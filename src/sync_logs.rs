@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait, IntoActiveModel};
 use uuid::Uuid;
 
+use crate::ids::CompanyId;
 use crate::{entities::sync_log, error::Result};
 
 /// Counts of a finished run.
@@ -17,7 +18,7 @@ pub struct Counts {
 /// Opens a run's row.
 pub async fn start(
     db: &impl ConnectionTrait,
-    company_id: Option<Uuid>,
+    company_id: Option<CompanyId>,
     resource_type: &str,
     sync_type: &str,
     metadata: serde_json::Value,

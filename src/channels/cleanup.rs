@@ -6,6 +6,7 @@ use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::ids::CompanyId;
 use crate::{
     discord::DiscordError,
     entities::job,
@@ -39,7 +40,7 @@ pub enum Cleanup {
 /// Writes the cleanup job in the caller's transaction.
 pub async fn enqueue(
     db: &impl ConnectionTrait,
-    company_id: Uuid,
+    company_id: CompanyId,
     cleanup: &Cleanup,
 ) -> Result<job::Model> {
     let payload = serde_json::to_value(cleanup).map_err(crate::error::Error::internal)?;

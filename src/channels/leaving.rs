@@ -4,10 +4,9 @@ use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
 };
-use uuid::Uuid;
 
 use super::cleanup::{self, Cleanup};
-use crate::ids::LeadId;
+use crate::ids::{CompanyId, LeadId};
 use crate::{
     change::Change,
     entities::{event, pending_event},
@@ -108,7 +107,7 @@ fn archived_name(name: &str) -> String {
 /// job, to start once the change has committed.
 pub async fn after_disconnect(
     change: &mut Change<'_>,
-    company_id: Uuid,
+    company_id: CompanyId,
     guild_id: Option<&str>,
 ) -> Result<Option<crate::entities::job::Model>> {
     let failed = messages::fail_undelivered(

@@ -12,6 +12,7 @@ use super::{
     get,
     provision::{self, Queued},
 };
+use crate::ids::CompanyId;
 use crate::{
     entities::{discord_connection, lead},
     error::Result,
@@ -34,7 +35,7 @@ pub struct Summary {
 /// Runs the migration for one company or all; `progress(done, total)` after each lead.
 pub async fn migrate_dm_leads(
     app: &Services,
-    company: Option<Uuid>,
+    company: Option<CompanyId>,
     progress: impl Fn(usize, usize),
 ) -> Result<Summary> {
     // Companies whose Discord server is connected; the others have nowhere to put channels.
@@ -43,7 +44,7 @@ pub async fn migrate_dm_leads(
     if let Some(company) = company {
         connected = connected.filter(discord_connection::Column::CompanyId.eq(company));
     }
-    let companies: Vec<Uuid> = connected
+    let companies: Vec<CompanyId> = connected
         .all(&app.db)
         .await?
         .into_iter()

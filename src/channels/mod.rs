@@ -14,7 +14,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::ids::LeadId;
+use crate::ids::{CompanyId, LeadId};
 use crate::{
     discord::model::{ChannelKind, NewChannel, NewMessage, Overwrite, OverwriteTarget, permission},
     discord::{DiscordError, DiscordRest},
@@ -73,13 +73,13 @@ fn private_overwrites(guild: u64, bot: u64) -> Vec<Overwrite> {
     ]
 }
 
-pub fn find_for(company_id: Uuid) -> Select<lead_channel::Entity> {
+pub fn find_for(company_id: CompanyId) -> Select<lead_channel::Entity> {
     lead_channel::Entity::find().filter(lead_channel::Column::CompanyId.eq(company_id))
 }
 
 pub async fn get(
     db: &impl ConnectionTrait,
-    company_id: Uuid,
+    company_id: CompanyId,
     lead_id: LeadId,
 ) -> Result<Option<lead_channel::Model>> {
     Ok(find_for(company_id)
@@ -94,7 +94,11 @@ pub enum View {
     Provisioning(crate::entities::channel_provision::Model),
 }
 
-pub async fn view(db: &impl ConnectionTrait, company_id: Uuid, lead_id: LeadId) -> Result<View> {
+pub async fn view(
+    db: &impl ConnectionTrait,
+    company_id: CompanyId,
+    lead_id: LeadId,
+) -> Result<View> {
     crate::leads::get(db, company_id, lead_id).await?;
     if let Some(channel) = get(db, company_id, lead_id).await? {
         return Ok(View::Channel(channel));
@@ -113,7 +117,7 @@ pub async fn view(db: &impl ConnectionTrait, company_id: Uuid, lead_id: LeadId) 
 
 pub async fn list(
     db: &impl ConnectionTrait,
-    company_id: Uuid,
+    company_id: CompanyId,
     active: Option<bool>,
     limit: u64,
     cursor: Option<Cursor>,

@@ -17,7 +17,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{create, get};
-use crate::ids::LeadId;
+use crate::ids::{CompanyId, LeadId};
 use crate::{
     entities::{channel_provision, discord_connection, job, lead, lead_channel},
     error::{Error, ErrorKind, Result},
@@ -48,13 +48,13 @@ pub enum Opened {
     Pending(channel_provision::Model),
 }
 
-pub fn find_for(company_id: Uuid) -> sea_orm::Select<channel_provision::Entity> {
+pub fn find_for(company_id: CompanyId) -> sea_orm::Select<channel_provision::Entity> {
     channel_provision::Entity::find().filter(channel_provision::Column::CompanyId.eq(company_id))
 }
 
 pub async fn get_provision(
     db: &impl ConnectionTrait,
-    company_id: Uuid,
+    company_id: CompanyId,
     lead_id: LeadId,
 ) -> Result<Option<channel_provision::Model>> {
     Ok(find_for(company_id)
@@ -125,7 +125,7 @@ pub async fn retry(app: &Services, principal: &Principal, lead_id: LeadId) -> Re
     }
 }
 
-async fn connected(app: &Services, company_id: Uuid) -> Result<discord_connection::Model> {
+async fn connected(app: &Services, company_id: CompanyId) -> Result<discord_connection::Model> {
     if app.discord.is_none() {
         return Err(Error::conflict(
             "discord_not_connected",
@@ -227,7 +227,12 @@ async fn enqueue(db: &impl ConnectionTrait, lead: &lead::Model, guild: &str) -> 
 }
 
 /// Waits up to [`OPEN_WAIT`] for the channel; answers what there is then.
-async fn wait(app: &Services, company_id: Uuid, lead_id: LeadId, mine: bool) -> Result<Opened> {
+async fn wait(
+    app: &Services,
+    company_id: CompanyId,
+    lead_id: LeadId,
+    mine: bool,
+) -> Result<Opened> {
     let deadline = tokio::time::Instant::now() + OPEN_WAIT;
     loop {
         if let Some(channel) = get(&app.db, company_id, lead_id).await? {

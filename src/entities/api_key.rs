@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub company_id: Uuid,
+    pub company_id: crate::ids::CompanyId,
     pub created_by_user_id: Option<Uuid>,
     pub name: String,
     /// The first characters of the key, shown in listings so a key can be recognised.

@@ -7,7 +7,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub company_id: Uuid,
+    pub company_id: crate::ids::CompanyId,
     pub lead_id: crate::ids::LeadId,
     pub guild_id: String,
     pub state: ProvisionState,

@@ -4,7 +4,7 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "companies")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: crate::ids::CompanyId,
     pub name: String,
     pub external_id: Option<String>,
     pub created_at: DateTimeUtc,

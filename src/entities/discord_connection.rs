@@ -6,7 +6,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     /// Unique: one guild per company.
-    pub company_id: Uuid,
+    pub company_id: crate::ids::CompanyId,
     /// Unique: one company per guild.
     pub guild_id: String,
     pub guild_name: String,

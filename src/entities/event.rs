@@ -6,7 +6,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub company_id: Uuid,
+    pub company_id: crate::ids::CompanyId,
     /// Increasing per company, in commit order: the SSE `id`.
     pub seq: i64,
     pub lead_id: Option<crate::ids::LeadId>,

@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub company_id: Uuid,
+    pub company_id: crate::ids::CompanyId,
     /// `discord`, `github`, … (see `integrations::ProviderId`).
     pub provider: String,
     pub status: IntegrationStatus,

@@ -6,7 +6,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub company_id: Option<Uuid>,
+    pub company_id: Option<crate::ids::CompanyId>,
     /// e.g. `deliver_message`.
     pub kind: String,
     #[sea_orm(column_type = "JsonBinary")]

@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: crate::ids::LeadId,
-    pub company_id: Uuid,
+    pub company_id: crate::ids::CompanyId,
     pub owner_user_id: Option<Uuid>,
     pub name: String,
     pub email: Option<String>,

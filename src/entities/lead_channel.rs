@@ -6,7 +6,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub company_id: Uuid,
+    pub company_id: crate::ids::CompanyId,
     pub owner_user_id: Option<Uuid>,
     /// Unique: one channel per lead.
     pub lead_id: crate::ids::LeadId,

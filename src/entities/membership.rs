@@ -6,7 +6,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub user_id: Uuid,
-    pub company_id: Uuid,
+    pub company_id: crate::ids::CompanyId,
     /// `owner`, `admin` or `member` (see `tenancy::Role`).
     pub role: String,
     pub created_at: DateTimeUtc,

@@ -7,7 +7,7 @@ pub struct Model {
     /// Increasing in insertion order: the order the events get their ids in.
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub company_id: Uuid,
+    pub company_id: crate::ids::CompanyId,
     pub lead_id: Option<crate::ids::LeadId>,
     pub kind: String,
     #[sea_orm(column_type = "JsonBinary")]

@@ -7,7 +7,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     /// The company whose server the event came from; `None` when no company owns it.
-    pub company_id: Option<Uuid>,
+    pub company_id: Option<crate::ids::CompanyId>,
     /// `MESSAGE_CREATE`, …
     pub event_type: String,
     pub source: RoutingSource,

@@ -7,7 +7,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     /// `None` for a run over every company.
-    pub company_id: Option<Uuid>,
+    pub company_id: Option<crate::ids::CompanyId>,
     /// e.g. `lead_channels`, `messages`.
     pub resource_type: String,
     /// `full` or `incremental`.

@@ -25,7 +25,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::ids::LeadId;
+use crate::ids::{CompanyId, LeadId};
 use crate::{
     channels::view::LeadChannelView,
     entities::{event, lead, lead_channel, message, pending_event},
@@ -106,7 +106,7 @@ pub fn wire(row: &event::Model) -> Value {
     })
 }
 
-fn channel(company_id: Uuid) -> String {
+fn channel(company_id: CompanyId) -> String {
     format!("events:{company_id}")
 }
 
@@ -115,7 +115,7 @@ fn channel(company_id: Uuid) -> String {
 #[must_use = "publish recorded events once the transaction has committed"]
 #[derive(Debug, Default)]
 pub struct Recorded {
-    companies: Vec<Uuid>,
+    companies: Vec<CompanyId>,
 }
 
 impl Recorded {
@@ -132,7 +132,7 @@ impl Recorded {
 /// Records an event inside the caller's (write) transaction.
 pub async fn record(
     txn: &impl ConnectionTrait,
-    company_id: Uuid,
+    company_id: CompanyId,
     lead_id: Option<LeadId>,
     body: EventBody,
 ) -> Result<Recorded> {
@@ -145,7 +145,7 @@ pub async fn record(
 /// for the one before it to commit.
 pub async fn record_all(
     txn: &impl ConnectionTrait,
-    company_id: Uuid,
+    company_id: CompanyId,
     bodies: Vec<(Option<LeadId>, EventBody)>,
 ) -> Result<Recorded> {
     if bodies.is_empty() {
@@ -214,7 +214,7 @@ impl Bus {
     /// arriving meanwhile wait, and the next of them moves everything committed by then in one
     /// transaction. So under load many changes cost one id transaction, and each caller returns
     /// once its own events have their ids.
-    pub async fn sequence(&self, company_id: Uuid) -> Result<()> {
+    pub async fn sequence(&self, company_id: CompanyId) -> Result<()> {
         // Taken after the caller's commit: a run that starts after this ticket sees its events.
         let (flight, ticket) = self.sequencer.ticket(company_id);
         loop {
@@ -248,7 +248,7 @@ impl Bus {
     /// Each batch is one short transaction holding the company row's lock, so ids commit in
     /// order (once event N is visible, every event before it is too) and replicas never give one
     /// event two ids.
-    async fn drain(&self, company_id: Uuid) -> Result<()> {
+    async fn drain(&self, company_id: CompanyId) -> Result<()> {
         loop {
             let waiting = pending_event::Entity::find()
                 .select_only()
@@ -327,7 +327,7 @@ impl Bus {
     /// Gives ids to events left pending by a replica that stopped between a commit and
     /// [`Bus::publish`]; answers how many companies had some.
     pub async fn sequence_leftovers(&self) -> Result<usize> {
-        let companies: Vec<Uuid> = pending_event::Entity::find()
+        let companies: Vec<CompanyId> = pending_event::Entity::find()
             .select_only()
             .column(pending_event::Column::CompanyId)
             .distinct()
@@ -346,7 +346,7 @@ impl Bus {
 /// (see [`Bus::sequence`]). A company has an entry only while it has callers.
 #[derive(Default)]
 pub struct Sequencer {
-    flights: Mutex<HashMap<Uuid, Arc<Flight>>>,
+    flights: Mutex<HashMap<CompanyId, Arc<Flight>>>,
 }
 
 /// One company's callers. Each keeps its `Arc` until it returns, so its ticket is compared
@@ -378,7 +378,7 @@ fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Sequencer {
-    fn ticket(&self, company_id: Uuid) -> (Arc<Flight>, u64) {
+    fn ticket(&self, company_id: CompanyId) -> (Arc<Flight>, u64) {
         let mut flights = locked(&self.flights);
         let flight = flights.entry(company_id).or_default().clone();
         let ticket = {
@@ -389,7 +389,7 @@ impl Sequencer {
         (flight, ticket)
     }
 
-    fn finish(&self, company_id: Uuid, flight: &Arc<Flight>, covered: Option<u64>) {
+    fn finish(&self, company_id: CompanyId, flight: &Arc<Flight>, covered: Option<u64>) {
         let mut flights = locked(&self.flights);
         let mut counters = locked(&flight.counters);
         counters.running = false;
@@ -422,13 +422,17 @@ impl Flight {
 }
 
 /// The id of the company's latest committed event.
-pub async fn current_seq(db: &impl ConnectionTrait, company_id: Uuid) -> Result<i64> {
+pub async fn current_seq(db: &impl ConnectionTrait, company_id: CompanyId) -> Result<i64> {
     Ok(read_seq(db, company_id, false).await?.unwrap_or(0))
 }
 
 /// The company's latest event id; with `lock`, its row stays locked until the transaction ends
 /// (SQLite's write transactions are exclusive already). `None` for an unknown company.
-async fn read_seq(db: &impl ConnectionTrait, company_id: Uuid, lock: bool) -> Result<Option<i64>> {
+async fn read_seq(
+    db: &impl ConnectionTrait,
+    company_id: CompanyId,
+    lock: bool,
+) -> Result<Option<i64>> {
     let backend = db.get_database_backend();
     let sql = match (backend, lock) {
         (DatabaseBackend::Postgres, true) => {
@@ -453,7 +457,7 @@ async fn read_seq(db: &impl ConnectionTrait, company_id: Uuid, lock: bool) -> Re
 /// Events after `after` (exclusive) up to `upto` (inclusive), oldest first, at most a page.
 pub async fn read(
     db: &impl ConnectionTrait,
-    company_id: Uuid,
+    company_id: CompanyId,
     lead_id: Option<LeadId>,
     after: i64,
     upto: i64,
@@ -498,7 +502,7 @@ pub mod stream {
     /// order, without gaps or repeats. Ends when the subscription ends.
     pub async fn open(
         bus: Bus,
-        company_id: Uuid,
+        company_id: CompanyId,
         lead_id: Option<LeadId>,
         last_event_id: Option<i64>,
     ) -> Result<impl Stream<Item = Value> + Send> {

@@ -16,6 +16,7 @@ use super::{
     CallbackParams, GrantDetails, Health, IntegrationMetadata, IntegrationStatus, Provider,
     ProviderError, store,
 };
+use crate::ids::CompanyId;
 use crate::{
     entities::integration,
     error::{Error, ErrorKind, Result},
@@ -33,7 +34,7 @@ pub const REFRESH_AHEAD: chrono::Duration = chrono::Duration::minutes(10);
 #[derive(Debug, Serialize, Deserialize)]
 struct PendingAuthorization {
     provider: String,
-    company_id: Uuid,
+    company_id: CompanyId,
     user_id: Option<Uuid>,
     /// SHA-256 of the browser session's binding value: the callback must come from the same
     /// browser that started the flow.

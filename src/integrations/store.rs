@@ -7,6 +7,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{GrantDetails, IntegrationMetadata, IntegrationStatus};
+use crate::ids::CompanyId;
 use crate::{
     config::Secret,
     crypto::{Binding, TokenCipher},
@@ -21,7 +22,7 @@ use crate::{
 pub const ACCESS_TOKEN: &str = "access_token";
 pub const REFRESH_TOKEN: &str = "refresh_token";
 
-pub fn find_for(company_id: Uuid) -> Select<Integrations> {
+pub fn find_for(company_id: CompanyId) -> Select<Integrations> {
     Integrations::find()
         .filter(integration::Column::CompanyId.eq(company_id))
         .order_by_asc(integration::Column::Provider)
@@ -29,7 +30,7 @@ pub fn find_for(company_id: Uuid) -> Select<Integrations> {
 
 pub async fn get(
     db: &impl ConnectionTrait,
-    company_id: Uuid,
+    company_id: CompanyId,
     provider: &str,
 ) -> Result<Option<integration::Model>> {
     Ok(find_for(company_id)
@@ -75,7 +76,7 @@ pub fn token(
 pub async fn save_grant(
     db: &impl ConnectionTrait,
     cipher: &TokenCipher,
-    company_id: Uuid,
+    company_id: CompanyId,
     provider: &str,
     connected_by: Option<Uuid>,
     grant: &Grant,
@@ -188,7 +189,7 @@ pub async fn mark_revoked(
 
 pub async fn connection_for(
     db: &impl ConnectionTrait,
-    company_id: Uuid,
+    company_id: CompanyId,
 ) -> Result<Option<discord_connection::Model>> {
     Ok(DiscordConnections::find()
         .filter(discord_connection::Column::CompanyId.eq(company_id))
@@ -200,7 +201,7 @@ pub async fn connection_for(
 /// by another company that still has the bot is refused; one that company disconnected is freed.
 pub async fn bind_guild(
     db: &impl ConnectionTrait,
-    company_id: Uuid,
+    company_id: CompanyId,
     details: &GrantDetails,
     permissions: &str,
 ) -> Result<discord_connection::Model> {
@@ -279,7 +280,7 @@ pub async fn bind_guild(
 /// reconnect of the same guild find it.
 pub async fn unbind_guild(
     db: &impl ConnectionTrait,
-    company_id: Uuid,
+    company_id: CompanyId,
 ) -> Result<Option<discord_connection::Model>> {
     let Some(current) = connection_for(db, company_id).await? else {
         return Ok(None);

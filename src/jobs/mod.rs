@@ -11,6 +11,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::ids::CompanyId;
 use crate::{
     entities::job::{self, Entity as Jobs},
     error::{Error, ErrorKind, Result},
@@ -32,7 +33,7 @@ pub fn backoff(attempts: i32) -> Duration {
 
 pub async fn enqueue(
     db: &impl ConnectionTrait,
-    company_id: Option<Uuid>,
+    company_id: Option<CompanyId>,
     kind: &str,
     payload: serde_json::Value,
 ) -> Result<job::Model> {
@@ -43,7 +44,7 @@ pub async fn enqueue(
 /// first (claiming it by id), and workers take it only if that request did not finish it.
 pub async fn enqueue_after(
     db: &impl ConnectionTrait,
-    company_id: Option<Uuid>,
+    company_id: Option<CompanyId>,
     kind: &str,
     payload: serde_json::Value,
     grace: Duration,
@@ -54,7 +55,7 @@ pub async fn enqueue_after(
 /// Enqueues a job in `queue`: jobs of one queue run one at a time, oldest first.
 pub async fn enqueue_in(
     db: &impl ConnectionTrait,
-    company_id: Option<Uuid>,
+    company_id: Option<CompanyId>,
     kind: &str,
     payload: serde_json::Value,
     queue: &str,
@@ -72,7 +73,7 @@ pub async fn enqueue_in(
 
 async fn insert(
     db: &impl ConnectionTrait,
-    company_id: Option<Uuid>,
+    company_id: Option<CompanyId>,
     kind: &str,
     payload: serde_json::Value,
     grace: Duration,
@@ -252,13 +253,13 @@ pub async fn fail(
     Ok(active.update(db).await?)
 }
 
-pub fn find_for(company_id: Uuid) -> sea_orm::Select<Jobs> {
+pub fn find_for(company_id: CompanyId) -> sea_orm::Select<Jobs> {
     Jobs::find().filter(job::Column::CompanyId.eq(company_id))
 }
 
 pub async fn list(
     db: &impl ConnectionTrait,
-    company_id: Uuid,
+    company_id: CompanyId,
     state: Option<JobState>,
     limit: u64,
     cursor: Option<Cursor>,
@@ -282,7 +283,7 @@ pub async fn list(
 /// can no longer happen (the integration they need is gone).
 pub async fn kill_pending(
     db: &impl ConnectionTrait,
-    company_id: Uuid,
+    company_id: CompanyId,
     kind: &str,
     reason: &str,
 ) -> Result<u64> {
@@ -302,7 +303,7 @@ pub async fn kill_pending(
 /// A dead job of this company, to run again.
 pub async fn find_dead(
     db: &impl ConnectionTrait,
-    company_id: Uuid,
+    company_id: CompanyId,
     id: Uuid,
 ) -> Result<job::Model> {
     let job = find_for(company_id)

@@ -10,7 +10,7 @@ pub mod view;
 
 pub use view::LeadView;
 
-use crate::ids::LeadId;
+use crate::ids::{CompanyId, LeadId};
 use crate::{
     entities::lead::{self, Entity as Leads},
     error::{Error, Result},
@@ -24,13 +24,13 @@ use crate::{
 pub use crate::entities::lead::LeadStatus;
 
 /// The company's leads. The only way into the table for tenant-facing code.
-pub fn find_for(company_id: Uuid) -> Select<Leads> {
+pub fn find_for(company_id: CompanyId) -> Select<Leads> {
     Leads::find().filter(lead::Column::CompanyId.eq(company_id))
 }
 
 pub async fn get(
     db: &impl ConnectionTrait,
-    company_id: Uuid,
+    company_id: CompanyId,
     lead_id: LeadId,
 ) -> Result<lead::Model> {
     find_for(company_id)
@@ -67,7 +67,7 @@ pub struct LeadFilter {
 
 async fn check_owner(
     db: &impl ConnectionTrait,
-    company_id: Uuid,
+    company_id: CompanyId,
     owner: Option<Uuid>,
 ) -> Result<()> {
     if let Some(owner) = owner
@@ -83,7 +83,7 @@ async fn check_owner(
 
 pub async fn create(
     db: &impl ConnectionTrait,
-    company_id: Uuid,
+    company_id: CompanyId,
     new: NewLead,
 ) -> Result<lead::Model> {
     check_owner(db, company_id, new.owner_user_id).await?;
@@ -109,7 +109,7 @@ pub async fn create(
 
 pub async fn update(
     db: &impl ConnectionTrait,
-    company_id: Uuid,
+    company_id: CompanyId,
     lead_id: LeadId,
     update: LeadUpdate,
 ) -> Result<lead::Model> {
@@ -140,7 +140,7 @@ pub async fn update(
 /// Applies `update` and tells the live streams (`lead.updated`), in one change.
 pub async fn edit(
     app: &Services,
-    company_id: Uuid,
+    company_id: CompanyId,
     lead_id: LeadId,
     update: LeadUpdate,
 ) -> Result<lead::Model> {
@@ -157,7 +157,11 @@ pub async fn edit(
     Ok(lead)
 }
 
-pub async fn delete(db: &impl ConnectionTrait, company_id: Uuid, lead_id: LeadId) -> Result<()> {
+pub async fn delete(
+    db: &impl ConnectionTrait,
+    company_id: CompanyId,
+    lead_id: LeadId,
+) -> Result<()> {
     let result = Leads::delete_many()
         .filter(lead::Column::CompanyId.eq(company_id))
         .filter(lead::Column::Id.eq(lead_id))
@@ -172,7 +176,7 @@ pub async fn delete(db: &impl ConnectionTrait, company_id: Uuid, lead_id: LeadId
 /// Newest first. Ids are UUIDv7 (time-ordered), so the cursor is simply the last id seen.
 pub async fn list(
     db: &impl ConnectionTrait,
-    company_id: Uuid,
+    company_id: CompanyId,
     filter: LeadFilter,
     limit: u64,
     cursor: Option<Cursor>,

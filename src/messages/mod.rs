@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::events::{self, EventBody};
-use crate::ids::LeadId;
+use crate::ids::{CompanyId, LeadId};
 use crate::{
     change::Change,
     channels,
@@ -98,7 +98,7 @@ pub fn nonce_of(message_id: Uuid) -> String {
 
 pub async fn find_by_key(
     db: &impl ConnectionTrait,
-    company_id: Uuid,
+    company_id: CompanyId,
     key: &str,
 ) -> Result<Option<message::Model>> {
     Ok(message::Entity::find()
@@ -389,7 +389,11 @@ async fn save_in(change: &mut Change<'_>, active: message::ActiveModel) -> Resul
 }
 
 /// Whether the company's Discord connection is bound to this guild with the bot in it.
-async fn connected_to(db: &impl ConnectionTrait, company_id: Uuid, guild_id: &str) -> Result<bool> {
+async fn connected_to(
+    db: &impl ConnectionTrait,
+    company_id: CompanyId,
+    guild_id: &str,
+) -> Result<bool> {
     Ok(store::connection_for(db, company_id)
         .await?
         .is_some_and(|c| c.bot_invited && c.guild_id == guild_id))
@@ -400,7 +404,7 @@ async fn connected_to(db: &impl ConnectionTrait, company_id: Uuid, guild_id: &st
 /// `message.updated` events to publish after the caller commits.
 pub async fn fail_undelivered(
     txn: &impl ConnectionTrait,
-    company_id: Uuid,
+    company_id: CompanyId,
     reason: &str,
 ) -> Result<Option<events::Recorded>> {
     let queued = message::Entity::find()
@@ -437,7 +441,7 @@ pub async fn fail_undelivered(
 /// in the same transaction, before the job is pending: a worker that claims the job at once
 /// finds the message queued, never a failed one it would call done. For a lead channel, its
 /// provisioning is `provisioning` again.
-pub async fn retry_job(app: &Services, company_id: Uuid, job_id: Uuid) -> Result<job::Model> {
+pub async fn retry_job(app: &Services, company_id: CompanyId, job_id: Uuid) -> Result<job::Model> {
     let mut change = app.begin().await?;
     let dead = jobs::find_dead(&change, company_id, job_id).await?;
     if dead.kind == channels::provision::KIND {
@@ -476,7 +480,7 @@ fn message_of(job: &job::Model) -> Option<Uuid> {
 /// The lead's conversation, newest first.
 pub async fn list_for_lead(
     db: &impl ConnectionTrait,
-    company_id: Uuid,
+    company_id: CompanyId,
     lead_id: LeadId,
     limit: u64,
     cursor: Option<Cursor>,

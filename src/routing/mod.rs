@@ -20,7 +20,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 pub use self::cache::Cache;
-use crate::ids::LeadId;
+use crate::ids::{CompanyId, LeadId};
 use crate::{
     entities::{lead, lead_channel, message, routing_event},
     error::Result,
@@ -34,14 +34,14 @@ pub use crate::discord::{Inbound, Source};
 /// A guild's connection, as routing needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Connection {
-    pub company_id: Uuid,
+    pub company_id: CompanyId,
     pub bot_invited: bool,
 }
 
 /// A lead channel, as routing needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Channel {
-    pub company_id: Uuid,
+    pub company_id: CompanyId,
     pub lead_id: LeadId,
     pub guild_id: String,
     pub is_active: bool,
@@ -50,7 +50,7 @@ pub struct Channel {
 /// A lead a direct message could come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DmLead {
-    pub company_id: Uuid,
+    pub company_id: CompanyId,
     pub lead_id: LeadId,
 }
 
@@ -121,17 +121,17 @@ impl From<Source> for RoutingSource {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
     Routed {
-        company_id: Uuid,
+        company_id: CompanyId,
         lead_id: LeadId,
     },
     /// Not ours to store (our own echoes, system messages): expected, not a problem.
     Ignored {
-        company_id: Option<Uuid>,
+        company_id: Option<CompanyId>,
         reason: Reason,
     },
     /// A message that could not be placed: worth an admin's look.
     Rejected {
-        company_id: Option<Uuid>,
+        company_id: Option<CompanyId>,
         reason: Reason,
     },
 }
@@ -156,7 +156,7 @@ impl Decision {
         }
     }
 
-    pub fn company_id(&self) -> Option<Uuid> {
+    pub fn company_id(&self) -> Option<CompanyId> {
         match self {
             Self::Routed { company_id, .. } => Some(*company_id),
             Self::Ignored { company_id, .. } | Self::Rejected { company_id, .. } => *company_id,
@@ -288,7 +288,7 @@ pub async fn route(app: &Services, message: &Inbound) -> Result<Outcome> {
 
 /// A stored path as its company may see it: ids of other companies (in events recorded before
 /// paths were written this way) are taken out.
-pub fn own_facts(mut path: serde_json::Value, owner: Option<Uuid>) -> serde_json::Value {
+pub fn own_facts(mut path: serde_json::Value, owner: Option<CompanyId>) -> serde_json::Value {
     let owner = owner.map(|o| o.to_string());
     let foreign = |v: &serde_json::Value| v.as_str().is_some_and(|id| Some(id) != owner.as_deref());
     if let Some(fields) = path.as_object_mut() {
@@ -306,8 +306,8 @@ pub fn own_facts(mut path: serde_json::Value, owner: Option<Uuid>) -> serde_json
 
 /// The lookups behind a decision, as the company the event belongs to (`owner`) may see them:
 /// its own ids, and of another company's channel only that it is another company's.
-fn path_for(message: &Inbound, facts: &Facts, owner: Option<Uuid>) -> serde_json::Value {
-    let own = |company: Uuid| owner == Some(company);
+fn path_for(message: &Inbound, facts: &Facts, owner: Option<CompanyId>) -> serde_json::Value {
+    let own = |company: CompanyId| owner == Some(company);
     let connection = facts.connection.as_ref().map(|c| c.company_id);
     let channel = facts.channel.as_ref();
     let channel_owner = match channel {
@@ -357,7 +357,7 @@ async fn gather(app: &Services, message: &Inbound) -> Result<Facts> {
 
 /// Active leads with this Discord user id, in every company.
 async fn dm_candidates(db: &impl ConnectionTrait, author_id: u64) -> Result<Vec<DmLead>> {
-    let rows: Vec<(Uuid, Uuid)> = lead::Entity::find()
+    let rows: Vec<(CompanyId, LeadId)> = lead::Entity::find()
         .select_only()
         .column(lead::Column::CompanyId)
         .column(lead::Column::Id)
@@ -369,9 +369,9 @@ async fn dm_candidates(db: &impl ConnectionTrait, author_id: u64) -> Result<Vec<
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(company_id, lead_id): (Uuid, Uuid)| DmLead {
+        .map(|(company_id, lead_id)| DmLead {
             company_id,
-            lead_id: LeadId(lead_id),
+            lead_id,
         })
         .collect())
 }
@@ -424,7 +424,7 @@ struct Applied {
 /// The `messages` row an inbound message is stored as.
 pub fn stored_row(
     message: &Inbound,
-    company_id: Uuid,
+    company_id: CompanyId,
     lead_id: LeadId,
     now: DateTime<Utc>,
 ) -> message::Model {
@@ -454,7 +454,7 @@ pub fn stored_row(
 async fn store(
     txn: &impl ConnectionTrait,
     message: &Inbound,
-    company_id: Uuid,
+    company_id: CompanyId,
     lead_id: LeadId,
 ) -> Result<Applied> {
     let at = message.created_at();
@@ -580,7 +580,7 @@ async fn record_decision(
 /// Records a platform event that is not a message (a deleted channel, a guild outage).
 pub async fn record_platform_event(
     db: &impl ConnectionTrait,
-    company_id: Option<Uuid>,
+    company_id: Option<CompanyId>,
     event_type: &str,
     guild_id: Option<String>,
     channel_id: Option<String>,
@@ -612,7 +612,7 @@ pub async fn record_platform_event(
 mod tests {
     #[test]
     fn a_stored_path_shows_its_company_only_its_own_ids() {
-        let (mine, theirs, lead) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let (mine, theirs, lead) = (CompanyId::new(), CompanyId::new(), LeadId::new());
         let old = json!({"connectionCompanyId": mine.to_string(), "channelCompanyId": theirs.to_string(),
                          "leadId": lead.to_string(), "channelId": "1"});
         let seen = own_facts(old, Some(mine));
@@ -646,7 +646,7 @@ mod tests {
         }
     }
 
-    fn facts(company: Uuid, lead: LeadId) -> Facts {
+    fn facts(company: CompanyId, lead: LeadId) -> Facts {
         Facts {
             bot_user_id: BOT,
             connection: Some(Connection {
@@ -670,7 +670,7 @@ mod tests {
 
     #[test]
     fn a_lead_reply_in_its_channel_is_routed_to_its_company_and_lead() {
-        let (company, lead) = (Uuid::new_v4(), LeadId(Uuid::new_v4()));
+        let (company, lead) = (CompanyId(Uuid::new_v4()), LeadId(Uuid::new_v4()));
         assert_eq!(
             decide(&message(), &facts(company, lead)),
             Decision::Routed {
@@ -682,7 +682,7 @@ mod tests {
 
     #[test]
     fn echoes_of_switchboard_are_ignored() {
-        let f = facts(Uuid::new_v4(), LeadId(Uuid::new_v4()));
+        let f = facts(CompanyId(Uuid::new_v4()), LeadId(Uuid::new_v4()));
         let own = Inbound {
             author_id: BOT,
             author_bot: true,
@@ -713,7 +713,11 @@ mod tests {
 
     #[test]
     fn a_channel_of_another_company_is_a_tenant_mismatch_never_routed() {
-        let (a, b, lead_b) = (Uuid::new_v4(), Uuid::new_v4(), LeadId(Uuid::new_v4()));
+        let (a, b, lead_b) = (
+            CompanyId(Uuid::new_v4()),
+            CompanyId(Uuid::new_v4()),
+            LeadId(Uuid::new_v4()),
+        );
         let mut f = facts(a, lead_b);
         f.channel = Some(Channel {
             company_id: b,
@@ -733,7 +737,7 @@ mod tests {
 
     #[test]
     fn unknown_guilds_channels_and_archived_channels_are_rejected() {
-        let (company, lead) = (Uuid::new_v4(), LeadId(Uuid::new_v4()));
+        let (company, lead) = (CompanyId(Uuid::new_v4()), LeadId(Uuid::new_v4()));
         let mut f = facts(company, lead);
         f.channel = None;
         assert_eq!(reason(&decide(&message(), &f)), Some("unknown_channel"));
@@ -766,7 +770,7 @@ mod tests {
             company_id: c,
             lead_id: LeadId(Uuid::new_v4()),
         };
-        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let (a, b) = (CompanyId(Uuid::new_v4()), CompanyId(Uuid::new_v4()));
         let mut f = Facts {
             bot_user_id: BOT,
             ..Facts::default()

@@ -8,6 +8,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{Role, passwords};
+use crate::ids::CompanyId;
 use crate::{
     entities::{company, membership, user},
     error::{Error, ErrorKind, Result, is_unique_violation},
@@ -52,7 +53,7 @@ pub async fn signup(
             }
         })?;
     let company = company::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(CompanyId::new()),
         name: Set(account.company_name.into_inner()),
         external_id: Set(None),
         created_at: Set(now),
@@ -69,7 +70,7 @@ pub async fn signup(
 async fn add_membership(
     db: &impl ConnectionTrait,
     user_id: Uuid,
-    company_id: Uuid,
+    company_id: CompanyId,
     role: Role,
 ) -> Result<membership::Model> {
     let row = membership::ActiveModel {
@@ -107,7 +108,7 @@ pub async fn login(
     state: &dyn StateStore,
     email: &Email,
     password: &str,
-    company_id: Option<Uuid>,
+    company_id: Option<CompanyId>,
     address: std::net::IpAddr,
 ) -> Result<LoggedIn> {
     let throttle = super::throttle::LoginThrottle::new(state, email.as_str(), address);
@@ -165,7 +166,7 @@ pub fn parse_role(stored: &str) -> Result<Role> {
 pub async fn role_of(
     db: &impl ConnectionTrait,
     user_id: Uuid,
-    company_id: Uuid,
+    company_id: CompanyId,
 ) -> Result<Option<Role>> {
     let membership = membership::Entity::find()
         .filter(membership::Column::UserId.eq(user_id))
@@ -175,7 +176,7 @@ pub async fn role_of(
     membership.map(|m| parse_role(&m.role)).transpose()
 }
 
-pub async fn company(db: &impl ConnectionTrait, company_id: Uuid) -> Result<company::Model> {
+pub async fn company(db: &impl ConnectionTrait, company_id: CompanyId) -> Result<company::Model> {
     company::Entity::find_by_id(company_id)
         .one(db)
         .await?
@@ -214,7 +215,7 @@ pub struct CompanyUpdate {
 
 pub async fn update_company(
     db: &impl ConnectionTrait,
-    company_id: Uuid,
+    company_id: CompanyId,
     update: CompanyUpdate,
 ) -> Result<company::Model> {
     let mut model = company(db, company_id).await?.into_active_model();
@@ -243,7 +244,7 @@ pub struct Member {
     pub joined_at: chrono::DateTime<Utc>,
 }
 
-pub async fn members(db: &impl ConnectionTrait, company_id: Uuid) -> Result<Vec<Member>> {
+pub async fn members(db: &impl ConnectionTrait, company_id: CompanyId) -> Result<Vec<Member>> {
     let rows = membership::Entity::find()
         .filter(membership::Column::CompanyId.eq(company_id))
         .order_by_asc(membership::Column::CreatedAt)
@@ -262,7 +263,7 @@ pub async fn members(db: &impl ConnectionTrait, company_id: Uuid) -> Result<Vec<
         .collect()
 }
 
-async fn member(db: &impl ConnectionTrait, company_id: Uuid, user_id: Uuid) -> Result<Member> {
+async fn member(db: &impl ConnectionTrait, company_id: CompanyId, user_id: Uuid) -> Result<Member> {
     members(db, company_id)
         .await?
         .into_iter()
@@ -273,7 +274,7 @@ async fn member(db: &impl ConnectionTrait, company_id: Uuid, user_id: Uuid) -> R
 /// Adds an existing Switchboard user to the company. Only an owner may make owners.
 pub async fn add_member(
     db: &DatabaseConnection,
-    company_id: Uuid,
+    company_id: CompanyId,
     actor_role: Role,
     email: &Email,
     role: Role,
@@ -298,7 +299,7 @@ pub async fn add_member(
 /// Changes a member's role, keeping at least one owner.
 pub async fn change_role(
     db: &DatabaseConnection,
-    company_id: Uuid,
+    company_id: CompanyId,
     actor_role: Role,
     user_id: Uuid,
     role: Role,
@@ -329,7 +330,7 @@ pub async fn change_role(
 /// Removes a member (or lets one leave), keeping at least one owner.
 pub async fn remove_member(
     db: &DatabaseConnection,
-    company_id: Uuid,
+    company_id: CompanyId,
     actor_role: Role,
     user_id: Uuid,
 ) -> Result<()> {
@@ -352,7 +353,7 @@ pub async fn remove_member(
     Ok(())
 }
 
-async fn ensure_another_owner(db: &impl ConnectionTrait, company_id: Uuid) -> Result<()> {
+async fn ensure_another_owner(db: &impl ConnectionTrait, company_id: CompanyId) -> Result<()> {
     // FOR UPDATE on PostgreSQL: two owners demoting each other at once are serialised, so the
     // second sees the first's change and the company keeps an owner. (SQLite serialises
     // writing transactions by itself.)

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::Role;
+use crate::ids::CompanyId;
 use crate::{
     entities::api_key::{self, Entity as ApiKeys},
     error::{Error, Result},
@@ -33,7 +34,7 @@ fn generate() -> String {
 }
 
 /// A company's keys, newest first; revoked keys included so the history stays visible.
-pub fn find_for(company_id: Uuid) -> sea_orm::Select<ApiKeys> {
+pub fn find_for(company_id: CompanyId) -> sea_orm::Select<ApiKeys> {
     ApiKeys::find()
         .filter(api_key::Column::CompanyId.eq(company_id))
         .order_by_desc(api_key::Column::Id)
@@ -42,7 +43,7 @@ pub fn find_for(company_id: Uuid) -> sea_orm::Select<ApiKeys> {
 /// Creates a key and returns it with the secret, which is never retrievable again.
 pub async fn create(
     db: &impl ConnectionTrait,
-    company_id: Uuid,
+    company_id: CompanyId,
     created_by: Option<Uuid>,
     name: KeyName,
     role: Role,
@@ -65,7 +66,7 @@ pub async fn create(
 }
 
 /// Revokes a key of this company; another company's key is "not found".
-pub async fn revoke(db: &impl ConnectionTrait, company_id: Uuid, id: Uuid) -> Result<()> {
+pub async fn revoke(db: &impl ConnectionTrait, company_id: CompanyId, id: Uuid) -> Result<()> {
     let key = find_for(company_id)
         .filter(api_key::Column::Id.eq(id))
         .one(db)
@@ -96,7 +97,7 @@ pub async fn creator_of(db: &impl ConnectionTrait, key_id: Uuid) -> Result<Optio
 /// Revokes every live key this user made in this company (they left or were removed).
 pub async fn revoke_made_by(
     db: &impl ConnectionTrait,
-    company_id: Uuid,
+    company_id: CompanyId,
     user_id: Uuid,
 ) -> Result<u64> {
     let result = ApiKeys::update_many()

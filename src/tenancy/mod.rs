@@ -7,6 +7,7 @@ pub mod tokens;
 
 use std::{fmt, str::FromStr};
 
+use crate::ids::CompanyId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -69,7 +70,7 @@ pub enum AuthMethod {
 /// never from the request body.
 #[derive(Clone, Debug)]
 pub struct Principal {
-    pub company_id: Uuid,
+    pub company_id: CompanyId,
     /// `None` for API keys: a CRM backend acts for the company, not for a person.
     pub user_id: Option<Uuid>,
     pub role: Role,
@@ -78,7 +79,7 @@ pub struct Principal {
 
 impl Principal {
     /// The service acting for a company on its own (CLI tasks, background work).
-    pub fn system(company_id: uuid::Uuid) -> Self {
+    pub fn system(company_id: CompanyId) -> Self {
         Self {
             company_id,
             user_id: None,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::Error;
+use crate::ids::CompanyId;
 
 pub const AUDIENCE: &str = "switchboard-api";
 /// How long a token is valid. Clients log in again after this.
@@ -15,7 +16,7 @@ pub struct Claims {
     /// The user id.
     pub sub: Uuid,
     /// The company the token acts for.
-    pub cid: Uuid,
+    pub cid: CompanyId,
     pub iss: String,
     pub aud: String,
     pub iat: i64,
@@ -54,7 +55,7 @@ impl TokenIssuer {
         }
     }
 
-    pub fn issue(&self, user_id: Uuid, company_id: Uuid) -> Result<IssuedToken, Error> {
+    pub fn issue(&self, user_id: Uuid, company_id: CompanyId) -> Result<IssuedToken, Error> {
         let now = Utc::now();
         let expires_at = now + TOKEN_TTL;
         let claims = Claims {
@@ -115,7 +116,7 @@ mod tests {
     #[test]
     fn an_issued_token_verifies() {
         let issuer = issuer();
-        let (user, company) = (Uuid::new_v4(), Uuid::new_v4());
+        let (user, company) = (Uuid::new_v4(), CompanyId(Uuid::new_v4()));
         let token = issuer.issue(user, company).expect("issue");
         let claims = issuer.verify(&token.token).expect("valid");
         assert_eq!((claims.sub, claims.cid), (user, company));

@@ -265,7 +265,7 @@ storage_test!(
             .unwrap_or_default()
             .to_owned();
         // Forty-nine more lead channels in that category, as if created earlier.
-        let company: uuid::Uuid = account.company_id.parse().expect("uuid");
+        let company: switchboard::ids::CompanyId = account.company_id.parse().expect("uuid");
         for i in 0..49 {
             let lead = app
                 .create_lead(&account.token, &format!("Filler {i}"))

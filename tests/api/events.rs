@@ -194,7 +194,7 @@ storage_test!(
         let account = app.signup("Crash Co").await;
         let lead = app.create_lead(&account.token, "Ada").await;
         let lead_id: uuid::Uuid = lead["id"].as_str().expect("id").parse().expect("uuid");
-        let company_id: uuid::Uuid = account.company_id.parse().expect("uuid");
+        let company_id: switchboard::ids::CompanyId = account.company_id.parse().expect("uuid");
         let mut stream = Sse::open(&app, "/api/events", &account.token, None).await;
 
         // A change committed with its event, by a replica that stopped before publishing.

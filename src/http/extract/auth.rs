@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 use uuid::Uuid;
 
+use crate::ids::CompanyId;
 use crate::{
     error::{Error, Result},
     http::AppState,
@@ -18,7 +19,7 @@ use crate::{
 #[serde(rename_all = "camelCase")]
 pub struct SessionAuth {
     pub user_id: Uuid,
-    pub company_id: Uuid,
+    pub company_id: CompanyId,
 }
 
 pub const SESSION_AUTH_KEY: &str = "auth";

@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use crate::ids::CompanyId;
 use crate::{
     entities::{company, user},
     error::{Error, Result},
@@ -46,7 +47,8 @@ impl From<user::Model> for UserView {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CompanyView {
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: CompanyId,
     pub name: String,
     /// The CRM's own id for this company, if set.
     pub external_id: Option<String>,
@@ -98,7 +100,8 @@ pub struct LoginRequest {
     password: String,
     /// Which of your companies to act for; defaults to the first you joined.
     #[serde(default)]
-    company_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    company_id: Option<CompanyId>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -112,7 +115,7 @@ pub struct AuthResponse {
     role: Role,
 }
 
-async fn start_session(session: &Session, user_id: Uuid, company_id: Uuid) -> Result<()> {
+async fn start_session(session: &Session, user_id: Uuid, company_id: CompanyId) -> Result<()> {
     // A new id on log-in, so a session id planted before log-in is worthless (fixation).
     session
         .cycle_id()

@@ -11,9 +11,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
-use uuid::Uuid;
 
-use crate::ids::LeadId;
+use crate::ids::{CompanyId, LeadId};
 use crate::{
     error::{Error, Result},
     events,
@@ -74,7 +73,7 @@ type EventStream = Sse<axum::response::sse::KeepAliveStream<Frames>>;
 
 async fn open(
     state: AppState,
-    company_id: Uuid,
+    company_id: CompanyId,
     lead_id: Option<LeadId>,
     headers: &HeaderMap,
 ) -> Result<EventStream> {
