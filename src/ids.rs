@@ -83,3 +83,8 @@ uuid_id!(
     /// A company's id (UUIDv7: time-ordered): the tenant every scoped query filters on.
     CompanyId
 );
+
+uuid_id!(
+    /// A user's id (UUIDv7: time-ordered): a person who logs in, whatever companies they join.
+    UserId
+);

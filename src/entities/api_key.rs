@@ -6,7 +6,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub company_id: crate::ids::CompanyId,
-    pub created_by_user_id: Option<Uuid>,
+    pub created_by_user_id: Option<crate::ids::UserId>,
     pub name: String,
     /// The first characters of the key, shown in listings so a key can be recognised.
     pub prefix: String,

@@ -16,7 +16,7 @@ pub struct Model {
     pub access_token_enc: Option<String>,
     pub refresh_token_enc: Option<String>,
     pub expires_at: Option<DateTimeUtc>,
-    pub connected_by_user_id: Option<Uuid>,
+    pub connected_by_user_id: Option<crate::ids::UserId>,
     pub connected_at: Option<DateTimeUtc>,
     pub last_error: Option<String>,
     pub error_count: i32,

@@ -6,7 +6,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: crate::ids::LeadId,
     pub company_id: crate::ids::CompanyId,
-    pub owner_user_id: Option<Uuid>,
+    pub owner_user_id: Option<crate::ids::UserId>,
     pub name: String,
     pub email: Option<String>,
     pub discord_user_id: Option<String>,

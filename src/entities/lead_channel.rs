@@ -7,7 +7,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub company_id: crate::ids::CompanyId,
-    pub owner_user_id: Option<Uuid>,
+    pub owner_user_id: Option<crate::ids::UserId>,
     /// Unique: one channel per lead.
     pub lead_id: crate::ids::LeadId,
     pub guild_id: String,

@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub user_id: Uuid,
+    pub user_id: crate::ids::UserId,
     pub company_id: crate::ids::CompanyId,
     /// `owner`, `admin` or `member` (see `tenancy::Role`).
     pub role: String,

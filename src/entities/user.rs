@@ -4,7 +4,7 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "users")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: crate::ids::UserId,
     /// Stored lowercased; unique.
     pub email: String,
     pub name: Option<String>,

@@ -10,13 +10,12 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use uuid::Uuid;
 
 use super::{
     CallbackParams, GrantDetails, Health, IntegrationMetadata, IntegrationStatus, Provider,
     ProviderError, store,
 };
-use crate::ids::CompanyId;
+use crate::ids::{CompanyId, UserId};
 use crate::{
     entities::integration,
     error::{Error, ErrorKind, Result},
@@ -35,7 +34,7 @@ pub const REFRESH_AHEAD: chrono::Duration = chrono::Duration::minutes(10);
 struct PendingAuthorization {
     provider: String,
     company_id: CompanyId,
-    user_id: Option<Uuid>,
+    user_id: Option<UserId>,
     /// SHA-256 of the browser session's binding value: the callback must come from the same
     /// browser that started the flow.
     session_hash: String,

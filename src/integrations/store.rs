@@ -7,7 +7,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{GrantDetails, IntegrationMetadata, IntegrationStatus};
-use crate::ids::CompanyId;
+use crate::ids::{CompanyId, UserId};
 use crate::{
     config::Secret,
     crypto::{Binding, TokenCipher},
@@ -78,7 +78,7 @@ pub async fn save_grant(
     cipher: &TokenCipher,
     company_id: CompanyId,
     provider: &str,
-    connected_by: Option<Uuid>,
+    connected_by: Option<UserId>,
     grant: &Grant,
     metadata: &IntegrationMetadata,
 ) -> Result<integration::Model> {

@@ -4,13 +4,12 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
     QueryFilter, QueryOrder, QuerySelect, Select,
 };
-use uuid::Uuid;
 
 pub mod view;
 
 pub use view::LeadView;
 
-use crate::ids::{CompanyId, LeadId};
+use crate::ids::{CompanyId, LeadId, UserId};
 use crate::{
     entities::lead::{self, Entity as Leads},
     error::{Error, Result},
@@ -45,7 +44,7 @@ pub struct NewLead {
     pub email: Option<Email>,
     pub discord_user_id: Option<Snowflake>,
     pub discord_username: Option<DiscordUsername>,
-    pub owner_user_id: Option<Uuid>,
+    pub owner_user_id: Option<UserId>,
 }
 
 /// A partial update: `None` leaves a field alone, `Some(None)` clears it.
@@ -55,20 +54,20 @@ pub struct LeadUpdate {
     pub email: Option<Option<Email>>,
     pub discord_user_id: Option<Option<Snowflake>>,
     pub discord_username: Option<Option<DiscordUsername>>,
-    pub owner_user_id: Option<Option<Uuid>>,
+    pub owner_user_id: Option<Option<UserId>>,
     pub status: Option<LeadStatus>,
 }
 
 #[derive(Default)]
 pub struct LeadFilter {
     pub status: Option<LeadStatus>,
-    pub owner_user_id: Option<Uuid>,
+    pub owner_user_id: Option<UserId>,
 }
 
 async fn check_owner(
     db: &impl ConnectionTrait,
     company_id: CompanyId,
-    owner: Option<Uuid>,
+    owner: Option<UserId>,
 ) -> Result<()> {
     if let Some(owner) = owner
         && accounts::role_of(db, owner, company_id).await?.is_none()

@@ -2,12 +2,11 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::{
     entities::lead::{self, LeadStatus},
     error::{Error, Result},
-    ids::LeadId,
+    ids::{LeadId, UserId},
 };
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -15,7 +14,8 @@ use crate::{
 pub struct LeadView {
     #[schema(value_type = Uuid)]
     id: LeadId,
-    owner_user_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    owner_user_id: Option<UserId>,
     name: String,
     email: Option<String>,
     /// Discord user id (a snowflake, as a string).

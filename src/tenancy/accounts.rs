@@ -8,7 +8,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{Role, passwords};
-use crate::ids::CompanyId;
+use crate::ids::{CompanyId, UserId};
 use crate::{
     entities::{company, membership, user},
     error::{Error, ErrorKind, Result, is_unique_violation},
@@ -32,7 +32,7 @@ pub async fn signup(
     let now = Utc::now();
     let txn = crate::db::begin_write(db).await?;
     let user = user::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(UserId::new()),
         email: Set(account.email.into_inner()),
         name: Set(account.name.map(PersonName::into_inner)),
         password_hash: Set(Some(password_hash)),
@@ -69,7 +69,7 @@ pub async fn signup(
 
 async fn add_membership(
     db: &impl ConnectionTrait,
-    user_id: Uuid,
+    user_id: UserId,
     company_id: CompanyId,
     role: Role,
 ) -> Result<membership::Model> {
@@ -165,7 +165,7 @@ pub fn parse_role(stored: &str) -> Result<Role> {
 /// The user's role in the company, if they are (still) a member.
 pub async fn role_of(
     db: &impl ConnectionTrait,
-    user_id: Uuid,
+    user_id: UserId,
     company_id: CompanyId,
 ) -> Result<Option<Role>> {
     let membership = membership::Entity::find()
@@ -183,7 +183,7 @@ pub async fn company(db: &impl ConnectionTrait, company_id: CompanyId) -> Result
         .ok_or_else(|| Error::not_found("company"))
 }
 
-pub async fn user(db: &impl ConnectionTrait, user_id: Uuid) -> Result<user::Model> {
+pub async fn user(db: &impl ConnectionTrait, user_id: UserId) -> Result<user::Model> {
     user::Entity::find_by_id(user_id)
         .one(db)
         .await?
@@ -193,7 +193,7 @@ pub async fn user(db: &impl ConnectionTrait, user_id: Uuid) -> Result<user::Mode
 /// Every company the user belongs to, with the role there.
 pub async fn companies_of(
     db: &impl ConnectionTrait,
-    user_id: Uuid,
+    user_id: UserId,
 ) -> Result<Vec<(company::Model, Role)>> {
     let rows = membership::Entity::find()
         .filter(membership::Column::UserId.eq(user_id))
@@ -263,7 +263,11 @@ pub async fn members(db: &impl ConnectionTrait, company_id: CompanyId) -> Result
         .collect()
 }
 
-async fn member(db: &impl ConnectionTrait, company_id: CompanyId, user_id: Uuid) -> Result<Member> {
+async fn member(
+    db: &impl ConnectionTrait,
+    company_id: CompanyId,
+    user_id: UserId,
+) -> Result<Member> {
     members(db, company_id)
         .await?
         .into_iter()
@@ -301,7 +305,7 @@ pub async fn change_role(
     db: &DatabaseConnection,
     company_id: CompanyId,
     actor_role: Role,
-    user_id: Uuid,
+    user_id: UserId,
     role: Role,
 ) -> Result<Member> {
     let txn = crate::db::begin_write(db).await?;
@@ -332,7 +336,7 @@ pub async fn remove_member(
     db: &DatabaseConnection,
     company_id: CompanyId,
     actor_role: Role,
-    user_id: Uuid,
+    user_id: UserId,
 ) -> Result<()> {
     let txn = crate::db::begin_write(db).await?;
     let current = member(&txn, company_id, user_id).await?;

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::Role;
-use crate::ids::CompanyId;
+use crate::ids::{CompanyId, UserId};
 use crate::{
     entities::api_key::{self, Entity as ApiKeys},
     error::{Error, Result},
@@ -44,7 +44,7 @@ pub fn find_for(company_id: CompanyId) -> sea_orm::Select<ApiKeys> {
 pub async fn create(
     db: &impl ConnectionTrait,
     company_id: CompanyId,
-    created_by: Option<Uuid>,
+    created_by: Option<UserId>,
     name: KeyName,
     role: Role,
 ) -> Result<(api_key::Model, String)> {
@@ -87,7 +87,7 @@ pub async fn revoke(db: &impl ConnectionTrait, company_id: CompanyId, id: Uuid) 
 
 /// The user a key acts for: its creator. A key made with another key acts for that key's
 /// creator, so no key outlives the person behind it.
-pub async fn creator_of(db: &impl ConnectionTrait, key_id: Uuid) -> Result<Option<Uuid>> {
+pub async fn creator_of(db: &impl ConnectionTrait, key_id: Uuid) -> Result<Option<UserId>> {
     Ok(ApiKeys::find_by_id(key_id)
         .one(db)
         .await?
@@ -98,7 +98,7 @@ pub async fn creator_of(db: &impl ConnectionTrait, key_id: Uuid) -> Result<Optio
 pub async fn revoke_made_by(
     db: &impl ConnectionTrait,
     company_id: CompanyId,
-    user_id: Uuid,
+    user_id: UserId,
 ) -> Result<u64> {
     let result = ApiKeys::update_many()
         .col_expr(

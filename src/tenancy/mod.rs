@@ -7,7 +7,7 @@ pub mod tokens;
 
 use std::{fmt, str::FromStr};
 
-use crate::ids::CompanyId;
+use crate::ids::{CompanyId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -72,7 +72,7 @@ pub enum AuthMethod {
 pub struct Principal {
     pub company_id: CompanyId,
     /// `None` for API keys: a CRM backend acts for the company, not for a person.
-    pub user_id: Option<Uuid>,
+    pub user_id: Option<UserId>,
     pub role: Role,
     pub method: AuthMethod,
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::Error;
-use crate::ids::CompanyId;
+use crate::ids::{CompanyId, UserId};
 
 pub const AUDIENCE: &str = "switchboard-api";
 /// How long a token is valid. Clients log in again after this.
@@ -14,7 +14,7 @@ pub const TOKEN_TTL: chrono::Duration = chrono::Duration::hours(12);
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {
     /// The user id.
-    pub sub: Uuid,
+    pub sub: UserId,
     /// The company the token acts for.
     pub cid: CompanyId,
     pub iss: String,
@@ -55,7 +55,7 @@ impl TokenIssuer {
         }
     }
 
-    pub fn issue(&self, user_id: Uuid, company_id: CompanyId) -> Result<IssuedToken, Error> {
+    pub fn issue(&self, user_id: UserId, company_id: CompanyId) -> Result<IssuedToken, Error> {
         let now = Utc::now();
         let expires_at = now + TOKEN_TTL;
         let claims = Claims {
@@ -116,7 +116,7 @@ mod tests {
     #[test]
     fn an_issued_token_verifies() {
         let issuer = issuer();
-        let (user, company) = (Uuid::new_v4(), CompanyId(Uuid::new_v4()));
+        let (user, company) = (UserId(Uuid::new_v4()), CompanyId(Uuid::new_v4()));
         let token = issuer.issue(user, company).expect("issue");
         let claims = issuer.verify(&token.token).expect("valid");
         assert_eq!((claims.sub, claims.cid), (user, company));

@@ -5,9 +5,8 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
-use uuid::Uuid;
 
-use crate::ids::CompanyId;
+use crate::ids::{CompanyId, UserId};
 use crate::{
     error::{Error, Result},
     http::AppState,
@@ -18,7 +17,7 @@ use crate::{
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionAuth {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub company_id: CompanyId,
 }
 

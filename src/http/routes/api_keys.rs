@@ -5,6 +5,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use crate::ids::UserId;
 use crate::{
     entities::api_key,
     error::{Error, Result},
@@ -28,7 +29,8 @@ pub struct ApiKeyView {
     /// The first characters of the key, to recognise it.
     prefix: String,
     role: Role,
-    created_by_user_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    created_by_user_id: Option<UserId>,
     created_at: DateTime<Utc>,
     last_used_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,

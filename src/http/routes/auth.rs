@@ -4,9 +4,8 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
-use uuid::Uuid;
 
-use crate::ids::CompanyId;
+use crate::ids::{CompanyId, UserId};
 use crate::{
     entities::{company, user},
     error::{Error, Result},
@@ -27,7 +26,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserView {
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: UserId,
     pub email: String,
     pub name: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -115,7 +115,7 @@ pub struct AuthResponse {
     role: Role,
 }
 
-async fn start_session(session: &Session, user_id: Uuid, company_id: CompanyId) -> Result<()> {
+async fn start_session(session: &Session, user_id: UserId, company_id: CompanyId) -> Result<()> {
     // A new id on log-in, so a session id planted before log-in is worthless (fixation).
     session
         .cycle_id()

@@ -3,12 +3,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
-use uuid::Uuid;
 
 use super::{
     auth::{CompanyView, UserView},
     nullable,
 };
+use crate::ids::UserId;
 use crate::{
     error::Result,
     http::AppState,
@@ -168,7 +168,8 @@ async fn add_member(
 #[into_params(parameter_in = Path)]
 pub struct MemberPath {
     /// The member's user id.
-    user_id: Uuid,
+    #[param(value_type = Uuid)]
+    user_id: UserId,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use crate::ids::UserId;
 use crate::{
     entities::{integration, user},
     error::{Error, ErrorKind, Result},
@@ -103,7 +104,8 @@ async fn list_providers(
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectedBy {
-    id: Uuid,
+    #[schema(value_type = Uuid)]
+    id: UserId,
     email: String,
 }
 

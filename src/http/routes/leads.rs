@@ -2,10 +2,9 @@ use axum::{Json, extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
-use uuid::Uuid;
 
 use super::nullable;
-use crate::ids::LeadId;
+use crate::ids::{LeadId, UserId};
 use crate::{
     error::Result,
     http::AppState,
@@ -43,7 +42,8 @@ pub struct CreateLeadRequest {
     discord_username: Option<String>,
     /// A member of your company; defaults to you (none for API keys).
     #[serde(default)]
-    owner_user_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    owner_user_id: Option<UserId>,
 }
 
 fn parse_opt<T>(value: Option<&str>, parse: impl FnOnce(&str) -> Result<T>) -> Result<Option<T>> {
@@ -82,7 +82,8 @@ pub struct LeadListParams {
     /// Only leads with this status.
     status: Option<LeadStatus>,
     /// Only leads owned by this member.
-    owner_user_id: Option<Uuid>,
+    #[param(value_type = Option<Uuid>)]
+    owner_user_id: Option<UserId>,
     /// How many (1–100, default 50).
     #[param(minimum = 1, maximum = 100)]
     limit: Option<u64>,
@@ -174,7 +175,7 @@ pub struct UpdateLeadRequest {
     discord_username: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<Uuid>)]
-    owner_user_id: Option<Option<Uuid>>,
+    owner_user_id: Option<Option<UserId>>,
     #[serde(default)]
     status: Option<LeadStatus>,
 }
