@@ -19,6 +19,7 @@ use anyhow::Context;
 use serde_json::{Value, json};
 
 use crate::ids::CompanyId;
+use crate::types::Snowflake;
 use crate::{
     config::Settings,
     integrations::{GrantDetails, discord::permissions, store},
@@ -174,7 +175,7 @@ pub async fn run(options: Options, progress: impl Fn(&str)) -> anyhow::Result<Re
         (
             guild.id,
             GrantDetails::Discord {
-                guild_id: guild.id.to_string(),
+                guild_id: snowflake(guild.id),
                 guild_name: name.to_owned(),
             },
         )
@@ -447,32 +448,26 @@ async fn measure_inbound(
         routing::{self, Inbound, Outcome, Source},
     };
 
-    let channels: Vec<(u64, u64, crate::ids::LeadId)> = lead_channel::Entity::find()
+    let channels: Vec<(Snowflake, Snowflake, crate::ids::LeadId)> = lead_channel::Entity::find()
         .filter(lead_channel::Column::CompanyId.eq(company))
         .filter(lead_channel::Column::IsActive.eq(true))
         .all(&state.db)
         .await?
         .into_iter()
-        .filter_map(|c| {
-            Some((
-                c.channel_id.parse().ok()?,
-                c.guild_id.parse().ok()?,
-                c.lead_id,
-            ))
-        })
+        .map(|c| (c.channel_id, c.guild_id, c.lead_id))
         .collect();
     anyhow::ensure!(!channels.is_empty(), "no lead channels to route into");
     let channels = Arc::new(channels);
     // Snowflakes from now on, one per message: routed ones first, then the ceiling's rows.
     let first = (chrono::Utc::now().timestamp_millis() as u64 - 1_420_070_400_000) << 22;
-    let inbound_for = move |channels: &[(u64, u64, crate::ids::LeadId)], i: usize| {
+    let inbound_for = move |channels: &[(Snowflake, Snowflake, crate::ids::LeadId)], i: usize| {
         let (channel_id, guild_id, _) = channels[i % channels.len()];
         Inbound {
-            message_id: first + i as u64,
+            message_id: snowflake(first + i as u64),
             channel_id,
             guild_id: Some(guild_id),
             // Another member of the server than the lead: no join is recorded.
-            author_id: 700_000_000_000_000_000 + (i % channels.len()) as u64,
+            author_id: snowflake(700_000_000_000_000_000 + (i % channels.len()) as u64),
             author_bot: false,
             webhook_id: None,
             kind: 0,
@@ -548,6 +543,11 @@ async fn measure_inbound(
         .await
     };
     Ok((routed, ceiling))
+}
+
+/// A Discord id the benchmark made up (or the simulator's, as the product sees it); never 0.
+fn snowflake(id: u64) -> Snowflake {
+    Snowflake::new(id).expect("benchmark and simulator ids are not 0")
 }
 
 fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {

@@ -1,6 +1,9 @@
 //! Parse, don't validate: input strings become these types at the edge, so the domain only
 //! ever sees values that fit the database and the platforms' rules.
-use std::fmt;
+use std::{fmt, num::NonZeroU64};
+
+use sea_orm::DeriveValueType;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 
@@ -297,31 +300,81 @@ impl fmt::Debug for Password {
     }
 }
 
-/// A Discord id: a non-zero 64-bit integer written in decimal.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Snowflake(u64);
+/// A Discord id: a non-zero 64-bit integer written in decimal. In the database it is that
+/// decimal text (the TEXT columns that hold Discord ids, read and written through `FromStr`
+/// and `Display`); on the wire it is a JSON string, as Discord writes its ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, DeriveValueType)]
+#[sea_orm(value_type = "String")]
+pub struct Snowflake(NonZeroU64);
+
+/// Text that is not a Discord id: empty, not only decimal digits, zero, or too large.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not a Discord id (a non-zero number of up to 20 digits)")]
+pub struct InvalidSnowflake;
 
 impl Snowflake {
+    /// Parses input, naming the field it came from when it is not a Discord id.
     pub fn parse(field: &str, raw: &str) -> Result<Self, Error> {
-        let invalid =
-            || Error::invalid(field, "must be a Discord id (a number of up to 20 digits)");
-        if raw.is_empty() || raw.len() > 20 || !raw.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(invalid());
-        }
-        match raw.parse::<u64>() {
-            Ok(0) | Err(_) => Err(invalid()),
-            Ok(id) => Ok(Self(id)),
+        raw.parse().map_err(|_| {
+            Error::invalid(field, "must be a Discord id (a number of up to 20 digits)")
+        })
+    }
+
+    /// The id with this number; `None` for 0, which no Discord object has.
+    pub const fn new(id: u64) -> Option<Self> {
+        match NonZeroU64::new(id) {
+            Some(id) => Some(Self(id)),
+            None => None,
         }
     }
 
-    pub fn get(self) -> u64 {
-        self.0
+    pub const fn get(self) -> u64 {
+        self.0.get()
+    }
+}
+
+impl std::str::FromStr for Snowflake {
+    type Err = InvalidSnowflake;
+
+    fn from_str(raw: &str) -> Result<Self, InvalidSnowflake> {
+        if raw.is_empty() || raw.len() > 20 || !raw.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(InvalidSnowflake);
+        }
+        raw.parse::<NonZeroU64>()
+            .map(Self)
+            .map_err(|_| InvalidSnowflake)
+    }
+}
+
+impl From<NonZeroU64> for Snowflake {
+    fn from(id: NonZeroU64) -> Self {
+        Self(id)
+    }
+}
+
+impl From<Snowflake> for NonZeroU64 {
+    fn from(id: Snowflake) -> Self {
+        id.0
     }
 }
 
 impl fmt::Display for Snowflake {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
+    }
+}
+
+/// A JSON string, as Discord writes its ids (they do not fit a JavaScript number).
+impl Serialize for Snowflake {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Snowflake {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        raw.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -427,6 +480,18 @@ mod tests {
                 "{bad:?} should be rejected"
             );
         }
+    }
+
+    #[test]
+    fn snowflakes_are_json_strings_and_round_trip_through_text() {
+        let id: Snowflake = "175928847299117063".parse().expect("a Discord id");
+        let json = serde_json::json!("175928847299117063");
+        assert_eq!(serde_json::to_value(id).ok(), Some(json.clone()));
+        assert_eq!(serde_json::from_value::<Snowflake>(json).ok(), Some(id));
+        assert!(serde_json::from_value::<Snowflake>(serde_json::json!(1_u64)).is_err());
+        assert!(serde_json::from_value::<Snowflake>(serde_json::json!("0")).is_err());
+        assert_eq!(id.to_string().parse::<Snowflake>().ok(), Some(id));
+        assert_eq!(Snowflake::new(0), None);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::ids::CompanyId;
 use crate::{
-    discord::DiscordError,
+    discord::{DiscordError, model::Snowflake},
     entities::job,
     error::Result,
     jobs::{self, Failure},
@@ -23,15 +23,15 @@ pub enum Cleanup {
     /// Leave Guild: the company disconnected Discord.
     LeaveGuild {
         #[serde(rename = "guildId")]
-        guild_id: String,
+        guild_id: Snowflake,
     },
     /// A deleted lead no longer sees their channel: their overwrite goes, and the channel's
     /// name and topic, which named them, are replaced.
     CloseLeadChannel {
         #[serde(rename = "channelId")]
-        channel_id: String,
+        channel_id: Snowflake,
         #[serde(rename = "discordUserId")]
-        discord_user_id: Option<String>,
+        discord_user_id: Option<Snowflake>,
         #[serde(rename = "channelName")]
         channel_name: String,
     },
@@ -79,12 +79,12 @@ pub async fn run(app: &Services, job: job::Model) -> Result<()> {
         return Ok(());
     };
     let outcome = match &cleanup {
-        Cleanup::LeaveGuild { guild_id } => rest.leave_guild(snowflake(guild_id)).await,
+        Cleanup::LeaveGuild { guild_id } => rest.leave_guild(*guild_id).await,
         Cleanup::CloseLeadChannel {
             channel_id,
             discord_user_id,
             channel_name,
-        } => close_lead_channel(&rest, snowflake(channel_id), discord_user_id, channel_name).await,
+        } => close_lead_channel(&rest, *channel_id, *discord_user_id, channel_name).await,
     };
     match outcome {
         // Already done at Discord (the bot was gone, the channel deleted): nothing is left to do.
@@ -110,12 +110,12 @@ pub async fn run(app: &Services, job: job::Model) -> Result<()> {
 
 async fn close_lead_channel(
     rest: &crate::discord::DiscordRest,
-    channel_id: u64,
-    discord_user_id: &Option<String>,
+    channel_id: Snowflake,
+    discord_user_id: Option<Snowflake>,
     channel_name: &str,
 ) -> std::result::Result<(), DiscordError> {
     if let Some(user) = discord_user_id {
-        match rest.delete_overwrite(channel_id, snowflake(user)).await {
+        match rest.delete_overwrite(channel_id, user).await {
             Ok(()) | Err(DiscordError::Api { status: 404, .. }) => {}
             Err(err) => return Err(err),
         }
@@ -125,11 +125,6 @@ async fn close_lead_channel(
         topic: Some(String::new()),
     };
     rest.edit_channel(channel_id, &body).await.map(|_| ())
-}
-
-/// Discord ids here were written by the product; an unreadable one names nothing (0).
-fn snowflake(raw: &str) -> u64 {
-    raw.parse().unwrap_or(0)
 }
 
 /// Runs due cleanups until the process stops.

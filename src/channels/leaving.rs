@@ -16,6 +16,7 @@ use crate::{
     routing::cache::Key,
     services::Services,
     tenancy::Principal,
+    types::Snowflake,
 };
 
 /// Deletes a lead and everything about them: their messages (a foreign key cascades), their
@@ -29,7 +30,7 @@ pub async fn delete_lead(app: &Services, principal: &Principal, lead_id: LeadId)
     let mut recorded = None;
     let mut job = None;
     if let Some(row) = channel {
-        let discord_user_id = row.discord_user_id.clone();
+        let discord_user_id = row.discord_user_id;
         let name = archived_name(&row.channel_name);
         let mut active = row.into_active_model();
         active.is_active = Set(false);
@@ -43,14 +44,14 @@ pub async fn delete_lead(app: &Services, principal: &Principal, lead_id: LeadId)
                 &change,
                 principal.company_id,
                 &Cleanup::CloseLeadChannel {
-                    channel_id: row.channel_id.clone(),
+                    channel_id: row.channel_id,
                     discord_user_id,
                     channel_name: name,
                 },
             )
             .await?,
         );
-        recorded = Some((row.channel_id.clone(), row));
+        recorded = Some((row.channel_id, row));
     }
     // Live events carry message bodies and the lead's details: they go with the lead.
     event::Entity::delete_many()
@@ -71,7 +72,7 @@ pub async fn delete_lead(app: &Services, principal: &Principal, lead_id: LeadId)
             "lead.deleted",
             &format!("lead:{lead_id}"),
             serde_json::json!({
-                "channelId": recorded.as_ref().map(|(id, _)| id.clone()),
+                "channelId": recorded.as_ref().map(|(id, _)| *id),
                 "hadDiscordUser": lead.discord_user_id.is_some(),
             }),
         )
@@ -108,7 +109,7 @@ fn archived_name(name: &str) -> String {
 pub async fn after_disconnect(
     change: &mut Change<'_>,
     company_id: CompanyId,
-    guild_id: Option<&str>,
+    guild_id: Option<Snowflake>,
 ) -> Result<Option<crate::entities::job::Model>> {
     let failed = messages::fail_undelivered(
         &*change,
@@ -124,9 +125,7 @@ pub async fn after_disconnect(
             cleanup::enqueue(
                 &*change,
                 company_id,
-                &Cleanup::LeaveGuild {
-                    guild_id: guild.to_owned(),
-                },
+                &Cleanup::LeaveGuild { guild_id: guild },
             )
             .await?,
         ),

@@ -16,7 +16,9 @@ use uuid::Uuid;
 
 use crate::ids::{CompanyId, LeadId};
 use crate::{
-    discord::model::{ChannelKind, NewChannel, NewMessage, Overwrite, OverwriteTarget, permission},
+    discord::model::{
+        ChannelKind, NewChannel, NewMessage, Overwrite, OverwriteTarget, Snowflake, permission,
+    },
     discord::{DiscordError, DiscordRest},
     entities::{discord_category, discord_connection, lead, lead_channel},
     error::{Error, ErrorKind, Result},
@@ -58,7 +60,7 @@ pub const LEAD_PERMISSIONS: u64 = permission::VIEW_CHANNEL
     | permission::ATTACH_FILES;
 
 /// @everyone may not see the channel; the bot may do what it needs there.
-fn private_overwrites(guild: u64, bot: u64) -> Vec<Overwrite> {
+fn private_overwrites(guild: Snowflake, bot: Snowflake) -> Vec<Overwrite> {
     vec![
         Overwrite {
             target: OverwriteTarget::Role(guild),
@@ -217,10 +219,7 @@ async fn create(
     lead: &lead::Model,
     connection: discord_connection::Model,
 ) -> Result<lead_channel::Model> {
-    let guild: u64 = connection
-        .guild_id
-        .parse()
-        .map_err(|_| Error::internal(anyhow::anyhow!("bad guild id")))?;
+    let guild = connection.guild_id;
     // Plan against the server's real channel count (it has channels of its own).
     let existing = rest
         .guild_channels(guild)
@@ -234,7 +233,7 @@ async fn create(
         conn.updated_at = Set(Utc::now());
         conn.update(&app.db).await?;
         tracing::warn!(
-            discord.guild_id = guild,
+            discord.guild_id = guild.get(),
             channels = existing,
             "Discord server nearing its channel limit"
         );
@@ -248,7 +247,7 @@ async fn create(
         ));
     }
     let bot = rest.bot_user_id().await.map_err(discord_error)?;
-    let category = category_with_room(app, rest, &connection.guild_id, guild, bot).await?;
+    let category = category_with_room(app, rest, guild, bot).await?;
     let name = channel_name(&lead.name, lead.id);
     let topic: String = format!("Lead: {} · Switchboard", lead.name)
         .chars()
@@ -284,7 +283,7 @@ async fn create(
         Ok(row) => Ok(row),
         Err(err) => {
             if let Err(cleanup) = rest.delete_channel(channel_id).await {
-                tracing::error!(discord.channel_id = channel_id, error = %cleanup, "could not remove a channel after a failed save");
+                tracing::error!(discord.channel_id = channel_id.get(), error = %cleanup, "could not remove a channel after a failed save");
             }
             Err(err)
         }
@@ -301,15 +300,12 @@ async fn finish(
     rest: &DiscordRest,
     lead: &lead::Model,
     connection: &discord_connection::Model,
-    channel_id: u64,
+    channel_id: Snowflake,
     channel_name: &str,
-    category: u64,
+    category: Snowflake,
     guild_channels: usize,
 ) -> Result<lead_channel::Model> {
-    let lead_user = lead
-        .discord_user_id
-        .as_deref()
-        .and_then(|id| id.parse::<u64>().ok());
+    let lead_user = lead.discord_user_id;
     let mut welcomed = false;
     // Catch-up reads the channel from here: everything after the welcome (or the channel's
     // creation) is the lead's conversation.
@@ -335,7 +331,7 @@ async fn finish(
             }
             // The channel is usable without it; the team can greet the lead themselves.
             Err(err) => {
-                tracing::warn!(discord.channel_id = channel_id, error = %err, "welcome message failed")
+                tracing::warn!(discord.channel_id = channel_id.get(), error = %err, "welcome message failed")
             }
         }
     }
@@ -346,17 +342,17 @@ async fn finish(
         company_id: Set(lead.company_id),
         owner_user_id: Set(lead.owner_user_id),
         lead_id: Set(lead.id),
-        guild_id: Set(connection.guild_id.clone()),
-        channel_id: Set(channel_id.to_string()),
+        guild_id: Set(connection.guild_id),
+        channel_id: Set(channel_id),
         channel_name: Set(channel_name.chars().take(100).collect()),
-        category_id: Set(Some(category.to_string())),
-        discord_user_id: Set(lead.discord_user_id.clone()),
+        category_id: Set(Some(category)),
+        discord_user_id: Set(lead.discord_user_id),
         discord_username: Set(lead.discord_username.clone()),
         channel_created_at: Set(now),
         last_message_at: Set(None),
         message_count: Set(0),
         is_active: Set(true),
-        last_message_id: Set(i64::try_from(cursor).ok()),
+        last_message_id: Set(i64::try_from(cursor.get()).ok()),
         updated_at: Set(now),
     };
     let row = lead_channel::Entity::insert(row)
@@ -370,7 +366,7 @@ async fn finish(
             }
         })?;
     let mut lead_row = lead.clone().into_active_model();
-    lead_row.discord_channel_id = Set(Some(channel_id.to_string()));
+    lead_row.discord_channel_id = Set(Some(channel_id));
     lead_row.discord_invite_sent = Set(welcomed);
     lead_row.updated_at = Set(now);
     lead_row.update(&change).await?;
@@ -397,7 +393,7 @@ async fn finish(
         )
         .await?;
     // A reply may already have been looked up (and not found) in this channel.
-    change.invalidate(Key::Channel(row.channel_id.clone()));
+    change.invalidate(Key::Channel(row.channel_id));
     change.commit().await?;
     Ok(row)
 }
@@ -406,25 +402,21 @@ async fn finish(
 async fn category_with_room(
     app: &Services,
     rest: &DiscordRest,
-    guild_id: &str,
-    guild: u64,
-    bot: u64,
-) -> Result<u64> {
+    guild: Snowflake,
+    bot: Snowflake,
+) -> Result<Snowflake> {
     let latest = discord_category::Entity::find()
-        .filter(discord_category::Column::GuildId.eq(guild_id))
+        .filter(discord_category::Column::GuildId.eq(guild))
         .order_by_desc(discord_category::Column::Number)
         .one(&app.db)
         .await?;
     if let Some(latest) = &latest {
         let used = lead_channel::Entity::find()
-            .filter(lead_channel::Column::CategoryId.eq(latest.category_id.as_str()))
+            .filter(lead_channel::Column::CategoryId.eq(latest.category_id))
             .count(&app.db)
             .await?;
         if used < MAX_CHANNELS_PER_CATEGORY {
-            return latest
-                .category_id
-                .parse()
-                .map_err(|_| Error::internal(anyhow::anyhow!("bad category id")));
+            return Ok(latest.category_id);
         }
     }
     let number = latest.map_or(1, |c| c.number + 1);
@@ -441,8 +433,8 @@ async fn category_with_room(
         .map_err(discord_error)?;
     let row = discord_category::ActiveModel {
         id: Set(Uuid::now_v7()),
-        guild_id: Set(guild_id.to_owned()),
-        category_id: Set(category.id.to_string()),
+        guild_id: Set(guild),
+        category_id: Set(category.id),
         number: Set(number),
         created_at: Set(Utc::now()),
     };
@@ -470,13 +462,8 @@ pub async fn archive(
     if !row.is_active {
         return Ok(row);
     }
-    if let (Some(rest), Some(user)) = (
-        &app.discord,
-        row.discord_user_id
-            .as_deref()
-            .and_then(|u| u.parse::<u64>().ok()),
-    ) {
-        let channel: u64 = row.channel_id.parse().unwrap_or(0);
+    if let (Some(rest), Some(user)) = (&app.discord, row.discord_user_id) {
+        let channel = row.channel_id;
         let read_only = Overwrite {
             target: OverwriteTarget::Member(user),
             allow: permission::VIEW_CHANNEL | permission::READ_MESSAGE_HISTORY,
@@ -511,7 +498,7 @@ pub async fn archive(
             EventBody::channel_archived(row.clone()),
         )
         .await?;
-    change.invalidate(Key::Channel(row.channel_id.clone()));
+    change.invalidate(Key::Channel(row.channel_id));
     change.commit().await?;
     Ok(row)
 }

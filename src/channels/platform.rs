@@ -11,12 +11,13 @@ use crate::{
     events::EventBody,
     routing::{self, cache::Key},
     services::Services,
+    types::Snowflake,
 };
 
 /// A lead channel deleted on Discord becomes inactive; history stays.
-pub async fn deleted_on_discord(app: &Services, channel_id: u64) -> Result<()> {
+pub async fn deleted_on_discord(app: &Services, channel_id: Snowflake) -> Result<()> {
     let Some(row) = lead_channel::Entity::find()
-        .filter(lead_channel::Column::ChannelId.eq(channel_id.to_string()))
+        .filter(lead_channel::Column::ChannelId.eq(channel_id))
         .one(&app.db)
         .await?
     else {
@@ -44,8 +45,8 @@ pub async fn deleted_on_discord(app: &Services, channel_id: u64) -> Result<()> {
         &change,
         Some(company_id),
         "CHANNEL_DELETE",
-        Some(row.guild_id.clone()),
-        Some(row.channel_id.clone()),
+        Some(row.guild_id),
+        Some(row.channel_id),
         "channel_archived",
         serde_json::json!({ "leadId": lead_id }),
     )

@@ -26,6 +26,7 @@ use crate::{
     leads,
     services::Services,
     tenancy::Principal,
+    types::Snowflake,
 };
 
 pub const KIND: &str = "create_lead_channel";
@@ -158,12 +159,12 @@ async fn request(
     let now = Utc::now();
     let row = match existing {
         Some(p) if p.state == ProvisionState::Failed => {
-            let job = enqueue(&change, lead, &connection.guild_id).await?;
+            let job = enqueue(&change, lead, connection.guild_id).await?;
             let mut active = p.into_active_model();
             active.state = Set(ProvisionState::Provisioning);
             active.last_error = Set(None);
             active.job_id = Set(Some(job.id));
-            active.guild_id = Set(connection.guild_id.clone());
+            active.guild_id = Set(connection.guild_id);
             active.updated_at = Set(now);
             (active.update(&change).await?, true)
         }
@@ -174,7 +175,7 @@ async fn request(
                 id: Set(id),
                 company_id: Set(lead.company_id),
                 lead_id: Set(lead.id),
-                guild_id: Set(connection.guild_id.clone()),
+                guild_id: Set(connection.guild_id),
                 state: Set(ProvisionState::Provisioning),
                 last_error: Set(None),
                 job_id: Set(None),
@@ -191,7 +192,7 @@ async fn request(
             .exec_without_returning(&change)
             .await?;
             if inserted == 1 {
-                let job = enqueue(&change, lead, &connection.guild_id).await?;
+                let job = enqueue(&change, lead, connection.guild_id).await?;
                 let row = channel_provision::Entity::find_by_id(id)
                     .one(&change)
                     .await?
@@ -215,7 +216,11 @@ async fn request(
     Ok(Queued::Provisioning { mine: row.1 })
 }
 
-async fn enqueue(db: &impl ConnectionTrait, lead: &lead::Model, guild: &str) -> Result<job::Model> {
+async fn enqueue(
+    db: &impl ConnectionTrait,
+    lead: &lead::Model,
+    guild: Snowflake,
+) -> Result<job::Model> {
     jobs::enqueue_in(
         db,
         Some(lead.company_id),

@@ -5,6 +5,7 @@ use utoipa::ToSchema;
 
 use crate::entities::{channel_provision, lead_channel};
 use crate::ids::LeadId;
+use crate::types::Snowflake;
 
 /// Where a lead channel stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
@@ -27,12 +28,16 @@ pub struct LeadChannelView {
     lead_id: LeadId,
     state: ChannelState,
     /// Discord ids are strings. Null until the channel exists.
-    channel_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    channel_id: Option<Snowflake>,
     channel_name: Option<String>,
-    guild_id: String,
-    category_id: Option<String>,
+    #[schema(value_type = String)]
+    guild_id: Snowflake,
+    #[schema(value_type = Option<String>)]
+    category_id: Option<Snowflake>,
     is_active: bool,
-    discord_user_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    discord_user_id: Option<Snowflake>,
     message_count: i32,
     last_message_at: Option<DateTime<Utc>>,
     /// When the channel was made, or asked for while it is provisioning.

@@ -13,7 +13,7 @@ use serenity::{
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::{Inbound, Source};
+use super::{Inbound, Source, model::snowflake};
 use crate::{channels, integrations::guilds, routing, services::Services};
 
 /// What the product asks the gateway for: guild and channel changes, messages in guilds and
@@ -218,12 +218,14 @@ impl RawEventHandler for Handler {
             .await
             .map(drop),
             Event::ChannelDelete(deleted) => {
-                channels::deleted_on_discord(app, deleted.channel.id.get()).await
+                channels::deleted_on_discord(app, snowflake(deleted.channel.id)).await
             }
             Event::GuildDelete(deleted) => {
-                guilds::gone(app, deleted.guild.id.get(), deleted.guild.unavailable).await
+                guilds::gone(app, snowflake(deleted.guild.id), deleted.guild.unavailable).await
             }
-            Event::GuildCreate(created) => guilds::available(app, created.guild.id.get()).await,
+            Event::GuildCreate(created) => {
+                guilds::available(app, snowflake(created.guild.id)).await
+            }
             _ => Ok(()),
         };
         if let Err(err) = result {

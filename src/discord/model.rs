@@ -1,8 +1,17 @@
 //! What the rest of the product says to and hears from Discord, in its own types. serenity's
 //! model and builders stay inside `src/discord/`; these convert to and from them, so the wire
 //! shapes are serenity's (and Discord's) while the domain never names them.
+use std::num::NonZeroU64;
+
 use chrono::{DateTime, Utc};
 use serenity::all as serenity_model;
+
+pub use crate::types::Snowflake;
+
+/// One of serenity's ids as ours (both are non-zero).
+pub(crate) fn snowflake(id: impl Into<NonZeroU64>) -> Snowflake {
+    Snowflake::from(id.into())
+}
 
 /// Permission bits, as Discord defines them ("Permissions" in `topics/permissions`).
 pub mod permission {
@@ -19,8 +28,8 @@ pub mod permission {
 /// Whom a permission overwrite is for. A guild's @everyone role has the guild's id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OverwriteTarget {
-    Role(u64),
-    Member(u64),
+    Role(Snowflake),
+    Member(Snowflake),
 }
 
 impl OverwriteTarget {
@@ -32,7 +41,7 @@ impl OverwriteTarget {
         }
     }
 
-    pub fn id(self) -> u64 {
+    pub fn id(self) -> Snowflake {
         match self {
             Self::Role(id) | Self::Member(id) => id,
         }
@@ -60,7 +69,7 @@ pub struct NewChannel {
     pub kind: ChannelKind,
     pub topic: Option<String>,
     /// The category it goes in.
-    pub parent_id: Option<u64>,
+    pub parent_id: Option<Snowflake>,
     pub overwrites: Vec<Overwrite>,
 }
 
@@ -74,10 +83,10 @@ impl NewChannel {
                 deny: serenity_model::Permissions::from_bits_retain(o.deny),
                 kind: match o.target {
                     OverwriteTarget::Role(id) => {
-                        serenity_model::PermissionOverwriteType::Role(id.into())
+                        serenity_model::PermissionOverwriteType::Role(id.get().into())
                     }
                     OverwriteTarget::Member(id) => {
-                        serenity_model::PermissionOverwriteType::Member(id.into())
+                        serenity_model::PermissionOverwriteType::Member(id.get().into())
                     }
                 },
             })
@@ -92,7 +101,7 @@ impl NewChannel {
             body = body.topic(topic.clone());
         }
         if let Some(parent) = self.parent_id {
-            body = body.category(serenity_model::ChannelId::new(parent));
+            body = body.category(serenity_model::ChannelId::new(parent.get()));
         }
         body
     }
@@ -125,7 +134,7 @@ pub struct NewMessage {
     /// With `enforce_nonce`, a repeated post with this nonce answers the first message.
     pub nonce: Option<String>,
     pub enforce_nonce: bool,
-    pub mention_users: Vec<u64>,
+    pub mention_users: Vec<Snowflake>,
 }
 
 impl NewMessage {
@@ -133,7 +142,7 @@ impl NewMessage {
         let mentions = serenity_model::CreateAllowedMentions::new().users(
             self.mention_users
                 .iter()
-                .map(|&u| serenity_model::UserId::new(u)),
+                .map(|&u| serenity_model::UserId::new(u.get())),
         );
         let mut body = serenity_model::CreateMessage::new()
             .content(self.content.clone())
@@ -150,9 +159,9 @@ impl NewMessage {
 /// A guild channel as Discord answered it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Channel {
-    pub id: u64,
+    pub id: Snowflake,
     pub name: String,
-    pub parent_id: Option<u64>,
+    pub parent_id: Option<Snowflake>,
     pub overwrites: Vec<Overwrite>,
 }
 
@@ -164,10 +173,10 @@ impl From<serenity_model::GuildChannel> for Channel {
             .filter_map(|o| {
                 let target = match o.kind {
                     serenity_model::PermissionOverwriteType::Role(id) => {
-                        OverwriteTarget::Role(id.get())
+                        OverwriteTarget::Role(snowflake(id))
                     }
                     serenity_model::PermissionOverwriteType::Member(id) => {
-                        OverwriteTarget::Member(id.get())
+                        OverwriteTarget::Member(snowflake(id))
                     }
                     // A kind serenity does not know: not one the product writes.
                     _ => return None,
@@ -180,9 +189,9 @@ impl From<serenity_model::GuildChannel> for Channel {
             })
             .collect();
         Self {
-            id: c.id.get(),
+            id: snowflake(c.id),
             name: c.name,
-            parent_id: c.parent_id.map(|p| p.get()),
+            parent_id: c.parent_id.map(snowflake),
             overwrites,
         }
     }
@@ -191,16 +200,16 @@ impl From<serenity_model::GuildChannel> for Channel {
 /// A message the bot posted, as Discord answered it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Posted {
-    pub id: u64,
+    pub id: Snowflake,
     /// The users the message pinged.
-    pub mentions: Vec<u64>,
+    pub mentions: Vec<Snowflake>,
 }
 
 impl From<serenity_model::Message> for Posted {
     fn from(m: serenity_model::Message) -> Self {
         Self {
-            id: m.id.get(),
-            mentions: m.mentions.iter().map(|u| u.id.get()).collect(),
+            id: snowflake(m.id),
+            mentions: m.mentions.iter().map(|u| snowflake(u.id)).collect(),
         }
     }
 }
@@ -208,14 +217,14 @@ impl From<serenity_model::Message> for Posted {
 /// A guild as Discord answered it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Guild {
-    pub id: u64,
+    pub id: Snowflake,
     pub name: String,
 }
 
 impl From<serenity_model::PartialGuild> for Guild {
     fn from(g: serenity_model::PartialGuild) -> Self {
         Self {
-            id: g.id.get(),
+            id: snowflake(g.id),
             name: g.name,
         }
     }
@@ -241,13 +250,13 @@ impl Source {
 /// a channel's history.
 #[derive(Clone, Debug)]
 pub struct Inbound {
-    pub message_id: u64,
-    pub channel_id: u64,
+    pub message_id: Snowflake,
+    pub channel_id: Snowflake,
     /// `None` for a direct message, and for messages read over REST (the channel says).
-    pub guild_id: Option<u64>,
-    pub author_id: u64,
+    pub guild_id: Option<Snowflake>,
+    pub author_id: Snowflake,
     pub author_bot: bool,
-    pub webhook_id: Option<u64>,
+    pub webhook_id: Option<Snowflake>,
     /// Discord's message type: 0 is a plain message, 19 a reply; the others are system
     /// messages (pins, joins, …).
     pub kind: u8,
@@ -262,7 +271,7 @@ const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
 impl Inbound {
     /// When Discord created the message, from its snowflake.
     pub fn created_at(&self) -> DateTime<Utc> {
-        let ms = (self.message_id >> 22) + DISCORD_EPOCH_MS;
+        let ms = (self.message_id.get() >> 22) + DISCORD_EPOCH_MS;
         i64::try_from(ms)
             .ok()
             .and_then(DateTime::from_timestamp_millis)
@@ -272,12 +281,12 @@ impl Inbound {
     pub(crate) fn from_message(m: &serenity_model::Message, source: Source) -> Self {
         use serenity_model::Nonce;
         Self {
-            message_id: m.id.get(),
-            channel_id: m.channel_id.get(),
-            guild_id: m.guild_id.map(|g| g.get()),
-            author_id: m.author.id.get(),
+            message_id: snowflake(m.id),
+            channel_id: snowflake(m.channel_id),
+            guild_id: m.guild_id.map(snowflake),
+            author_id: snowflake(m.author.id),
             author_bot: m.author.bot,
-            webhook_id: m.webhook_id.map(|w| w.get()),
+            webhook_id: m.webhook_id.map(snowflake),
             kind: u8::from(m.kind),
             nonce: m.nonce.as_ref().map(|n| match n {
                 Nonce::String(s) => s.clone(),
@@ -316,9 +325,9 @@ mod tests {
             name: "lead".into(),
             kind: ChannelKind::Text,
             topic: Some("t".into()),
-            parent_id: Some(5),
+            parent_id: Snowflake::new(5),
             overwrites: vec![Overwrite {
-                target: OverwriteTarget::Role(7),
+                target: OverwriteTarget::Role(Snowflake::new(7).expect("non-zero")),
                 allow: 0,
                 deny: permission::VIEW_CHANNEL,
             }],

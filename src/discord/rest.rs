@@ -21,7 +21,8 @@ use serenity::model::{
 use twilight_http_ratelimiting::{Endpoint, RateLimitHeaders, RateLimiter};
 
 use super::model::{
-    Channel, ChannelEdit, Guild, Inbound, NewChannel, NewMessage, Overwrite, Posted, Source,
+    Channel, ChannelEdit, Guild, Inbound, NewChannel, NewMessage, Overwrite, Posted, Snowflake,
+    Source, snowflake,
 };
 use crate::{config::Secret, metrics::Metrics};
 
@@ -108,7 +109,7 @@ pub struct DiscordRest {
     invalid: Mutex<VecDeque<Instant>>,
     metrics: DiscordMetrics,
     timeout: Duration,
-    bot_user_id: tokio::sync::OnceCell<u64>,
+    bot_user_id: tokio::sync::OnceCell<Snowflake>,
 }
 
 /// The rate-limit headers of a response, as twilight wants them.
@@ -425,9 +426,9 @@ impl DiscordRest {
     }
 
     /// The bot's own user id, asked once.
-    pub async fn bot_user_id(&self) -> Result<u64, DiscordError> {
+    pub async fn bot_user_id(&self) -> Result<Snowflake, DiscordError> {
         self.bot_user_id
-            .get_or_try_init(|| async { Ok(self.current_user().await?.id.get()) })
+            .get_or_try_init(|| async { Ok(snowflake(self.current_user().await?.id)) })
             .await
             .copied()
     }
@@ -440,13 +441,13 @@ impl DiscordRest {
         self.call(Method::GET, "users/@me", None::<&()>).await
     }
 
-    pub async fn guild(&self, guild_id: u64) -> Result<Guild, DiscordError> {
+    pub async fn guild(&self, guild_id: Snowflake) -> Result<Guild, DiscordError> {
         self.call::<PartialGuild>(Method::GET, &format!("guilds/{guild_id}"), None::<&()>)
             .await
             .map(Guild::from)
     }
 
-    pub async fn guild_channels(&self, guild_id: u64) -> Result<Vec<Channel>, DiscordError> {
+    pub async fn guild_channels(&self, guild_id: Snowflake) -> Result<Vec<Channel>, DiscordError> {
         let channels: Vec<GuildChannel> = self
             .call(
                 Method::GET,
@@ -459,7 +460,7 @@ impl DiscordRest {
 
     pub async fn create_guild_channel(
         &self,
-        guild_id: u64,
+        guild_id: Snowflake,
         channel: &NewChannel,
     ) -> Result<Channel, DiscordError> {
         self.call::<GuildChannel>(
@@ -471,7 +472,7 @@ impl DiscordRest {
         .map(Channel::from)
     }
 
-    pub async fn channel(&self, channel_id: u64) -> Result<Channel, DiscordError> {
+    pub async fn channel(&self, channel_id: Snowflake) -> Result<Channel, DiscordError> {
         self.call::<GuildChannel>(Method::GET, &format!("channels/{channel_id}"), None::<&()>)
             .await
             .map(Channel::from)
@@ -479,7 +480,7 @@ impl DiscordRest {
 
     pub async fn edit_channel(
         &self,
-        channel_id: u64,
+        channel_id: Snowflake,
         edit: &ChannelEdit,
     ) -> Result<Channel, DiscordError> {
         self.call::<GuildChannel>(
@@ -491,7 +492,7 @@ impl DiscordRest {
         .map(Channel::from)
     }
 
-    pub async fn delete_channel(&self, channel_id: u64) -> Result<Channel, DiscordError> {
+    pub async fn delete_channel(&self, channel_id: Snowflake) -> Result<Channel, DiscordError> {
         self.call::<GuildChannel>(
             Method::DELETE,
             &format!("channels/{channel_id}"),
@@ -505,7 +506,7 @@ impl DiscordRest {
     /// Discord's documentation has them.
     pub async fn put_overwrite(
         &self,
-        channel_id: u64,
+        channel_id: Snowflake,
         overwrite: Overwrite,
     ) -> Result<(), DiscordError> {
         let body = serde_json::json!({
@@ -527,8 +528,8 @@ impl DiscordRest {
 
     pub async fn delete_overwrite(
         &self,
-        channel_id: u64,
-        target_id: u64,
+        channel_id: Snowflake,
+        target_id: Snowflake,
     ) -> Result<(), DiscordError> {
         self.call::<serde_json::Value>(
             Method::DELETE,
@@ -541,7 +542,7 @@ impl DiscordRest {
 
     pub async fn create_message(
         &self,
-        channel_id: u64,
+        channel_id: Snowflake,
         message: &NewMessage,
     ) -> Result<Posted, DiscordError> {
         self.call::<Message>(
@@ -557,7 +558,7 @@ impl DiscordRest {
     /// query is not part of the rate-limit endpoint (twilight wants the bare path).
     pub async fn messages_after(
         &self,
-        channel_id: u64,
+        channel_id: Snowflake,
         after: u64,
         limit: u8,
     ) -> Result<Vec<Inbound>, DiscordError> {
@@ -575,7 +576,7 @@ impl DiscordRest {
     }
 
     /// Leave Guild (`DELETE /users/@me/guilds/{guild.id}`): the bot leaves the server.
-    pub async fn leave_guild(&self, guild_id: u64) -> Result<(), DiscordError> {
+    pub async fn leave_guild(&self, guild_id: Snowflake) -> Result<(), DiscordError> {
         self.call::<serde_json::Value>(
             Method::DELETE,
             &format!("users/@me/guilds/{guild_id}"),
@@ -585,7 +586,11 @@ impl DiscordRest {
         .map(|_| ())
     }
 
-    pub async fn guild_member(&self, guild_id: u64, user_id: u64) -> Result<Member, DiscordError> {
+    pub async fn guild_member(
+        &self,
+        guild_id: Snowflake,
+        user_id: Snowflake,
+    ) -> Result<Member, DiscordError> {
         self.call(
             Method::GET,
             &format!("guilds/{guild_id}/members/{user_id}"),

@@ -9,7 +9,7 @@ pub struct Model {
     pub id: Uuid,
     pub company_id: crate::ids::CompanyId,
     pub lead_id: crate::ids::LeadId,
-    pub guild_id: String,
+    pub guild_id: crate::types::Snowflake,
     pub state: ProvisionState,
     pub last_error: Option<String>,
     /// The job that makes the channel.

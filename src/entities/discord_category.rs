@@ -6,8 +6,8 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub guild_id: String,
-    pub category_id: String,
+    pub guild_id: crate::types::Snowflake,
+    pub category_id: crate::types::Snowflake,
     /// 1, 2, 3…: "Leads 1", "Leads 2".
     pub number: i32,
     pub created_at: DateTimeUtc,

@@ -8,7 +8,7 @@ pub struct Model {
     /// Unique: one guild per company.
     pub company_id: crate::ids::CompanyId,
     /// Unique: one company per guild.
-    pub guild_id: String,
+    pub guild_id: crate::types::Snowflake,
     pub guild_name: String,
     /// `false` once the company disconnected or the bot was removed.
     pub bot_invited: bool,

@@ -10,12 +10,12 @@ pub struct Model {
     pub owner_user_id: Option<crate::ids::UserId>,
     /// Unique: one channel per lead.
     pub lead_id: crate::ids::LeadId,
-    pub guild_id: String,
+    pub guild_id: crate::types::Snowflake,
     /// Unique.
-    pub channel_id: String,
+    pub channel_id: crate::types::Snowflake,
     pub channel_name: String,
-    pub category_id: Option<String>,
-    pub discord_user_id: Option<String>,
+    pub category_id: Option<crate::types::Snowflake>,
+    pub discord_user_id: Option<crate::types::Snowflake>,
     pub discord_username: Option<String>,
     pub channel_created_at: DateTimeUtc,
     pub last_message_at: Option<DateTimeUtc>,

@@ -7,15 +7,17 @@ pub struct Model {
     pub id: Uuid,
     pub company_id: crate::ids::CompanyId,
     pub lead_id: crate::ids::LeadId,
+    /// The guild's Discord id; empty for a direct message (the column is NOT NULL), so it stays
+    /// text rather than a `Snowflake`.
     pub guild_id: String,
-    pub channel_id: String,
+    pub channel_id: crate::types::Snowflake,
     pub direction: Direction,
     /// `crm:{userId}`, `crm:api_key:{id}`, `discord:{userId}`.
     pub author_meta_id: String,
     pub content: String,
     pub state: MessageState,
     /// Unique when set: a Discord message is stored once.
-    pub discord_message_id: Option<String>,
+    pub discord_message_id: Option<crate::types::Snowflake>,
     /// Unique per company.
     pub idempotency_key: Option<String>,
     /// SHA-256 of the request, to tell a replay from a reused key.

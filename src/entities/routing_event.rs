@@ -11,11 +11,11 @@ pub struct Model {
     /// `MESSAGE_CREATE`, …
     pub event_type: String,
     pub source: RoutingSource,
-    pub guild_id: Option<String>,
-    pub channel_id: Option<String>,
+    pub guild_id: Option<crate::types::Snowflake>,
+    pub channel_id: Option<crate::types::Snowflake>,
     /// Unique when set: one decision per Discord message.
-    pub discord_message_id: Option<String>,
-    pub author_id: Option<String>,
+    pub discord_message_id: Option<crate::types::Snowflake>,
+    pub author_id: Option<crate::types::Snowflake>,
     pub lead_id: Option<crate::ids::LeadId>,
     pub decision: RoutingDecision,
     pub reason: Option<String>,

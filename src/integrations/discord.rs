@@ -21,6 +21,7 @@ use super::{
 use crate::{
     config::{Secret, Settings},
     discord::{DiscordError, DiscordRest},
+    types::Snowflake,
 };
 use std::sync::Arc;
 
@@ -111,12 +112,15 @@ impl DiscordProvider {
     }
 
     /// A bot install's token response names the guild; the connect flow refuses one that
-    /// does not (`missing_guild`). A refresh has no guild.
+    /// does not, or whose id is not a Discord id (`missing_guild`). A refresh has no guild.
     fn grant(response: DiscordTokenResponse) -> Result<Grant, ProviderError> {
         let details = match &response.extra_fields().guild {
-            Some(guild) => GrantDetails::Discord {
-                guild_id: guild.id.clone(),
-                guild_name: guild.name.clone(),
+            Some(guild) => match guild.id.parse() {
+                Ok(guild_id) => GrantDetails::Discord {
+                    guild_id,
+                    guild_name: guild.name.clone(),
+                },
+                Err(_) => GrantDetails::None,
             },
             None => GrantDetails::None,
         };
@@ -235,7 +239,7 @@ impl Provider for DiscordProvider {
         let guild = metadata
             .guild_id
             .as_deref()
-            .and_then(|g| g.parse::<u64>().ok())
+            .and_then(|g| g.parse::<Snowflake>().ok())
             .ok_or_else(|| ProviderError::Invalid("no guild recorded".into()))?;
         let rest = self
             .rest

@@ -216,11 +216,11 @@ pub async fn callback(
             if params
                 .guild_id
                 .as_deref()
-                .is_some_and(|hint| hint != guild_id)
+                .is_some_and(|hint| *hint != guild_id.to_string())
             {
                 tracing::warn!(hint = ?params.guild_id, discord.guild_id = %guild_id, "callback guild_id differs from the token's guild; using the token's");
             }
-            metadata.guild_id = Some(guild_id.clone());
+            metadata.guild_id = Some(guild_id.to_string());
             metadata.guild_name = Some(guild_name.clone());
             metadata.permissions = params
                 .permissions
@@ -336,12 +336,11 @@ pub async fn disconnect(app: &Services, principal: &Principal, provider_id: &str
     };
     // Nothing more goes to the server: undelivered messages fail, and the bot leaves it.
     let leave = if provider.id() == "discord" {
-        crate::channels::after_disconnect(&mut change, principal.company_id, guild.as_deref())
-            .await?
+        crate::channels::after_disconnect(&mut change, principal.company_id, guild).await?
     } else {
         None
     };
-    if let Some(guild) = guild.clone() {
+    if let Some(guild) = guild {
         change.invalidate(Key::Guild(guild));
     }
     change.audit(principal.company_id,

@@ -11,11 +11,12 @@ use crate::{
     error::Result,
     routing::{self, cache::Key},
     services::Services,
+    types::Snowflake,
 };
 
 /// GUILD_DELETE: `unavailable` is an outage (nothing is deleted; the connection is degraded);
 /// without it the bot was removed from the server (the connection is disconnected).
-pub async fn gone(app: &Services, guild_id: u64, unavailable: bool) -> Result<()> {
+pub async fn gone(app: &Services, guild_id: Snowflake, unavailable: bool) -> Result<()> {
     let Some(connection) = connection_of(app, guild_id).await? else {
         return Ok(());
     };
@@ -49,21 +50,21 @@ pub async fn gone(app: &Services, guild_id: u64, unavailable: bool) -> Result<()
         &change,
         Some(company_id),
         "GUILD_DELETE",
-        Some(guild_id.to_string()),
+        Some(guild_id),
         None,
         outcome,
         serde_json::json!({ "unavailable": unavailable }),
     )
     .await?;
-    change.invalidate(Key::Guild(guild_id.to_string()));
+    change.invalidate(Key::Guild(guild_id));
     change.commit().await?;
-    tracing::warn!(company.id = %company_id, guild_id, unavailable, "a Discord server went away");
+    tracing::warn!(company.id = %company_id, guild_id = guild_id.get(), unavailable, "a Discord server went away");
     Ok(())
 }
 
 /// GUILD_CREATE after an outage: the connection is healthy again (or stays degraded when the
 /// server is near Discord's channel limit).
-pub async fn available(app: &Services, guild_id: u64) -> Result<()> {
+pub async fn available(app: &Services, guild_id: Snowflake) -> Result<()> {
     let Some(connection) = connection_of(app, guild_id).await? else {
         return Ok(());
     };
@@ -85,13 +86,16 @@ pub async fn available(app: &Services, guild_id: u64) -> Result<()> {
     active.updated_at = Set(Utc::now());
     let mut change = app.begin().await?;
     active.update(&change).await?;
-    change.invalidate(Key::Guild(guild_id.to_string()));
+    change.invalidate(Key::Guild(guild_id));
     change.commit().await
 }
 
-async fn connection_of(app: &Services, guild_id: u64) -> Result<Option<discord_connection::Model>> {
+async fn connection_of(
+    app: &Services,
+    guild_id: Snowflake,
+) -> Result<Option<discord_connection::Model>> {
     Ok(discord_connection::Entity::find()
-        .filter(discord_connection::Column::GuildId.eq(guild_id.to_string()))
+        .filter(discord_connection::Column::GuildId.eq(guild_id))
         .one(&app.db)
         .await?)
 }

@@ -8,6 +8,7 @@ use url::Url;
 
 use super::{discord::DiscordProvider, github::GitHubProvider};
 use crate::config::{Secret, Settings};
+use crate::types::Snowflake;
 
 /// What a successful code exchange or refresh yields.
 pub struct Grant {
@@ -23,7 +24,7 @@ pub struct Grant {
 pub enum GrantDetails {
     /// A bot install: the guild comes from the token response, never from the callback URL.
     Discord {
-        guild_id: String,
+        guild_id: Snowflake,
         guild_name: String,
     },
     GitHub {

@@ -221,7 +221,7 @@ pub async fn bind_guild(
         )
     };
     let holder = DiscordConnections::find()
-        .filter(discord_connection::Column::GuildId.eq(guild_id.as_str()))
+        .filter(discord_connection::Column::GuildId.eq(*guild_id))
         .one(db)
         .await?;
     if let Some(holder) = holder.filter(|h| h.company_id != company_id) {
@@ -240,7 +240,7 @@ pub async fn bind_guild(
                 // A different server: its channel count starts again.
                 active.synced_channels_count = Set(0);
             }
-            active.guild_id = Set(guild_id.clone());
+            active.guild_id = Set(*guild_id);
             active.guild_name = Set(name);
             active.bot_invited = Set(true);
             active.bot_permissions = Set(permissions.to_owned());
@@ -252,7 +252,7 @@ pub async fn bind_guild(
             let row = discord_connection::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 company_id: Set(company_id),
-                guild_id: Set(guild_id.clone()),
+                guild_id: Set(*guild_id),
                 guild_name: Set(name),
                 bot_invited: Set(true),
                 bot_permissions: Set(permissions.to_owned()),

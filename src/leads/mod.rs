@@ -93,7 +93,7 @@ pub async fn create(
         owner_user_id: Set(new.owner_user_id),
         name: Set(new.name.into_inner()),
         email: Set(new.email.map(Email::into_inner)),
-        discord_user_id: Set(new.discord_user_id.map(|s| s.to_string())),
+        discord_user_id: Set(new.discord_user_id),
         discord_username: Set(new.discord_username.map(DiscordUsername::into_inner)),
         discord_channel_id: Set(None),
         discord_invite_sent: Set(false),
@@ -124,7 +124,7 @@ pub async fn update(
         model.email = Set(email.map(Email::into_inner));
     }
     if let Some(id) = update.discord_user_id {
-        model.discord_user_id = Set(id.map(|s| s.to_string()));
+        model.discord_user_id = Set(id);
     }
     if let Some(username) = update.discord_username {
         model.discord_username = Set(username.map(DiscordUsername::into_inner));

@@ -7,6 +7,7 @@ use crate::{
     entities::lead::{self, LeadStatus},
     error::{Error, Result},
     ids::{LeadId, UserId},
+    types::Snowflake,
 };
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -19,10 +20,12 @@ pub struct LeadView {
     name: String,
     email: Option<String>,
     /// Discord user id (a snowflake, as a string).
-    discord_user_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    discord_user_id: Option<Snowflake>,
     discord_username: Option<String>,
     /// The lead's private channel, once created.
-    discord_channel_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    discord_channel_id: Option<Snowflake>,
     discord_invite_sent: bool,
     discord_joined_channel: bool,
     status: LeadStatus,

@@ -188,7 +188,7 @@ async fn send_locked(
             "The lead's channel is archived.",
         ));
     }
-    if !connected_to(&app.db, principal.company_id, &channel.guild_id).await? {
+    if !connected_to(&app.db, principal.company_id, &channel.guild_id.to_string()).await? {
         return Err(Error::conflict(
             "discord_not_connected",
             "The company's Discord server is not connected; reconnect it to send.",
@@ -200,8 +200,8 @@ async fn send_locked(
         id: Set(Uuid::now_v7()),
         company_id: Set(principal.company_id),
         lead_id: Set(lead.id),
-        guild_id: Set(channel.guild_id.clone()),
-        channel_id: Set(channel.channel_id.clone()),
+        guild_id: Set(channel.guild_id.to_string()),
+        channel_id: Set(channel.channel_id),
         direction: Set(Direction::Outbound),
         author_meta_id: Set(author_of(principal)),
         content: Set(content.0),
@@ -298,7 +298,7 @@ pub async fn run(app: &Services, job: job::Model) -> Result<()> {
         jobs::fail(&app.db, job, Failure::Permanent { reason }).await?;
         return Ok(());
     };
-    let channel_id: u64 = message.channel_id.parse().unwrap_or(0);
+    let channel_id = message.channel_id;
     // Nobody is pinged by what a CRM user types.
     let body = NewMessage {
         content: message.content.clone(),
@@ -312,7 +312,7 @@ pub async fn run(app: &Services, job: job::Model) -> Result<()> {
             let mut change = app.begin().await?;
             let mut active = message.clone().into_active_model();
             active.state = Set(MessageState::Sent);
-            active.discord_message_id = Set(Some(sent.id.to_string()));
+            active.discord_message_id = Set(Some(sent.id));
             active.sent_at = Set(Some(now));
             active.updated_at = Set(now);
             save_in(&mut change, active).await?;
@@ -324,12 +324,12 @@ pub async fn run(app: &Services, job: job::Model) -> Result<()> {
                 )
                 .col_expr(lead_channel::Column::LastMessageAt, Expr::value(now))
                 .col_expr(lead_channel::Column::UpdatedAt, Expr::value(now))
-                .filter(lead_channel::Column::ChannelId.eq(message.channel_id.as_str()))
+                .filter(lead_channel::Column::ChannelId.eq(message.channel_id))
                 .exec(&change)
                 .await?;
             jobs::complete(&change, job).await?;
             change.commit().await?;
-            tracing::info!(message.id = %message.id, discord.message_id = sent.id, "message delivered");
+            tracing::info!(message.id = %message.id, discord.message_id = sent.id.get(), "message delivered");
         }
         Err(err) => {
             let reason = err.to_string();
@@ -396,7 +396,7 @@ async fn connected_to(
 ) -> Result<bool> {
     Ok(store::connection_for(db, company_id)
         .await?
-        .is_some_and(|c| c.bot_invited && c.guild_id == guild_id))
+        .is_some_and(|c| c.bot_invited && c.guild_id.to_string() == guild_id))
 }
 
 /// Every message of the company still waiting for delivery ends `failed` with `reason`, and

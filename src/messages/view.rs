@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::entities::message::{self, Direction, MessageState};
 use crate::ids::LeadId;
+use crate::types::Snowflake;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -13,13 +14,15 @@ pub struct MessageView {
     id: Uuid,
     #[schema(value_type = Uuid)]
     lead_id: LeadId,
-    channel_id: String,
+    #[schema(value_type = String)]
+    channel_id: Snowflake,
     direction: Direction,
     state: MessageState,
     content: String,
     /// `crm:{userId}`, `crm:api_key:{id}` or `discord:{userId}`.
     author: String,
-    discord_message_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    discord_message_id: Option<Snowflake>,
     /// Why delivery failed, when `state` is `failed`.
     failure_reason: Option<String>,
     created_at: DateTime<Utc>,

@@ -21,6 +21,7 @@ use crate::{
     error::Result,
     metrics::Metrics,
     state::SharedState,
+    types::Snowflake,
 };
 
 /// Entries live this long even without an invalidation.
@@ -32,8 +33,8 @@ const TOPIC: &str = "routing:invalidate";
 /// What changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Key {
-    Guild(String),
-    Channel(String),
+    Guild(Snowflake),
+    Channel(Snowflake),
 }
 
 impl Key {
@@ -46,8 +47,8 @@ impl Key {
 
     fn decode(raw: &str) -> Option<Self> {
         match raw.split_once(':')? {
-            ("guild", id) => Some(Self::Guild(id.to_owned())),
-            ("channel", id) => Some(Self::Channel(id.to_owned())),
+            ("guild", id) => id.parse().ok().map(Self::Guild),
+            ("channel", id) => id.parse().ok().map(Self::Channel),
             _ => None,
         }
     }
@@ -59,7 +60,7 @@ struct DecisionLabels {
     reason: String,
 }
 
-type Map<T> = Mutex<HashMap<String, (Option<T>, Instant)>>;
+type Map<T> = Mutex<HashMap<Snowflake, (Option<T>, Instant)>>;
 
 pub struct Cache {
     guilds: Map<Connection>,
@@ -100,14 +101,14 @@ impl Cache {
             .inc();
     }
 
-    fn cached<T: Clone>(map: &Map<T>, key: &str) -> Option<Option<T>> {
+    fn cached<T: Clone>(map: &Map<T>, key: Snowflake) -> Option<Option<T>> {
         let map = map.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(key)
+        map.get(&key)
             .filter(|(_, at)| at.elapsed() < TTL)
             .map(|(v, _)| v.clone())
     }
 
-    fn fill<T>(&self, map: &Map<T>, key: String, value: Option<T>, generation: u64) {
+    fn fill<T>(&self, map: &Map<T>, key: Snowflake, value: Option<T>, generation: u64) {
         let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
         if self.generation.load(Ordering::SeqCst) != generation {
             return;
@@ -121,15 +122,15 @@ impl Cache {
     pub async fn connection(
         &self,
         db: &impl ConnectionTrait,
-        guild_id: u64,
+        guild_id: Snowflake,
     ) -> Result<Option<Connection>> {
-        let key = guild_id.to_string();
-        if let Some(hit) = Self::cached(&self.guilds, &key) {
+        let key = guild_id;
+        if let Some(hit) = Self::cached(&self.guilds, key) {
             return Ok(hit);
         }
         let generation = self.generation.load(Ordering::SeqCst);
         let found = discord_connection::Entity::find()
-            .filter(discord_connection::Column::GuildId.eq(key.as_str()))
+            .filter(discord_connection::Column::GuildId.eq(key))
             .one(db)
             .await?
             .map(|c| Connection {
@@ -143,15 +144,15 @@ impl Cache {
     pub async fn channel(
         &self,
         db: &impl ConnectionTrait,
-        channel_id: u64,
+        channel_id: Snowflake,
     ) -> Result<Option<Channel>> {
-        let key = channel_id.to_string();
-        if let Some(hit) = Self::cached(&self.channels, &key) {
+        let key = channel_id;
+        if let Some(hit) = Self::cached(&self.channels, key) {
             return Ok(hit);
         }
         let generation = self.generation.load(Ordering::SeqCst);
         let found = lead_channel::Entity::find()
-            .filter(lead_channel::Column::ChannelId.eq(key.as_str()))
+            .filter(lead_channel::Column::ChannelId.eq(key))
             .one(db)
             .await?
             .map(|c| Channel {
@@ -221,7 +222,8 @@ mod tests {
 
     #[test]
     fn keys_survive_the_wire() {
-        for key in [Key::Guild("1".into()), Key::Channel("22".into())] {
+        let id = |raw: &str| raw.parse::<Snowflake>().expect("a Discord id");
+        for key in [Key::Guild(id("1")), Key::Channel(id("22"))] {
             assert_eq!(Key::decode(&key.encode()), Some(key));
         }
         assert_eq!(Key::decode("nonsense"), None);
@@ -233,12 +235,13 @@ mod tests {
             &Metrics::new(),
             std::sync::Arc::new(crate::state::MemoryStore::new()),
         );
+        let five: Snowflake = "5".parse().expect("a Discord id");
         let generation = cache.generation.load(Ordering::SeqCst);
-        cache.forget(&Key::Channel("5".into()));
-        cache.fill(&cache.channels, "5".into(), None, generation);
-        assert!(Cache::cached(&cache.channels, "5").is_none());
+        cache.forget(&Key::Channel(five));
+        cache.fill(&cache.channels, five, None, generation);
+        assert!(Cache::cached(&cache.channels, five).is_none());
         let generation = cache.generation.load(Ordering::SeqCst);
-        cache.fill(&cache.channels, "5".into(), None, generation);
-        assert_eq!(Cache::cached(&cache.channels, "5"), Some(None));
+        cache.fill(&cache.channels, five, None, generation);
+        assert_eq!(Cache::cached(&cache.channels, five), Some(None));
     }
 }

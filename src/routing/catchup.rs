@@ -65,11 +65,7 @@ pub async fn run(app: &Services, trigger: &str, shard: Option<(u64, u64)>) -> Re
         let mine: Vec<lead_channel::Model> = channels
             .into_iter()
             .filter(|c| {
-                shard.is_none_or(|(id, total)| {
-                    c.guild_id
-                        .parse::<u64>()
-                        .is_ok_and(|g| (g >> 22) % total.max(1) == id)
-                })
+                shard.is_none_or(|(id, total)| (c.guild_id.get() >> 22) % total.max(1) == id)
             })
             .collect();
         report.channels += mine.len();
@@ -110,18 +106,13 @@ async fn catch_up_channel(app: &Services, channel: lead_channel::Model) -> Chann
     let Some(rest) = &app.discord else {
         return result;
     };
-    let (Ok(channel_id), Ok(guild_id)) = (
-        channel.channel_id.parse::<u64>(),
-        channel.guild_id.parse::<u64>(),
-    ) else {
-        return result;
-    };
+    let (channel_id, guild_id) = (channel.channel_id, channel.guild_id);
     // Messages after the newest one seen; a channel never read starts at its own id (every
     // message in it is newer).
     let mut after = channel
         .last_message_id
         .and_then(|id| u64::try_from(id).ok())
-        .unwrap_or(channel_id);
+        .unwrap_or(channel_id.get());
     loop {
         let mut page = match rest.messages_after(channel_id, after, PAGE).await {
             Ok(page) => page,
@@ -129,7 +120,7 @@ async fn catch_up_channel(app: &Services, channel: lead_channel::Model) -> Chann
                 if let DiscordError::Api { status: 404, .. } = err {
                     // Deleted while the gateway was away: as CHANNEL_DELETE would have.
                     if let Err(err) = crate::channels::deleted_on_discord(app, channel_id).await {
-                        tracing::warn!(error = %err, discord.channel_id = channel_id, "archiving a deleted channel failed");
+                        tracing::warn!(error = %err, discord.channel_id = channel_id.get(), "archiving a deleted channel failed");
                     }
                 }
                 result.error = Some(serde_json::json!({
@@ -144,7 +135,7 @@ async fn catch_up_channel(app: &Services, channel: lead_channel::Model) -> Chann
         let full = page.len() == usize::from(PAGE);
         for message in &page {
             result.seen += 1;
-            after = after.max(message.message_id);
+            after = after.max(message.message_id.get());
             // REST message objects carry no guild_id; the channel says which guild it is in.
             let mut inbound = message.clone();
             inbound.guild_id = Some(guild_id);

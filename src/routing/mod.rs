@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 pub use self::cache::Cache;
 use crate::ids::{CompanyId, LeadId};
+use crate::types::Snowflake;
 use crate::{
     entities::{lead, lead_channel, message, routing_event},
     error::Result,
@@ -43,7 +44,7 @@ pub struct Connection {
 pub struct Channel {
     pub company_id: CompanyId,
     pub lead_id: LeadId,
-    pub guild_id: String,
+    pub guild_id: Snowflake,
     pub is_active: bool,
 }
 
@@ -57,7 +58,8 @@ pub struct DmLead {
 /// Everything [`decide`] knows besides the message.
 #[derive(Clone, Debug, Default)]
 pub struct Facts {
-    pub bot_user_id: u64,
+    /// The bot's own user id, when Discord told it.
+    pub bot_user_id: Option<Snowflake>,
     /// The connection of the message's guild, if any company has connected it.
     pub connection: Option<Connection>,
     /// The lead channel with the message's channel id, if any.
@@ -175,7 +177,7 @@ pub fn decide(message: &Inbound, facts: &Facts) -> Decision {
         company_id: company,
         reason,
     };
-    if message.author_id == facts.bot_user_id {
+    if Some(message.author_id) == facts.bot_user_id {
         return ignore(Reason::OwnBot);
     }
     if message.webhook_id.is_some() {
@@ -214,7 +216,7 @@ pub fn decide(message: &Inbound, facts: &Facts) -> Decision {
     if channel.company_id != connection.company_id {
         return reject(Reason::TenantMismatch);
     }
-    if channel.guild_id != guild_id.to_string() {
+    if channel.guild_id != guild_id {
         return reject(Reason::GuildMismatch);
     }
     if !channel.is_active {
@@ -244,9 +246,7 @@ pub async fn route(app: &Services, message: &Inbound) -> Result<Outcome> {
     let mut change = app.begin().await?;
     // Every message seen in a lead channel moves its catch-up cursor, routed or not.
     if let Some(channel) = &facts.channel
-        && message
-            .guild_id
-            .is_some_and(|g| channel.guild_id == g.to_string())
+        && message.guild_id.is_some_and(|g| channel.guild_id == g)
     {
         advance_cursor(&change, message).await?;
     }
@@ -269,15 +269,15 @@ pub async fn route(app: &Services, message: &Inbound) -> Result<Outcome> {
     change.commit().await?;
     match &outcome.outcome {
         Outcome::NotRouted(Decision::Rejected { reason, .. }) => tracing::info!(
-            discord.message_id = message.message_id,
-            discord.channel_id = message.channel_id,
+            discord.message_id = message.message_id.get(),
+            discord.channel_id = message.channel_id.get(),
             reason = reason.as_str(),
             source = message.source.as_str(),
             "inbound message rejected"
         ),
         Outcome::Stored(id) => tracing::debug!(
             message.id = %id,
-            discord.message_id = message.message_id,
+            discord.message_id = message.message_id.get(),
             source = message.source.as_str(),
             "inbound message stored"
         ),
@@ -329,15 +329,15 @@ fn path_for(message: &Inbound, facts: &Facts, owner: Option<CompanyId>) -> serde
 
 async fn gather(app: &Services, message: &Inbound) -> Result<Facts> {
     let bot_user_id = match &app.discord {
-        Some(rest) => rest.bot_user_id().await.unwrap_or(0),
-        None => 0,
+        Some(rest) => rest.bot_user_id().await.ok(),
+        None => None,
     };
     let connection = match message.guild_id {
         Some(guild) => app.routing.connection(&app.db, guild).await?,
         None => None,
     };
     let channel = app.routing.channel(&app.db, message.channel_id).await?;
-    let dm_leads = if message.guild_id.is_none() && message.author_id != bot_user_id {
+    let dm_leads = if message.guild_id.is_none() && Some(message.author_id) != bot_user_id {
         dm_candidates(&app.db, message.author_id).await?
     } else {
         Vec::new()
@@ -356,12 +356,12 @@ async fn gather(app: &Services, message: &Inbound) -> Result<Facts> {
 }
 
 /// Active leads with this Discord user id, in every company.
-async fn dm_candidates(db: &impl ConnectionTrait, author_id: u64) -> Result<Vec<DmLead>> {
+async fn dm_candidates(db: &impl ConnectionTrait, author_id: Snowflake) -> Result<Vec<DmLead>> {
     let rows: Vec<(CompanyId, LeadId)> = lead::Entity::find()
         .select_only()
         .column(lead::Column::CompanyId)
         .column(lead::Column::Id)
-        .filter(lead::Column::DiscordUserId.eq(author_id.to_string()))
+        .filter(lead::Column::DiscordUserId.eq(author_id))
         .filter(lead::Column::Status.eq(crate::leads::LeadStatus::Open.as_str()))
         .limit(2)
         .into_tuple()
@@ -399,12 +399,12 @@ async fn is_outbound_nonce(
 }
 
 async fn advance_cursor(db: &impl ConnectionTrait, message: &Inbound) -> Result<()> {
-    let Ok(id) = i64::try_from(message.message_id) else {
+    let Ok(id) = i64::try_from(message.message_id.get()) else {
         return Ok(());
     };
     lead_channel::Entity::update_many()
         .col_expr(lead_channel::Column::LastMessageId, Expr::value(id))
-        .filter(lead_channel::Column::ChannelId.eq(message.channel_id.to_string()))
+        .filter(lead_channel::Column::ChannelId.eq(message.channel_id))
         .filter(
             lead_channel::Column::LastMessageId
                 .is_null()
@@ -435,12 +435,12 @@ pub fn stored_row(
         lead_id,
         // A direct message has no guild; its channel is the DM channel.
         guild_id: message.guild_id.map(|g| g.to_string()).unwrap_or_default(),
-        channel_id: message.channel_id.to_string(),
+        channel_id: message.channel_id,
         direction: message::Direction::Inbound,
         author_meta_id: format!("discord:{}", message.author_id),
         content: message.content.clone(),
         state: message::MessageState::Received,
-        discord_message_id: Some(message.message_id.to_string()),
+        discord_message_id: Some(message.message_id),
         idempotency_key: None,
         request_hash: None,
         origin: if direct { "discord_dm" } else { "discord" }.to_owned(),
@@ -483,12 +483,12 @@ async fn store(
                 Expr::col(lead_channel::Column::MessageCount).add(1),
             )
             .col_expr(lead_channel::Column::UpdatedAt, Expr::value(now))
-            .filter(lead_channel::Column::ChannelId.eq(message.channel_id.to_string()))
+            .filter(lead_channel::Column::ChannelId.eq(message.channel_id))
             .exec(txn)
             .await?;
         lead_channel::Entity::update_many()
             .col_expr(lead_channel::Column::LastMessageAt, Expr::value(at))
-            .filter(lead_channel::Column::ChannelId.eq(message.channel_id.to_string()))
+            .filter(lead_channel::Column::ChannelId.eq(message.channel_id))
             .filter(
                 lead_channel::Column::LastMessageAt
                     .is_null()
@@ -503,7 +503,7 @@ async fn store(
     if let Some(lead) = lead {
         let joins = !lead.discord_joined_channel
             && !direct
-            && lead.discord_user_id.as_deref() == Some(message.author_id.to_string().as_str());
+            && lead.discord_user_id == Some(message.author_id);
         let later = lead.last_contact_at.is_none_or(|t| t < at);
         if joins || later {
             let mut active: lead::ActiveModel = lead.into();
@@ -541,10 +541,10 @@ async fn record_decision(
         company_id: Set(decision.company_id()),
         event_type: Set("MESSAGE_CREATE".to_owned()),
         source: Set(message.source.into()),
-        guild_id: Set(message.guild_id.map(|g| g.to_string())),
-        channel_id: Set(Some(message.channel_id.to_string())),
-        discord_message_id: Set(Some(message.message_id.to_string())),
-        author_id: Set(Some(message.author_id.to_string())),
+        guild_id: Set(message.guild_id),
+        channel_id: Set(Some(message.channel_id)),
+        discord_message_id: Set(Some(message.message_id)),
+        author_id: Set(Some(message.author_id)),
         lead_id: Set(lead_id),
         decision: Set(decision.kind()),
         reason: Set(decision.reason().map(|r| r.as_str().to_owned())),
@@ -582,8 +582,8 @@ pub async fn record_platform_event(
     db: &impl ConnectionTrait,
     company_id: Option<CompanyId>,
     event_type: &str,
-    guild_id: Option<String>,
-    channel_id: Option<String>,
+    guild_id: Option<Snowflake>,
+    channel_id: Option<Snowflake>,
     outcome: &str,
     path: serde_json::Value,
 ) -> Result<()> {
@@ -626,14 +626,22 @@ mod tests {
 
     use super::*;
 
-    const BOT: u64 = 1;
-    const GUILD: u64 = 100;
-    const CHANNEL: u64 = 200;
-    const LEAD_USER: u64 = 300;
+    /// A Discord id for a test.
+    const fn id(n: u64) -> Snowflake {
+        match Snowflake::new(n) {
+            Some(id) => id,
+            None => panic!("0 is no Discord id"),
+        }
+    }
+
+    const BOT: Snowflake = id(1);
+    const GUILD: Snowflake = id(100);
+    const CHANNEL: Snowflake = id(200);
+    const LEAD_USER: Snowflake = id(300);
 
     fn message() -> Inbound {
         Inbound {
-            message_id: 1 << 30,
+            message_id: id(1 << 30),
             channel_id: CHANNEL,
             guild_id: Some(GUILD),
             author_id: LEAD_USER,
@@ -648,7 +656,7 @@ mod tests {
 
     fn facts(company: CompanyId, lead: LeadId) -> Facts {
         Facts {
-            bot_user_id: BOT,
+            bot_user_id: Some(BOT),
             connection: Some(Connection {
                 company_id: company,
                 bot_invited: true,
@@ -656,7 +664,7 @@ mod tests {
             channel: Some(Channel {
                 company_id: company,
                 lead_id: lead,
-                guild_id: GUILD.to_string(),
+                guild_id: GUILD,
                 is_active: true,
             }),
             dm_leads: Vec::new(),
@@ -690,7 +698,7 @@ mod tests {
         };
         assert_eq!(reason(&decide(&own, &f)), Some("own_bot"));
         let hook = Inbound {
-            webhook_id: Some(9),
+            webhook_id: Some(id(9)),
             ..message()
         };
         assert_eq!(reason(&decide(&hook, &f)), Some("webhook"));
@@ -722,7 +730,7 @@ mod tests {
         f.channel = Some(Channel {
             company_id: b,
             lead_id: lead_b,
-            guild_id: GUILD.to_string(),
+            guild_id: GUILD,
             is_active: true,
         });
         let d = decide(&message(), &f);
@@ -750,7 +758,7 @@ mod tests {
         assert_eq!(reason(&decide(&message(), &f)), Some("channel_archived"));
         let mut f = facts(company, lead);
         if let Some(c) = f.channel.as_mut() {
-            c.guild_id = "999".into();
+            c.guild_id = id(999);
         }
         assert_eq!(reason(&decide(&message(), &f)), Some("guild_mismatch"));
         let mut f = facts(company, lead);
@@ -772,7 +780,7 @@ mod tests {
         };
         let (a, b) = (CompanyId(Uuid::new_v4()), CompanyId(Uuid::new_v4()));
         let mut f = Facts {
-            bot_user_id: BOT,
+            bot_user_id: Some(BOT),
             ..Facts::default()
         };
         assert_eq!(reason(&decide(&dm, &f)), Some("dm_no_lead"));
@@ -786,7 +794,7 @@ mod tests {
     fn the_message_time_comes_from_its_snowflake() {
         // Discord's documented example: 175928847299117063 → 2016-04-30 11:18:25.796 UTC.
         let m = Inbound {
-            message_id: 175_928_847_299_117_063,
+            message_id: id(175_928_847_299_117_063),
             ..message()
         };
         assert_eq!(m.created_at().timestamp_millis(), 1_462_015_105_796);

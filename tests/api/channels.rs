@@ -278,10 +278,10 @@ storage_test!(
                     .as_str()
                     .and_then(|s| s.parse().ok())
                     .expect("uuid")),
-                guild_id: Set(guild.clone()),
-                channel_id: Set(format!("9{i:018}")),
+                guild_id: Set(guild.parse().expect("snowflake")),
+                channel_id: Set(format!("9{i:018}").parse().expect("snowflake")),
                 channel_name: Set(format!("filler-{i}")),
-                category_id: Set(Some(category.clone())),
+                category_id: Set(Some(category.parse().expect("snowflake"))),
                 discord_user_id: Set(None),
                 discord_username: Set(None),
                 channel_created_at: Set(chrono::Utc::now()),

@@ -4,13 +4,15 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use switchboard::discord::{
     DiscordError, DiscordRest,
-    model::{ChannelKind, NewChannel, NewMessage, Overwrite, OverwriteTarget, permission},
+    model::{
+        ChannelKind, NewChannel, NewMessage, Overwrite, OverwriteTarget, Snowflake, permission,
+    },
 };
 
 use crate::helpers::{Auth, Backend, TestApp, oauth, schema::assert_discord_schema, spawn_app};
 
 /// A channel to create, with no topic and no overwrites.
-fn channel(name: &str, kind: ChannelKind, parent_id: Option<u64>) -> NewChannel {
+fn channel(name: &str, kind: ChannelKind, parent_id: Option<Snowflake>) -> NewChannel {
     NewChannel {
         name: name.into(),
         kind,
@@ -28,7 +30,7 @@ fn rest(app: &TestApp) -> &DiscordRest {
 }
 
 /// A guild with the bot installed (with `permissions` granted) and one member, "grace".
-async fn guild_with_member(app: &TestApp, permissions: Option<&str>) -> (u64, u64) {
+async fn guild_with_member(app: &TestApp, permissions: Option<&str>) -> (Snowflake, Snowflake) {
     let account = app.signup("Channels Co").await;
     let guild = oauth::sandbox_guild(app, "Channels guild").await;
     let (browser, _) = app.login_browser(&account).await;
@@ -88,7 +90,7 @@ async fn raw(
 async fn a_private_channel_with_overwrites_in_a_category() {
     let app = spawn_app(Backend::Embedded).await;
     let (guild, member) = guild_with_member(&app, None).await;
-    let bot: u64 = switchboard::sandbox::credentials::DISCORD_CLIENT_ID
+    let bot: Snowflake = switchboard::sandbox::credentials::DISCORD_CLIENT_ID
         .parse()
         .expect("id");
     let category = rest(&app)
@@ -292,7 +294,7 @@ async fn messages_after_an_id_page_forward_and_answer_newest_first() {
         .messages_after(channel.id, ids[1], 2)
         .await
         .expect("page");
-    let got: Vec<u64> = page.iter().map(|m| m.message_id).collect();
+    let got: Vec<u64> = page.iter().map(|m| m.message_id.get()).collect();
     assert_eq!(
         got,
         vec![ids[3], ids[2]],

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::json;
-use switchboard::discord::{DiscordError, DiscordRest};
+use switchboard::discord::{DiscordError, DiscordRest, model::Snowflake};
 
 use crate::helpers::{Auth, Backend, TestApp, oauth, spawn_app};
 
@@ -35,7 +35,7 @@ async fn sent_429(app: &TestApp) -> u64 {
 }
 
 /// A sandbox guild with the bot in it.
-async fn guild_with_bot(app: &TestApp) -> u64 {
+async fn guild_with_bot(app: &TestApp) -> Snowflake {
     let account = app.signup("Rest Co").await;
     let guild = oauth::sandbox_guild(app, "Rest guild").await;
     let (browser, _) = app.login_browser(&account).await;
@@ -133,7 +133,7 @@ async fn unauthorized_and_forbidden_answers_count_toward_the_invalid_request_bud
     }
     assert_eq!(wrong.invalid_requests(), 3);
     // A guild the bot is not in: 403 Missing Access, also invalid.
-    let guild: u64 = oauth::sandbox_guild(&app, "No bot here")
+    let guild: Snowflake = oauth::sandbox_guild(&app, "No bot here")
         .await
         .parse()
         .expect("id");

@@ -63,7 +63,7 @@ storage_test!(
                 .await
                 .expect("query")
                 .expect("a discord_connections row");
-        assert_eq!(connection.guild_id, guild);
+        assert_eq!(connection.guild_id.to_string(), guild);
         assert!(connection.bot_invited);
 
         let audit = app

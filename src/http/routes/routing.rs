@@ -15,6 +15,7 @@ use crate::{
     http::extract::{AdminPrincipal, ApiQuery},
     pagination::{Page, PageParams},
     routing::{RoutingDecision, RoutingSource},
+    types::Snowflake,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -28,10 +29,14 @@ pub struct RoutingEventView {
     /// `MESSAGE_CREATE`, `CHANNEL_DELETE` or `GUILD_DELETE`.
     event_type: String,
     source: RoutingSource,
-    guild_id: Option<String>,
-    channel_id: Option<String>,
-    discord_message_id: Option<String>,
-    author_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    guild_id: Option<Snowflake>,
+    #[schema(value_type = Option<String>)]
+    channel_id: Option<Snowflake>,
+    #[schema(value_type = Option<String>)]
+    discord_message_id: Option<Snowflake>,
+    #[schema(value_type = Option<String>)]
+    author_id: Option<Snowflake>,
     #[schema(value_type = Option<Uuid>)]
     lead_id: Option<LeadId>,
     decision: RoutingDecision,
