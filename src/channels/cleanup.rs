@@ -15,7 +15,7 @@ use crate::{
     services::Services,
 };
 
-pub const KIND: &str = "discord_cleanup";
+pub const KIND: jobs::JobKind = jobs::JobKind::DiscordCleanup;
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]

@@ -29,7 +29,7 @@ use crate::{
     types::Snowflake,
 };
 
-pub const KIND: &str = "create_lead_channel";
+pub const KIND: jobs::JobKind = jobs::JobKind::CreateLeadChannel;
 /// How long a request waits for its channel before answering 202.
 const OPEN_WAIT: Duration = Duration::from_secs(5);
 /// One creation holds its guild's lock at most this long (a worker that died frees it).

@@ -7,8 +7,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub company_id: Option<crate::ids::CompanyId>,
-    /// e.g. `deliver_message`.
-    pub kind: String,
+    pub kind: JobKind,
     #[sea_orm(column_type = "JsonBinary")]
     pub payload: Json,
     pub state: JobState,
@@ -28,6 +27,45 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// What a job does; each kind has its own worker.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// Posts an outbound message to its lead's channel (`payload.messageId`).
+    #[sea_orm(string_value = "deliver_message")]
+    DeliverMessage,
+    /// Makes a lead's channel at Discord (`payload.leadId`), one at a time per server.
+    #[sea_orm(string_value = "create_lead_channel")]
+    CreateLeadChannel,
+    /// Discord-side work after a committed change: the bot leaving a server, a deleted lead's
+    /// channel closed to them (`payload.action`).
+    #[sea_orm(string_value = "discord_cleanup")]
+    DiscordCleanup,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DeliverMessage => "deliver_message",
+            Self::CreateLeadChannel => "create_lead_channel",
+            Self::DiscordCleanup => "discord_cleanup",
+        }
+    }
+}
 
 /// Where a job stands.
 #[derive(
@@ -56,4 +94,22 @@ pub enum JobState {
     /// Out of attempts, or failed for good; `lastError` says why. Retry through the API.
     #[sea_orm(string_value = "dead")]
     Dead,
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::Iterable;
+
+    use super::*;
+
+    #[test]
+    fn a_job_kind_has_one_name_in_the_database_on_the_wire_and_in_logs() {
+        for kind in JobKind::iter() {
+            assert_eq!(kind.to_value(), kind.as_str());
+            assert_eq!(
+                serde_json::to_value(kind).ok(),
+                Some(serde_json::json!(kind.as_str()))
+            );
+        }
+    }
 }

@@ -24,7 +24,7 @@ pub const MAX_ATTEMPTS: i32 = 5;
 /// deadline plus a margin (deliveries: one Discord call).
 pub const LEASE: Duration = Duration::from_secs(120);
 
-pub use crate::entities::job::JobState;
+pub use crate::entities::job::{JobKind, JobState};
 
 /// The wait before attempt `attempts + 1`: 1, 2, 4, 8 seconds.
 pub fn backoff(attempts: i32) -> Duration {
@@ -34,7 +34,7 @@ pub fn backoff(attempts: i32) -> Duration {
 pub async fn enqueue(
     db: &impl ConnectionTrait,
     company_id: Option<CompanyId>,
-    kind: &str,
+    kind: JobKind,
     payload: serde_json::Value,
 ) -> Result<job::Model> {
     enqueue_after(db, company_id, kind, payload, Duration::ZERO).await
@@ -45,7 +45,7 @@ pub async fn enqueue(
 pub async fn enqueue_after(
     db: &impl ConnectionTrait,
     company_id: Option<CompanyId>,
-    kind: &str,
+    kind: JobKind,
     payload: serde_json::Value,
     grace: Duration,
 ) -> Result<job::Model> {
@@ -56,7 +56,7 @@ pub async fn enqueue_after(
 pub async fn enqueue_in(
     db: &impl ConnectionTrait,
     company_id: Option<CompanyId>,
-    kind: &str,
+    kind: JobKind,
     payload: serde_json::Value,
     queue: &str,
 ) -> Result<job::Model> {
@@ -74,7 +74,7 @@ pub async fn enqueue_in(
 async fn insert(
     db: &impl ConnectionTrait,
     company_id: Option<CompanyId>,
-    kind: &str,
+    kind: JobKind,
     payload: serde_json::Value,
     grace: Duration,
     queue: Option<String>,
@@ -84,7 +84,7 @@ async fn insert(
     let row = job::ActiveModel {
         id: Set(Uuid::now_v7()),
         company_id: Set(company_id),
-        kind: Set(kind.to_owned()),
+        kind: Set(kind),
         payload: Set(payload),
         state: Set(JobState::Pending),
         attempts: Set(0),
@@ -138,14 +138,14 @@ fn claim_sql(backend: DatabaseBackend, by_id: bool, busy_queues: usize) -> Strin
 
 /// Takes the next due job of this kind, if any, for this worker alone. Workers claim only the
 /// kinds they run.
-pub async fn claim_next(db: &impl ConnectionTrait, kind: &str) -> Result<Option<job::Model>> {
+pub async fn claim_next(db: &impl ConnectionTrait, kind: JobKind) -> Result<Option<job::Model>> {
     claim_next_for(db, kind, &[], LEASE).await
 }
 
 /// As [`claim_next`], leaving alone the jobs of `busy` queues.
 pub async fn claim_next_outside(
     db: &impl ConnectionTrait,
-    kind: &str,
+    kind: JobKind,
     busy: &[String],
 ) -> Result<Option<job::Model>> {
     claim_next_for(db, kind, busy, LEASE).await
@@ -154,14 +154,14 @@ pub async fn claim_next_outside(
 /// Takes the next due job of this kind outside the `busy` queues, claimed for `lease`.
 pub async fn claim_next_for(
     db: &impl ConnectionTrait,
-    kind: &str,
+    kind: JobKind,
     busy: &[String],
     lease: Duration,
 ) -> Result<Option<job::Model>> {
     let now = Utc::now();
     let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
     let backend = db.get_database_backend();
-    let mut values: Vec<sea_orm::Value> = vec![now.into(), until.into(), kind.into()];
+    let mut values: Vec<sea_orm::Value> = vec![now.into(), until.into(), kind.as_str().into()];
     values.extend(busy.iter().map(|q| q.as_str().into()));
     let stmt =
         Statement::from_sql_and_values(backend, claim_sql(backend, false, busy.len()), values);
@@ -284,7 +284,7 @@ pub async fn list(
 pub async fn kill_pending(
     db: &impl ConnectionTrait,
     company_id: CompanyId,
-    kind: &str,
+    kind: JobKind,
     reason: &str,
 ) -> Result<u64> {
     use sea_orm::sea_query::Expr;
@@ -334,7 +334,7 @@ pub async fn make_pending(db: &impl ConnectionTrait, job: job::Model) -> Result<
 /// `lease`; `idle` is the pause when none is due.
 pub async fn work<F, Fut>(
     db: sea_orm::DatabaseConnection,
-    kind: &'static str,
+    kind: JobKind,
     lease: Duration,
     idle: Duration,
     run: F,
@@ -347,12 +347,12 @@ pub async fn work<F, Fut>(
             Ok(Some(job)) => {
                 let id = job.id;
                 if let Err(err) = run(job).await {
-                    tracing::error!(job.id = %id, job.kind = kind, error = ?err, "job failed to run");
+                    tracing::error!(job.id = %id, job.kind = kind.as_str(), error = ?err, "job failed to run");
                 }
             }
             Ok(None) => tokio::time::sleep(idle).await,
             Err(err) => {
-                tracing::warn!(job.kind = kind, error = ?err, "could not claim a job");
+                tracing::warn!(job.kind = kind.as_str(), error = ?err, "could not claim a job");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }

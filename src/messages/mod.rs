@@ -33,7 +33,7 @@ use crate::{
 };
 
 pub const MAX_CONTENT_CHARS: usize = 2000;
-pub const DELIVER: &str = "deliver_message";
+pub const DELIVER: jobs::JobKind = jobs::JobKind::DeliverMessage;
 const KEY_LOCK_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 /// How long workers leave a new delivery to the request that enqueued it.
 const INLINE_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
@@ -448,7 +448,7 @@ pub async fn retry_job(app: &Services, company_id: CompanyId, job_id: Uuid) -> R
         // A lead channel: its provisioning shows `provisioning` again.
         channels::provision::requeue_for_job(&change, &dead).await?;
     }
-    let message = match dead.kind.as_str() {
+    let message = match dead.kind {
         DELIVER => match message_of(&dead) {
             Some(id) => message::Entity::find_by_id(id)
                 .one(&change)

@@ -4,15 +4,18 @@ use std::collections::BTreeSet;
 use sea_orm::EntityTrait;
 use switchboard::{
     entities::job,
-    jobs::{self, Failure, JobState},
+    jobs::{self, Failure, JobKind, JobState},
 };
 
-storage_test!(concurrent_workers_claim_each_job_exactly_once, |app| {
+/// The kind of the jobs these tests enqueue: any, as no worker runs beside them.
+const KIND: JobKind = JobKind::DeliverMessage;
+
+idle_storage_test!(concurrent_workers_claim_each_job_exactly_once, |app| {
     let db = &app.state.db;
     let mut enqueued = BTreeSet::new();
     for i in 0..20 {
         enqueued.insert(
-            jobs::enqueue(db, None, "test", serde_json::json!({"n": i}))
+            jobs::enqueue(db, None, KIND, serde_json::json!({"n": i}))
                 .await
                 .expect("enqueue")
                 .id,
@@ -22,7 +25,7 @@ storage_test!(concurrent_workers_claim_each_job_exactly_once, |app| {
         let db = db.clone();
         tokio::spawn(async move {
             let mut mine = Vec::new();
-            while let Some(job) = jobs::claim_next(&db, "test").await.expect("claim") {
+            while let Some(job) = jobs::claim_next(&db, KIND).await.expect("claim") {
                 mine.push(job.id);
             }
             mine
@@ -37,11 +40,11 @@ storage_test!(concurrent_workers_claim_each_job_exactly_once, |app| {
     assert_eq!(claimed.into_iter().collect::<BTreeSet<_>>(), enqueued);
 });
 
-storage_test!(
+idle_storage_test!(
     a_failing_job_backs_off_and_dies_after_five_attempts,
     |app| {
         let db = &app.state.db;
-        let queued = jobs::enqueue(db, None, "test", serde_json::json!({}))
+        let queued = jobs::enqueue(db, None, KIND, serde_json::json!({}))
             .await
             .expect("enqueue");
         let mut waits = Vec::new();
@@ -90,11 +93,11 @@ storage_test!(
     }
 );
 
-storage_test!(
+idle_storage_test!(
     a_platform_retry_after_longer_than_the_backoff_is_honoured,
     |app| {
         let db = &app.state.db;
-        let queued = jobs::enqueue(db, None, "test", serde_json::json!({}))
+        let queued = jobs::enqueue(db, None, KIND, serde_json::json!({}))
             .await
             .expect("enqueue");
         let claimed = jobs::claim(db, queued.id)
@@ -113,7 +116,7 @@ storage_test!(
         .await
         .expect("fail");
         assert!((failed.run_at - before).num_seconds() >= 29);
-        let permanent = jobs::enqueue(db, None, "test", serde_json::json!({}))
+        let permanent = jobs::enqueue(db, None, KIND, serde_json::json!({}))
             .await
             .expect("enqueue");
         let claimed = jobs::claim(db, permanent.id)
@@ -137,11 +140,11 @@ storage_test!(
     }
 );
 
-storage_test!(
+idle_storage_test!(
     a_job_whose_worker_died_is_claimed_again_after_its_lease,
     |app| {
         let db = &app.state.db;
-        let queued = jobs::enqueue(db, None, "test", serde_json::json!({}))
+        let queued = jobs::enqueue(db, None, KIND, serde_json::json!({}))
             .await
             .expect("enqueue");
         jobs::claim(db, queued.id)
@@ -149,7 +152,7 @@ storage_test!(
             .expect("claim")
             .expect("pending");
         assert!(
-            jobs::claim_next(db, "test").await.expect("claim").is_none(),
+            jobs::claim_next(db, KIND).await.expect("claim").is_none(),
             "running and leased"
         );
         job::Entity::update_many()
@@ -160,7 +163,7 @@ storage_test!(
             .exec(db)
             .await
             .expect("expire the lease");
-        let again = jobs::claim_next(db, "test")
+        let again = jobs::claim_next(db, KIND)
             .await
             .expect("claim")
             .expect("reclaimed");

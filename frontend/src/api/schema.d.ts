@@ -866,6 +866,11 @@ export interface components {
             /** Format: date-time */
             updatedAt: string;
         };
+        /**
+         * @description What a job does; each kind has its own worker.
+         * @enum {string}
+         */
+        JobKind: "deliver_message" | "create_lead_channel" | "discord_cleanup";
         JobList: {
             items: components["schemas"]["JobView"][];
             nextCursor?: string | null;
@@ -882,7 +887,7 @@ export interface components {
             createdAt: string;
             /** Format: uuid */
             id: string;
-            kind: string;
+            kind: components["schemas"]["JobKind"];
             lastError?: string | null;
             payload: Record<string, never>;
             /** Format: date-time */

@@ -108,7 +108,7 @@ async fn lead_messages(
 #[serde(rename_all = "camelCase")]
 pub struct JobView {
     id: Uuid,
-    kind: String,
+    kind: jobs::JobKind,
     state: jobs::JobState,
     attempts: i32,
     run_at: DateTime<Utc>,

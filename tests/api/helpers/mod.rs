@@ -50,6 +50,9 @@ macro_rules! gateway_test {
 /// Runs the body once per backend, as `<name>::sqlite_memory` and `<name>::postgres_redis`.
 macro_rules! storage_test {
     ($name:ident, |$app:ident| $body:block) => {
+        storage_test!(@with spawn_app, $name, |$app| $body);
+    };
+    (@with $spawn:ident, $name:ident, |$app:ident| $body:block) => {
         mod $name {
             #[allow(unused_imports, reason = "a test body may or may not use the enclosing module's imports")]
             use super::*;
@@ -58,15 +61,23 @@ macro_rules! storage_test {
 
             #[tokio::test]
             async fn sqlite_memory() {
-                run($crate::helpers::spawn_app($crate::helpers::Backend::Embedded).await).await
+                run($crate::helpers::$spawn($crate::helpers::Backend::Embedded).await).await
             }
 
             #[tokio::test]
             #[ignore = "needs PostgreSQL and Redis: run scripts/test"]
             async fn postgres_redis() {
-                run($crate::helpers::spawn_app($crate::helpers::Backend::Services).await).await
+                run($crate::helpers::$spawn($crate::helpers::Backend::Services).await).await
             }
         }
+    };
+}
+
+/// As [`storage_test!`], on the app's storage and services with no server running: no worker
+/// takes a job the test enqueued (for tests of the outbox itself).
+macro_rules! idle_storage_test {
+    ($name:ident, |$app:ident| $body:block) => {
+        storage_test!(@with spawn_idle, $name, |$app| $body);
     };
 }
 
@@ -158,6 +169,22 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// A test server with adjusted settings (the gateway switched on, say).
 pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let (settings, namespace, storage) = prepare(backend, adjust).await;
+    start(backend, settings, namespace, storage, true).await
+}
+
+/// The app's storage and services, bound but not served: no requests are answered and no
+/// worker, sweeper or gateway runs.
+pub async fn spawn_idle(backend: Backend) -> TestApp {
+    let (settings, namespace, storage) = prepare(backend, |_| {}).await;
+    start(backend, settings, namespace, storage, false).await
+}
+
+/// Fresh storage for one test, and the settings that point at it.
+async fn prepare(
+    backend: Backend,
+    adjust: impl FnOnce(&mut Settings),
+) -> (Settings, String, std::sync::Arc<Storage>) {
     let namespace = format!("test:{}", Uuid::new_v4().simple());
     let (database_url, redis_url, storage) = match backend {
         Backend::Embedded => {
@@ -192,7 +219,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
     };
     let mut settings = Settings::for_tests(&database_url, redis_url.as_deref());
     adjust(&mut settings);
-    start(backend, settings, namespace, std::sync::Arc::new(storage)).await
+    (settings, namespace, std::sync::Arc::new(storage))
 }
 
 async fn start(
@@ -200,6 +227,7 @@ async fn start(
     settings: Settings,
     namespace: String,
     storage: std::sync::Arc<Storage>,
+    serve: bool,
 ) -> TestApp {
     let server = Server::bind(settings.clone(), &namespace)
         .await
@@ -207,10 +235,15 @@ async fn start(
     let addr = server.local_addr().expect("bound");
     let state = server.state().clone();
     let settings = (*state.settings).clone();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(server.run(async move {
-        let _ = rx.await;
-    }));
+    let (shutdown, server) = if serve {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(server.run(async move {
+            let _ = rx.await;
+        }));
+        (Some(tx), Some(server))
+    } else {
+        (None, None)
+    };
     TestApp {
         addr,
         state,
@@ -218,8 +251,8 @@ async fn start(
         settings,
         namespace,
         client: browser(),
-        shutdown: Some(tx),
-        server: Some(server),
+        shutdown,
+        server,
         _storage: storage,
     }
 }
@@ -452,6 +485,7 @@ impl TestApp {
             settings,
             self.namespace.clone(),
             self._storage.clone(),
+            true,
         )
         .await
     }
