@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
+    USER_LOGIN,
     deliveries::{self, Outcome, RedeliveryError},
     limits, repo_key, timestamp,
 };
@@ -350,7 +351,7 @@ async fn redeliver(
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RateLimit {
-    /// One token; every live token when absent.
+    /// A live token, naming its user (every token is the sandbox user's); optional.
     token: Option<String>,
     remaining: u32,
     /// UTC epoch seconds.
@@ -358,24 +359,24 @@ struct RateLimit {
     limit: Option<u32>,
 }
 
-/// Sets a token's (or every token's) remaining primary-limit count, and optionally its reset
-/// time and limit → `{tokens}` (how many windows changed).
+/// Sets the user's remaining primary-limit count (the window all of the user's tokens share),
+/// and optionally its reset time and limit → `{remaining, reset}` as set.
 async fn set_rate_limit(
     State(sandbox): State<Arc<Sandbox>>,
     Json(body): Json<RateLimit>,
 ) -> Result<Response, Response> {
     let sim = &sandbox.github;
-    let tokens: Vec<String> = {
-        let state = sim.lock();
-        match &body.token {
-            Some(token) if state.tokens.contains_key(token) => vec![token.clone()],
-            Some(_) => return Err(refuse(StatusCode::NOT_FOUND, "no such token")),
-            None => state.tokens.keys().cloned().collect(),
-        }
-    };
+    if let Some(token) = &body.token
+        && !sim.lock().tokens.contains_key(token)
+    {
+        return Err(refuse(StatusCode::NOT_FOUND, "no such token"));
+    }
     sim.limits
-        .set(&tokens, body.remaining, body.reset, body.limit);
-    Ok(Json(json!({ "tokens": tokens.len(), "now": limits::epoch_now() })).into_response())
+        .set(&[USER_LOGIN], body.remaining, body.reset, body.limit);
+    Ok(Json(
+        json!({ "remaining": body.remaining, "reset": body.reset, "now": limits::epoch_now() }),
+    )
+    .into_response())
 }
 
 #[derive(Deserialize)]

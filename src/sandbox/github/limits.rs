@@ -1,6 +1,6 @@
 //! The gate every token-authenticated REST call passes: the token, GitHub's primary rate limit
-//! (5,000 requests an hour per token) and its headers, forced secondary limits, and conditional
-//! requests (`ETag` / `If-None-Match`).
+//! (5,000 requests an hour per user, whichever of the user's tokens makes them) and its headers,
+//! forced secondary limits, and conditional requests (`ETag` / `If-None-Match`).
 //!
 //! References: https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api
 //! and https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api#use-conditional-requests-if-appropriate
@@ -24,10 +24,13 @@ use axum::{
 };
 use sha2::{Digest, Sha256};
 
-use super::{Caller, USER_ID, api_error, presented_token};
+use super::{Caller, USER_ID, USER_LOGIN, api_error, presented_token};
 use crate::sandbox::Sandbox;
 
-/// "All of these requests count towards your personal rate limit of 5,000 requests per hour."
+/// "You can use a personal access token to make API requests. Additionally, you can authorize a
+/// GitHub App or OAuth app, which can then make API requests on your behalf. All of these
+/// requests count towards your personal rate limit of 5,000 requests per hour." One window per
+/// user, shared by all of the user's tokens.
 pub(super) const PRIMARY_LIMIT: u32 = 5_000;
 const WINDOW_SECONDS: u64 = 3_600;
 const LIMITS_DOCS: &str = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api";
@@ -35,7 +38,7 @@ const SECONDARY_DOCS: &str = "https://docs.github.com/rest/overview/rate-limits-
 /// The largest answer the gate reads to hash for its `ETag`.
 const MAX_HASHED_BODY: usize = 16 * 1024 * 1024;
 
-/// One token's rate-limit window.
+/// One user's rate-limit window.
 #[derive(Clone, Copy, Debug)]
 struct Window {
     limit: u32,
@@ -115,13 +118,13 @@ enum Refusal {
 }
 
 impl Limits {
-    /// Counts one call against the token's window, unless the window is spent or a secondary
+    /// Counts one call against the user's window, unless the window is spent or a secondary
     /// limit is forced. A window whose reset time has passed starts afresh.
-    fn take(&self, token: &str) -> Result<Window, Refusal> {
+    fn take(&self, user: &str) -> Result<Window, Refusal> {
         let now = epoch_now();
         let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
         let window = windows
-            .entry(token.to_owned())
+            .entry(user.to_owned())
             .or_insert_with(|| Window::fresh(now));
         if now >= window.reset {
             *window = Window::fresh(now);
@@ -142,27 +145,27 @@ impl Limits {
 
     /// Gives back a counted call: "Making a conditional request does not count against your
     /// primary rate limit if a `304` response is returned."
-    fn refund(&self, token: &str) -> Option<Window> {
+    fn refund(&self, user: &str) -> Option<Window> {
         let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        let window = windows.get_mut(token)?;
+        let window = windows.get_mut(user)?;
         window.used = window.used.saturating_sub(1);
         Some(*window)
     }
 
     /// Sandbox control: sets the remaining count (and the reset time, the limit) of these
-    /// tokens' windows.
+    /// users' windows.
     pub(super) fn set(
         &self,
-        tokens: &[String],
+        users: &[&str],
         remaining: u32,
         reset: Option<u64>,
         limit: Option<u32>,
     ) {
         let now = epoch_now();
         let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        for token in tokens {
+        for user in users {
             let window = windows
-                .entry(token.clone())
+                .entry((*user).to_owned())
                 .or_insert_with(|| Window::fresh(now));
             if let Some(limit) = limit {
                 window.limit = limit;
@@ -198,12 +201,12 @@ fn with_headers(mut response: Response, window: &Window) -> Response {
 /// The middleware: authenticates, counts, runs the route, and answers conditional GETs.
 async fn gate(State(sandbox): State<Arc<Sandbox>>, mut request: Request, next: Next) -> Response {
     match admit(&sandbox, &mut request) {
-        Ok(token) => answer(&sandbox, &token, request, next).await,
+        Ok(user) => answer(&sandbox, &user, request, next).await,
         Err(refused) => refused,
     }
 }
 
-/// The token and its limits; the caller's scopes go into the request's extensions.
+/// The token and its user's limits; the caller's scopes go into the request's extensions.
 fn admit(sandbox: &Sandbox, request: &mut Request) -> Result<String, Response> {
     let sim = &sandbox.github;
     // "Authenticating with invalid credentials will initially return a `401 Unauthorized`
@@ -224,8 +227,9 @@ fn admit(sandbox: &Sandbox, request: &mut Request) -> Result<String, Response> {
         ));
     };
     request.extensions_mut().insert(Caller::new(&scope));
-    match sim.limits.take(&token) {
-        Ok(_) => Ok(token),
+    // Every token is the sandbox user's.
+    match sim.limits.take(USER_LOGIN) {
+        Ok(_) => Ok(USER_LOGIN.to_owned()),
         Err(Refusal::Primary(window)) => Err(with_headers(
             api_error(
                 StatusCode::FORBIDDEN,
@@ -261,14 +265,14 @@ fn admit(sandbox: &Sandbox, request: &mut Request) -> Result<String, Response> {
 /// Runs the route. A `200` to a GET carries an `ETag`; one that matches `If-None-Match` becomes
 /// a bodiless `304` and the call is refunded. "Most endpoints return an `etag` header … If the
 /// response has not changed, you will receive a `304 Not Modified` response."
-async fn answer(sandbox: &Sandbox, token: &str, request: Request, next: Next) -> Response {
+async fn answer(sandbox: &Sandbox, user: &str, request: Request, next: Next) -> Response {
     let conditional = (request.method() == Method::GET)
         .then(|| if_none_match(request.headers()))
         .flatten();
     let is_get = request.method() == Method::GET;
     let response = next.run(request).await;
     let limits = &sandbox.github.limits;
-    let counted = |response: Response| match limits.current(token) {
+    let counted = |response: Response| match limits.current(user) {
         Some(window) => with_headers(response, &window),
         None => response,
     };
@@ -292,7 +296,7 @@ async fn answer(sandbox: &Sandbox, token: &str, request: Request, next: Next) ->
         if let Some(value) = parts.headers.get(header::ETAG).cloned() {
             not_modified.headers_mut().insert(header::ETAG, value);
         }
-        return match limits.refund(token) {
+        return match limits.refund(user) {
             Some(window) => with_headers(not_modified, &window),
             None => not_modified,
         };
@@ -301,11 +305,11 @@ async fn answer(sandbox: &Sandbox, token: &str, request: Request, next: Next) ->
 }
 
 impl Limits {
-    fn current(&self, token: &str) -> Option<Window> {
+    fn current(&self, user: &str) -> Option<Window> {
         self.windows
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(token)
+            .get(user)
             .copied()
     }
 }
@@ -347,12 +351,11 @@ mod tests {
     #[test]
     fn a_spent_window_refuses_and_a_passed_reset_starts_afresh() {
         let limits = Limits::default();
-        let token = "t".to_owned();
-        limits.set(std::slice::from_ref(&token), 1, None, None);
-        assert!(limits.take(&token).is_ok());
-        assert!(matches!(limits.take(&token), Err(Refusal::Primary(w)) if w.remaining() == 0));
-        limits.set(std::slice::from_ref(&token), 0, Some(epoch_now() - 1), None);
-        let window = limits.take(&token).ok().map(|w| w.remaining());
+        limits.set(&["u"], 1, None, None);
+        assert!(limits.take("u").is_ok());
+        assert!(matches!(limits.take("u"), Err(Refusal::Primary(w)) if w.remaining() == 0));
+        limits.set(&["u"], 0, Some(epoch_now() - 1), None);
+        let window = limits.take("u").ok().map(|w| w.remaining());
         assert_eq!(window, Some(PRIMARY_LIMIT - 1));
     }
 }

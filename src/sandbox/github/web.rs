@@ -110,7 +110,7 @@ async fn repo_page(
 async fn issue_page(
     State(sandbox): State<Arc<Sandbox>>,
     Path((owner, name, number)): Path<(String, String, String)>,
-    uri: axum::http::Uri,
+    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
 ) -> Result<Response, Response> {
     let repo = find(&sandbox, &owner, &name)?;
     let issue = number
