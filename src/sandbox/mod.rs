@@ -120,13 +120,16 @@ impl Sandbox {
                 ),
                 gateway_url(&settings.public_url),
             ),
-            github: github::GitHubSim::new(app(
-                &settings.github.client_id,
-                &settings.github.client_secret,
-                "github",
-                credentials::GITHUB_CLIENT_ID,
-                credentials::GITHUB_CLIENT_SECRET,
-            )),
+            github: github::GitHubSim::new(
+                app(
+                    &settings.github.client_id,
+                    &settings.github.client_secret,
+                    "github",
+                    credentials::GITHUB_CLIENT_ID,
+                    credentials::GITHUB_CLIENT_SECRET,
+                ),
+                &settings.public_url,
+            ),
         }
     }
 }
@@ -157,6 +160,6 @@ pub fn router<S>(sandbox: Arc<Sandbox>) -> Router<S> {
                 ))
                 .merge(discord::client_router()),
         )
-        .nest("/sandbox/github", github::router())
+        .nest("/sandbox/github", github::router(sandbox.clone()))
         .with_state(sandbox)
 }

@@ -24,6 +24,7 @@ mod leaving;
 mod messages;
 mod openapi;
 mod sandbox;
+mod sandbox_github;
 mod sessions;
 mod state_store;
 mod tenancy;

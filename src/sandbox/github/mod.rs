@@ -1,61 +1,448 @@
-//! GitHub's OAuth web flow (with PKCE) and the REST routes the product uses so far.
+//! The GitHub simulator: its state (OAuth codes and tokens, repositories with their issues, pull
+//! requests and webhooks, the log of webhook deliveries) and its router. What it simulates is
+//! split by subject: the OAuth web flow and `GET /user` (`oauth`), issues and pull requests
+//! (`repos`), repository webhooks (`hooks`), webhook deliveries (`deliveries`), rate limits and
+//! conditional requests (`limits`), GitHub's JSON shapes (`shapes`), the sandbox's JSON controls
+//! (`control`) and the issue pages a person clicks through (`web`).
 //!
-//! Reference: GitHub's "Authorizing OAuth apps" documentation. Token errors come back as
-//! HTTP 200 with an `error` member, as GitHub does.
+//! References: GitHub's REST API documentation and OpenAPI description, its webhook
+//! documentation, and octokit/webhooks' payload schemas (vendored in `tests/fixtures/github/`).
+//! `docs/github-fidelity.md` lists what is enforced and what is not.
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap},
     sync::{Arc, Mutex},
-    time::Instant,
+    time::Duration,
 };
 
 use axum::{
     Json, Router,
-    body::Bytes,
-    extract::{Path, Query, State},
     http::{HeaderMap, StatusCode, header},
-    response::{IntoResponse, Redirect, Response},
-    routing::{delete, get},
+    response::{IntoResponse, Response},
 };
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
-use serde::Deserialize;
+use chrono::{DateTime, Utc};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
-use super::{CODE_TTL, OAuthApp, Sandbox, expired, page, random_hex};
+use super::{OAuthApp, Sandbox};
 
+mod control;
+mod deliveries;
+mod hooks;
+mod limits;
+mod oauth;
+mod repos;
+mod shapes;
+mod web;
+
+pub use deliveries::{signature_1, signature_256};
+
+/// The sandbox's one GitHub user: every token acts for it.
 const USER_LOGIN: &str = "sandbox-octocat";
 const USER_ID: u64 = 583_231;
-const DOCS: &str = "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors";
 
-struct IssuedCode {
-    redirect_uri: Option<String>,
-    scope: String,
-    code_challenge: Option<String>,
-    expires: Instant,
+/// The simulated GitHub: OAuth, REST, webhooks, and the sandbox's controls.
+pub fn router(sandbox: Arc<Sandbox>) -> Router<Arc<Sandbox>> {
+    Router::new()
+        .merge(oauth::router())
+        .merge(limits::gated(
+            sandbox,
+            Router::new()
+                .merge(oauth::api_router())
+                .merge(repos::router())
+                .merge(hooks::router()),
+        ))
+        .merge(control::router())
+        .merge(web::router())
+}
+
+/// GitHub's error body (`basic-error`): `status` is a string, as in the REST reference.
+fn api_error(status: StatusCode, message: &str, documentation_url: &str) -> Response {
+    (
+        status,
+        Json(json!({
+            "message": message,
+            "documentation_url": documentation_url,
+            "status": status.as_u16().to_string(),
+        })),
+    )
+        .into_response()
+}
+
+/// The 404 GitHub gives for anything the caller may not see, existing or not.
+fn not_found(documentation_url: &str) -> Response {
+    api_error(StatusCode::NOT_FOUND, "Not Found", documentation_url)
+}
+
+/// The scopes of the token a request was made with (set by `limits::gated`).
+#[derive(Clone, Debug)]
+struct Caller {
+    scopes: Vec<String>,
+}
+
+impl Caller {
+    fn new(scope: &str) -> Self {
+        Self {
+            scopes: scope
+                .split([',', ' '])
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
+
+    fn has(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+}
+
+/// The token in `Authorization: Bearer …` or `Authorization: token …`.
+fn presented_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+                .or_else(|| v.strip_prefix("token "))
+        })
+        .map(str::trim)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ContentType {
+    Json,
+    Form,
+}
+
+impl ContentType {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::Form => "form",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct HookConfig {
+    url: String,
+    content_type: ContentType,
+    /// `None` when no secret (or an empty one) is set.
+    secret: Option<String>,
+    insecure_ssl: String,
+}
+
+/// What GitHub shows of a hook's last delivery (`hook-response`).
+#[derive(Clone, Debug)]
+struct LastResponse {
+    code: Option<u16>,
+    status: String,
+    message: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+struct SimHook {
+    id: u64,
+    active: bool,
+    events: Vec<String>,
+    config: HookConfig,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    last_response: LastResponse,
+}
+
+impl SimHook {
+    /// Whether the hook is sent `event`: it lists it, or the wildcard.
+    fn subscribed(&self, event: &str) -> bool {
+        self.events.iter().any(|e| e == event || e == "*")
+    }
+}
+
+/// A pull request's own facts; its title, body and state are its issue's.
+#[derive(Clone, Debug)]
+struct PullInfo {
+    /// The pull request's id, which differs from its issue's id.
+    id: u64,
+    head_sha: String,
+    merged_at: Option<DateTime<Utc>>,
+    merge_commit_sha: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+struct SimIssue {
+    number: u64,
+    /// The issue id (a pull request has one too).
+    id: u64,
+    title: String,
+    body: Option<String>,
+    open: bool,
+    state_reason: Option<&'static str>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    closed_at: Option<DateTime<Utc>>,
+    pull: Option<PullInfo>,
+}
+
+#[derive(Clone, Debug)]
+struct SimRepo {
+    id: u64,
+    owner: String,
+    owner_id: u64,
+    name: String,
+    private: bool,
+    /// Whether the sandbox user administers the repository (owner or admin access).
+    admin: bool,
+    created_at: DateTime<Utc>,
+    issues: BTreeMap<u64, SimIssue>,
+    hooks: BTreeMap<u64, SimHook>,
+}
+
+impl SimRepo {
+    fn full_name(&self) -> String {
+        format!("{}/{}", self.owner, self.name)
+    }
+
+    /// Whether the caller sees the repository at all. Repositories the user does not belong to
+    /// are invisible when private; a private one needs the `repo` scope: "`repo` | Grants full
+    /// access to public and private repositories" and "GitHub uses a `404 Not Found` response
+    /// instead of a `403 Forbidden` response to avoid confirming the existence of private
+    /// repositories" (https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/scopes-for-oauth-apps,
+    /// https://docs.github.com/en/rest/using-the-rest-api/troubleshooting-the-rest-api).
+    fn readable_by(&self, caller: &Caller) -> bool {
+        !self.private || (self.admin && caller.has("repo"))
+    }
+
+    /// Whether the caller may use the hook routes: the user must administer the repository
+    /// ("You must be a repository owner or have admin access in the repository to create
+    /// webhooks", https://docs.github.com/en/webhooks/using-webhooks/creating-webhooks) and
+    /// the token needs a scope that covers the access: "`admin:repo_hook` | Grants read, write,
+    /// ping, and delete access to repository hooks in public or private repositories. The `repo`
+    /// and `public_repo` scopes grant full access to repositories, including repository hooks";
+    /// `write:repo_hook` "read, write, and ping"; `read:repo_hook` "read and ping"
+    /// (https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/scopes-for-oauth-apps).
+    fn hooks_allowed(&self, caller: &Caller, access: HookAccess) -> bool {
+        let repo_scope = caller.has("repo") || (!self.private && caller.has("public_repo"));
+        let hook_scope = match access {
+            HookAccess::Read => ["admin:repo_hook", "write:repo_hook", "read:repo_hook"]
+                .iter()
+                .any(|s| caller.has(s)),
+            HookAccess::Write => ["admin:repo_hook", "write:repo_hook"]
+                .iter()
+                .any(|s| caller.has(s)),
+            HookAccess::Delete => caller.has("admin:repo_hook"),
+        };
+        self.admin && (repo_scope || hook_scope)
+    }
+}
+
+/// What a hook route does, for the scope check.
+#[derive(Clone, Copy, Debug)]
+enum HookAccess {
+    /// List, get, ping.
+    Read,
+    /// Create, update.
+    Write,
+    Delete,
+}
+
+/// One webhook delivery, as sent (the body bytes and their content type), for the log and
+/// redelivery.
+#[derive(Clone, Debug)]
+struct Delivery {
+    /// This delivery's own id (GitHub's `hook-delivery-item.id`).
+    id: u64,
+    /// The event's GUID, shared by every hook that gets the event and kept on redelivery.
+    guid: String,
+    hook_id: u64,
+    /// The repository's key in `GitHubState::repos`.
+    repo: String,
+    repo_id: u64,
+    event: String,
+    action: Option<String>,
+    /// The issue or pull request the event is about.
+    number: Option<u64>,
+    body: bytes::Bytes,
+    content_type: &'static str,
+    /// The receiver's HTTP status; `None` when there was no answer (timeout, refused).
+    status_code: Option<u16>,
+    /// "OK", "Invalid HTTP Response: 500", "timed out", …
+    status: String,
+    redelivery: bool,
+    delivered_at: DateTime<Utc>,
+    duration: Duration,
 }
 
 #[derive(Default)]
 struct GitHubState {
-    codes: HashMap<String, IssuedCode>,
+    codes: HashMap<String, oauth::IssuedCode>,
     /// Live access tokens and their scopes.
     tokens: HashMap<String, String>,
+    /// Repositories by lower-cased `owner/name` (GitHub's names are case-insensitive).
+    repos: BTreeMap<String, SimRepo>,
+    deliveries: Vec<Delivery>,
+    next_id: u64,
+}
+
+impl GitHubState {
+    /// A new numeric id for a repository, issue, pull request, hook or delivery.
+    fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn repo(&self, owner: &str, name: &str) -> Option<&SimRepo> {
+        self.repos.get(&repo_key(owner, name))
+    }
+
+    /// A new repository; `None` if one of that name exists.
+    fn create_repo(
+        &mut self,
+        owner: &str,
+        name: &str,
+        private: bool,
+        admin: bool,
+    ) -> Option<&mut SimRepo> {
+        let key = repo_key(owner, name);
+        if self.repos.contains_key(&key) {
+            return None;
+        }
+        let id = self.next_id();
+        let owner_id = if owner.eq_ignore_ascii_case(USER_LOGIN) {
+            USER_ID
+        } else {
+            self.next_id()
+        };
+        let repo = SimRepo {
+            id,
+            owner: owner.to_owned(),
+            owner_id,
+            name: name.to_owned(),
+            private,
+            admin,
+            created_at: Utc::now(),
+            issues: BTreeMap::new(),
+            hooks: BTreeMap::new(),
+        };
+        Some(self.repos.entry(key).or_insert(repo))
+    }
+
+    /// A new open issue (or pull request) in the repository; its number is the next one there
+    /// (issues and pull requests share one sequence, as on GitHub).
+    fn create_issue(
+        &mut self,
+        key: &str,
+        title: &str,
+        body: Option<String>,
+        pull_request: bool,
+    ) -> Option<SimIssue> {
+        let id = self.next_id();
+        let pull_id = self.next_id();
+        let repo = self.repos.get_mut(key)?;
+        let number = repo.issues.keys().next_back().copied().unwrap_or(0) + 1;
+        let now = Utc::now();
+        let issue = SimIssue {
+            number,
+            id,
+            title: title.to_owned(),
+            body,
+            open: true,
+            state_reason: None,
+            created_at: now,
+            updated_at: now,
+            closed_at: None,
+            pull: pull_request.then(|| PullInfo {
+                id: pull_id,
+                head_sha: super::random_hex(20),
+                merged_at: None,
+                merge_commit_sha: None,
+            }),
+        };
+        repo.issues.insert(number, issue.clone());
+        Some(issue)
+    }
+}
+
+fn repo_key(owner: &str, name: &str) -> String {
+    format!("{}/{}", owner.to_lowercase(), name.to_lowercase())
+}
+
+/// The simulator's own addresses: `{PUBLIC_URL}/sandbox/github` for pages (the `html_url`s) and
+/// `{PUBLIC_URL}/sandbox/github/api` for the REST API (the product's `GITHUB_API_BASE`).
+#[derive(Clone, Debug)]
+struct Urls {
+    web: String,
+    api: String,
+    /// `host[:port]` of the public URL, for the `git://` and `ssh` clone URLs.
+    host: String,
 }
 
 pub struct GitHubSim {
     app: OAuthApp,
     state: Mutex<GitHubState>,
+    urls: Urls,
+    limits: limits::Limits,
+    sender: deliveries::Sender,
 }
 
 impl GitHubSim {
-    pub fn new(app: OAuthApp) -> Self {
-        Self {
+    /// `public_url`: the service's public URL, under which the simulator is mounted.
+    pub fn new(app: OAuthApp, public_url: &url::Url) -> Self {
+        let base = public_url.as_str().trim_end_matches('/');
+        let web = format!("{base}/sandbox/github");
+        let host = match (public_url.host_str(), public_url.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_owned(),
+            (None, _) => "localhost".to_owned(),
+        };
+        let sim = Self {
             app,
             state: Mutex::new(GitHubState::default()),
-        }
+            urls: Urls {
+                api: format!("{web}/api"),
+                web,
+                host,
+            },
+            limits: limits::Limits::default(),
+            sender: deliveries::Sender::new(),
+        };
+        sim.seed();
+        sim
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, GitHubState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `sandbox-octocat/widgets`, administered by the user, with an open issue, an open pull
+    /// request and a closed issue.
+    fn seed(&self) {
+        let mut state = self.lock();
+        if state
+            .create_repo(USER_LOGIN, "widgets", false, true)
+            .is_none()
+        {
+            return;
+        }
+        let key = repo_key(USER_LOGIN, "widgets");
+        let body = |text: &str| Some(text.to_owned());
+        state.create_issue(
+            &key,
+            "Widget breaks on save",
+            body("Saving a widget with an empty name crashes the editor."),
+            false,
+        );
+        state.create_issue(
+            &key,
+            "Fix the save crash",
+            body("Guards against empty names. Fixes #1."),
+            true,
+        );
+        state.create_issue(&key, "Old report", body("Fixed long ago."), false);
+        let now = Utc::now();
+        if let Some(old) = state.repos.get_mut(&key).and_then(|r| r.issues.get_mut(&3)) {
+            old.open = false;
+            old.state_reason = Some("completed");
+            old.closed_at = Some(now);
+        }
     }
 
     /// Sandbox control: invalidates every token, as if the user revoked the app on GitHub.
@@ -64,305 +451,7 @@ impl GitHubSim {
     }
 }
 
-pub fn router() -> Router<Arc<Sandbox>> {
-    Router::new()
-        .route(
-            "/login/oauth/authorize",
-            get(consent_page).post(consent_decision),
-        )
-        .route(
-            "/login/oauth/access_token",
-            axum::routing::post(access_token),
-        )
-        .route("/api/user", get(user))
-        .route("/api/applications/{client_id}/grant", delete(delete_grant))
-        .route("/tokens", delete(revoke_all))
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct AuthorizeParams {
-    client_id: Option<String>,
-    redirect_uri: Option<String>,
-    scope: Option<String>,
-    state: Option<String>,
-    code_challenge: Option<String>,
-    code_challenge_method: Option<String>,
-    response_type: Option<String>,
-    decision: Option<String>,
-}
-
-fn validate(app: &OAuthApp, p: &AuthorizeParams) -> Result<String, Box<Response>> {
-    let error_page = |status: StatusCode, message: &str| {
-        Box::new(
-            (
-                status,
-                page::render(
-                    "GitHub",
-                    "Sandbox GitHub",
-                    &format!(
-                        "<h1>Authorization failed</h1><p>{}</p>",
-                        page::escape(message)
-                    ),
-                ),
-            )
-                .into_response(),
-        )
-    };
-    if p.client_id.as_deref() != Some(app.client_id.as_str()) {
-        return Err(error_page(StatusCode::NOT_FOUND, "Not Found"));
-    }
-    // GitHub: the redirect_uri may be omitted (the registered callback is used); when given it
-    // must match the registered one.
-    let redirect = p
-        .redirect_uri
-        .clone()
-        .unwrap_or_else(|| app.redirect_uris[0].clone());
-    if !app.redirect_uris.contains(&redirect) {
-        return Err(error_page(
-            StatusCode::BAD_REQUEST,
-            "The redirect_uri is not associated with this application.",
-        ));
-    }
-    if p.code_challenge.is_some() && p.code_challenge_method.as_deref() != Some("S256") {
-        return Err(error_page(
-            StatusCode::BAD_REQUEST,
-            "code_challenge_method must be S256.",
-        ));
-    }
-    Ok(redirect)
-}
-
-async fn consent_page(
-    State(sandbox): State<Arc<Sandbox>>,
-    Query(p): Query<AuthorizeParams>,
-) -> Response {
-    if let Err(page) = validate(&sandbox.github.app, &p) {
-        return *page;
-    }
-    let mut hidden = String::new();
-    for (name, value) in [
-        ("client_id", &p.client_id),
-        ("redirect_uri", &p.redirect_uri),
-        ("scope", &p.scope),
-        ("state", &p.state),
-        ("code_challenge", &p.code_challenge),
-        ("code_challenge_method", &p.code_challenge_method),
-        ("response_type", &p.response_type),
-    ] {
-        if let Some(value) = value {
-            hidden.push_str(&page::hidden(name, value));
-        }
-    }
-    let scopes: String = p
-        .scope
-        .as_deref()
-        .unwrap_or_default()
-        .split([' ', ','])
-        .filter(|s| !s.is_empty())
-        .map(|s| format!("<li><code>{}</code></li>", page::escape(s)))
-        .collect();
-    let body = format!(
-        r#"<h1>Authorize Switchboard</h1>
-<p>Switchboard wants to access the <strong>{USER_LOGIN}</strong> account:</p>
-<ul>{scopes}</ul>
-<form method="post" action="authorize">
-{hidden}
-<button type="submit" name="decision" value="approve">Authorize</button>
-<button type="submit" name="decision" value="deny">Cancel</button>
-</form>"#
-    );
-    page::render(
-        "GitHub · Authorize application",
-        "Sandbox GitHub — not the real GitHub",
-        &body,
-    )
-    .into_response()
-}
-
-async fn consent_decision(State(sandbox): State<Arc<Sandbox>>, body: Bytes) -> Response {
-    let sim = &sandbox.github;
-    let p: AuthorizeParams = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let redirect = match validate(&sim.app, &p) {
-        Ok(r) => r,
-        Err(page) => return *page,
-    };
-    let Ok(mut target) = url::Url::parse(&redirect) else {
-        return StatusCode::BAD_REQUEST.into_response();
-    };
-    {
-        let mut query = target.query_pairs_mut();
-        if p.decision.as_deref() == Some("approve") {
-            let code = random_hex(10);
-            sim.lock().codes.insert(
-                code.clone(),
-                IssuedCode {
-                    redirect_uri: p.redirect_uri.clone(),
-                    scope: p.scope.clone().unwrap_or_default(),
-                    code_challenge: p.code_challenge.clone(),
-                    expires: Instant::now() + CODE_TTL,
-                },
-            );
-            query.append_pair("code", &code);
-        } else {
-            query.append_pair("error", "access_denied");
-            query.append_pair(
-                "error_description",
-                "The user has denied your application access.",
-            );
-            query.append_pair(
-                "error_uri",
-                "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-authorization-request-errors/#access-denied",
-            );
-        }
-        if let Some(state) = &p.state {
-            query.append_pair("state", state);
-        }
-    }
-    Redirect::to(target.as_str()).into_response()
-}
-
-/// Token errors are HTTP 200 with an `error` member.
-fn token_error(error: &str, description: &str) -> Response {
-    Json(json!({ "error": error, "error_description": description, "error_uri": format!("{DOCS}#{error}") })).into_response()
-}
-
-async fn access_token(
-    State(sandbox): State<Arc<Sandbox>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let sim = &sandbox.github;
-    let is_json_body = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    let form: HashMap<String, String> = if is_json_body {
-        serde_json::from_slice(&body).unwrap_or_default()
-    } else {
-        serde_urlencoded::from_bytes(&body).unwrap_or_default()
-    };
-    if !sim.app.authenticates(&headers, &form) {
-        return token_error(
-            "incorrect_client_credentials",
-            "The client_id and/or client_secret passed are incorrect.",
-        );
-    }
-    let mut state = sim.lock();
-    let Some(issued) = form
-        .get("code")
-        .and_then(|c| state.codes.remove(c))
-        .filter(|c| !expired(c.expires))
-    else {
-        return token_error(
-            "bad_verification_code",
-            "The code passed is incorrect or expired.",
-        );
-    };
-    if let Some(expected) = &issued.redirect_uri
-        && form.get("redirect_uri") != Some(expected)
-    {
-        return token_error(
-            "redirect_uri_mismatch",
-            "The redirect_uri MUST match the registered callback URL for this application.",
-        );
-    }
-    if let Some(challenge) = &issued.code_challenge {
-        let verified = form
-            .get("code_verifier")
-            .is_some_and(|v| B64.encode(Sha256::digest(v.as_bytes())) == *challenge);
-        if !verified {
-            return token_error(
-                "bad_verification_code",
-                "The code passed is incorrect or expired.",
-            );
-        }
-    }
-    let token = format!("gho_{}", random_hex(18));
-    state.tokens.insert(token.clone(), issued.scope.clone());
-    let wants_json = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("application/json"));
-    if wants_json {
-        Json(json!({ "access_token": token, "token_type": "bearer", "scope": issued.scope }))
-            .into_response()
-    } else {
-        // Without `Accept: application/json` GitHub answers form-encoded.
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("access_token", &token)
-            .append_pair("scope", &issued.scope)
-            .append_pair("token_type", "bearer")
-            .finish();
-        (
-            [(
-                header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded; charset=utf-8",
-            )],
-            body,
-        )
-            .into_response()
-    }
-}
-
-fn api_error(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({ "message": message, "documentation_url": "https://docs.github.com/rest", "status": status.as_u16().to_string() })))
-        .into_response()
-}
-
-async fn user(State(sandbox): State<Arc<Sandbox>>, headers: HeaderMap) -> Response {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("token "))
-        });
-    let known = token.is_some_and(|t| sandbox.github.lock().tokens.contains_key(t));
-    if !known {
-        return api_error(StatusCode::UNAUTHORIZED, "Bad credentials");
-    }
-    Json(json!({
-        "login": USER_LOGIN,
-        "id": USER_ID,
-        "node_id": "MDQ6VXNlcjU4MzIzMQ==",
-        "avatar_url": "https://avatars.githubusercontent.com/u/583231?v=4",
-        "html_url": format!("https://github.com/{USER_LOGIN}"),
-        "type": "User",
-        "site_admin": false,
-        "name": "Sandbox Octocat",
-    }))
-    .into_response()
-}
-
-#[derive(Deserialize)]
-struct GrantBody {
-    access_token: String,
-}
-
-async fn delete_grant(
-    State(sandbox): State<Arc<Sandbox>>,
-    Path(client_id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let sim = &sandbox.github;
-    if client_id != sim.app.client_id || !sim.app.authenticates(&headers, &HashMap::new()) {
-        return api_error(StatusCode::UNAUTHORIZED, "Requires authentication");
-    }
-    let Ok(body) = serde_json::from_slice::<GrantBody>(&body) else {
-        return api_error(StatusCode::UNPROCESSABLE_ENTITY, "Invalid request.");
-    };
-    // Deleting the grant revokes every token the user gave the app.
-    let mut state = sim.lock();
-    if state.tokens.remove(&body.access_token).is_none() {
-        return api_error(StatusCode::NOT_FOUND, "Not Found");
-    }
-    state.tokens.clear();
-    StatusCode::NO_CONTENT.into_response()
-}
-
-/// Sandbox control: the user revokes the app on GitHub's settings page.
-async fn revoke_all(State(sandbox): State<Arc<Sandbox>>) -> StatusCode {
-    sandbox.github.revoke_all();
-    StatusCode::NO_CONTENT
+/// GitHub's timestamps: ISO 8601 in UTC, to the second (`2011-04-14T16:00:49Z`).
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

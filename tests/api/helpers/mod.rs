@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 pub mod discord;
 pub mod gateway;
+pub mod github;
 pub mod oauth;
 pub mod schema;
 pub mod sse;
