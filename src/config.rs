@@ -106,6 +106,9 @@ pub struct Settings {
     pub github: ProviderCredentials,
     pub github_oauth_base: Url,
     pub github_api_base: Url,
+    /// How often a company's GitHub links are polled while its webhook is quiet
+    /// (`GITHUB_POLL_INTERVAL`, seconds; default 900, at least 60).
+    pub github_poll_interval: std::time::Duration,
     /// Built-in Discord/GitHub simulators instead of the real platforms.
     pub sandbox: bool,
     pub log_format: LogFormat,
@@ -118,6 +121,8 @@ pub struct ConfigError(pub Vec<String>);
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://switchboard.db?mode=rwc";
 pub const DEV_SECRETS_FILE: &str = ".switchboard-dev-secrets";
 const MIN_JWT_SECRET_BYTES: usize = 32;
+/// `GITHUB_POLL_INTERVAL`'s default: fifteen minutes.
+const DEFAULT_GITHUB_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(900);
 /// `CATCHUP_INTERVAL`'s default: ten minutes.
 const DEFAULT_CATCHUP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
 
@@ -286,6 +291,19 @@ impl Settings {
             },
         };
 
+        let github_poll_interval = match get("GITHUB_POLL_INTERVAL") {
+            None => DEFAULT_GITHUB_POLL_INTERVAL,
+            Some(raw) => match raw.parse::<u64>() {
+                Ok(secs @ 60..=86_400) => std::time::Duration::from_secs(secs),
+                _ => {
+                    errors.push(format!(
+                        "GITHUB_POLL_INTERVAL: `{raw}` is not a number of seconds from 60 to 86400"
+                    ));
+                    DEFAULT_GITHUB_POLL_INTERVAL
+                }
+            },
+        };
+
         let gateway = flag(&mut errors, "DISCORD_GATEWAY", get("DISCORD_GATEWAY"), true);
 
         let max_connections = match get("MAX_CONNECTIONS") {
@@ -344,6 +362,7 @@ impl Settings {
             github,
             github_oauth_base,
             github_api_base,
+            github_poll_interval,
             sandbox,
             log_format,
         })
@@ -388,6 +407,7 @@ impl Settings {
             },
             github_oauth_base: Url::parse("https://github.com").expect("static URL parses"),
             github_api_base: Url::parse("https://api.github.com").expect("static URL parses"),
+            github_poll_interval: DEFAULT_GITHUB_POLL_INTERVAL,
             sandbox: true,
             log_format: LogFormat::Pretty,
         }

@@ -112,6 +112,13 @@ impl Error {
         self
     }
 
+    /// The same error with a more specific stable code (`github_ref_not_found` for a field
+    /// that names an issue GitHub does not have).
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = code;
+        self
+    }
+
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
         self.retry_after = Some(seconds);
         self

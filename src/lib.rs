@@ -13,6 +13,7 @@ pub mod discord;
 pub mod entities;
 pub mod error;
 pub mod events;
+pub mod github;
 pub mod http;
 pub mod ids;
 pub mod integrations;

@@ -97,6 +97,7 @@ impl Server {
         let cleanups = tokio::spawn(crate::channels::cleanup::worker(services.clone()));
         let provisioning = tokio::spawn(crate::channels::provision_worker(services.clone()));
         let invalidations = tokio::spawn(services.routing.clone().listen());
+        let github_poller = tokio::spawn(crate::github::poll::worker(services.clone()));
         let gateway = services
             .settings
             .gateway
@@ -121,6 +122,7 @@ impl Server {
         cleanups.abort();
         provisioning.abort();
         invalidations.abort();
+        github_poller.abort();
         if let Some(gateway) = gateway {
             gateway.abort();
         }

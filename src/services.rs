@@ -12,6 +12,7 @@ use crate::{
     db,
     discord::DiscordRest,
     events,
+    github::client::GitHubApi,
     integrations::providers::Providers,
     metrics::Metrics,
     routing::cache::Cache,
@@ -28,6 +29,8 @@ pub struct Services {
     pub http: reqwest::Client,
     pub providers: Providers,
     pub cipher: Arc<TokenCipher>,
+    /// GitHub's REST API (issues, repository webhooks), paced by its rate limits.
+    pub github: Arc<GitHubApi>,
     /// The Discord REST client, when a bot token is configured (always in sandbox mode).
     pub discord: Option<Arc<DiscordRest>>,
     /// Live events: gives committed events their ids and tells every replica.
@@ -74,7 +77,12 @@ impl Services {
             settings.token_encryption_key.expose(),
             &previous,
         ));
+        let github = Arc::new(GitHubApi::new(
+            http.clone(),
+            settings.github_api_base.clone(),
+        ));
         Ok(Self {
+            github,
             events: events::Bus::new(db.clone(), state.clone()),
             routing: Arc::new(Cache::new(&metrics, state.clone())),
             db,

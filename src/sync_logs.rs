@@ -1,17 +1,25 @@
-//! `sync_logs`: one row per run of a sync (a DM-lead migration, a catch-up), opened when it
-//! starts and completed with its counts.
+//! `sync_logs`: one row per run of a sync (a DM-lead migration, a catch-up, GitHub polling),
+//! opened when it starts and completed with its counts.
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait, IntoActiveModel};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect,
+};
 use uuid::Uuid;
 
 use crate::ids::CompanyId;
-use crate::{entities::sync_log, error::Result};
+use crate::{
+    entities::sync_log,
+    error::Result,
+    pagination::{Cursor, Page},
+};
 
 /// Counts of a finished run.
 #[derive(Debug, Default)]
 pub struct Counts {
     pub synced: usize,
     pub created: usize,
+    pub updated: usize,
     pub failed: usize,
 }
 
@@ -57,8 +65,32 @@ pub async fn finish(
     log.synced_until = Set(Some(until));
     log.records_synced = Set(count(counts.synced));
     log.records_created = Set(count(counts.created));
+    log.records_updated = Set(count(counts.updated));
     log.records_failed = Set(count(counts.failed));
     log.errors = Set(serde_json::Value::Array(errors));
     log.update(db).await?;
     Ok(())
+}
+
+/// The company's runs, newest first, optionally of one resource.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    company_id: CompanyId,
+    resource_type: Option<&str>,
+    limit: u64,
+    cursor: Option<Cursor>,
+) -> Result<Page<sync_log::Model>> {
+    let mut query = sync_log::Entity::find().filter(sync_log::Column::CompanyId.eq(company_id));
+    if let Some(resource_type) = resource_type {
+        query = query.filter(sync_log::Column::ResourceType.eq(resource_type));
+    }
+    if let Some(cursor) = cursor {
+        query = query.filter(sync_log::Column::Id.lt(cursor.0));
+    }
+    let rows = query
+        .order_by_desc(sync_log::Column::Id)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
+    Ok(Page::from_rows(rows, limit, |s| s.id))
 }

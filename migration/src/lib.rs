@@ -12,6 +12,7 @@ mod m20261124_000008_create_messages_and_jobs;
 mod m20261124_000009_create_routing_and_events;
 mod m20261124_000010_create_pending_events;
 mod m20261201_000011_lead_lifecycle;
+mod m20261206_000012_github_links;
 mod util;
 
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000009_create_routing_and_events::Migration),
             Box::new(m20261124_000010_create_pending_events::Migration),
             Box::new(m20261201_000011_lead_lifecycle::Migration),
+            Box::new(m20261206_000012_github_links::Migration),
         ]
     }
 }

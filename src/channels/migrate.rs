@@ -116,6 +116,7 @@ pub async fn migrate_dm_leads(
         synced: summary.created + summary.existing,
         created: summary.created,
         failed: summary.failed,
+        updated: 0,
     };
     sync_logs::finish(&app.db, log, started, &counts, errors).await?;
     Ok(summary)

@@ -22,6 +22,10 @@ pub struct Model {
     pub error_count: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// GitHub: the webhook secret, encrypted like the tokens.
+    pub webhook_secret_enc: Option<String>,
+    /// GitHub: when the webhook last delivered (polling runs while it is quiet).
+    pub last_webhook_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -28,8 +28,9 @@ use uuid::Uuid;
 use crate::ids::{CompanyId, LeadId};
 use crate::{
     channels::view::LeadChannelView,
-    entities::{event, lead, lead_channel, message, pending_event},
+    entities::{event, lead, lead_channel, lead_link, message, pending_event},
     error::{Error, Result},
+    github::view::LinkView,
     leads::view::LeadView,
     messages::view::MessageView,
     state::SharedState,
@@ -57,6 +58,9 @@ pub enum EventBody {
     /// The channel was archived here or deleted on Discord.
     #[serde(rename = "channel.archived")]
     ChannelArchived(LeadChannelView),
+    /// A linked GitHub issue or pull request was closed, merged or reopened.
+    #[serde(rename = "link.updated")]
+    LinkUpdated(LinkView),
 }
 
 impl EventBody {
@@ -78,6 +82,10 @@ impl EventBody {
 
     pub fn channel_archived(c: lead_channel::Model) -> Self {
         Self::ChannelArchived(c.into())
+    }
+
+    pub fn link_updated(l: lead_link::Model) -> Self {
+        Self::LinkUpdated(l.into())
     }
 }
 

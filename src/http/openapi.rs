@@ -32,6 +32,7 @@ use crate::http::problem::{PROBLEM_JSON, Problem};
         (name = "integrations", description = "Connecting Discord and GitHub through OAuth popups"),
         (name = "channels", description = "Each lead's private Discord channel"),
         (name = "messages", description = "Messages to and from leads"),
+        (name = "github", description = "GitHub issues and pull requests linked to leads, and GitHub's webhook"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

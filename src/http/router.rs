@@ -51,6 +51,7 @@ pub fn api() -> OpenApiRouter<AppState> {
                 .merge(routes::messages::router())
                 .merge(routes::audit::router())
                 .merge(routes::events::router())
+                .merge(routes::github::router())
                 .merge(routes::routing::router()),
         )
 }

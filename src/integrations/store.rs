@@ -21,6 +21,25 @@ use crate::{
 
 pub const ACCESS_TOKEN: &str = "access_token";
 pub const REFRESH_TOKEN: &str = "refresh_token";
+/// GitHub's webhook secret, sealed like the tokens.
+pub const WEBHOOK_SECRET: &str = "webhook_secret";
+
+/// A new webhook secret: 32 random bytes, in hex.
+pub fn new_webhook_secret() -> Secret<String> {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    Secret::new(hex::encode(bytes))
+}
+
+/// `secret` sealed for this row's webhook-secret column.
+pub fn seal_webhook_secret(
+    cipher: &TokenCipher,
+    row: &integration::Model,
+    secret: &Secret<String>,
+) -> String {
+    cipher.encrypt(secret.expose(), &binding(row, WEBHOOK_SECRET))
+}
 
 pub fn find_for(company_id: CompanyId) -> Select<Integrations> {
     Integrations::find()
@@ -59,6 +78,7 @@ pub fn token(
 ) -> Result<Option<Secret<String>>> {
     let stored = match field {
         ACCESS_TOKEN => row.access_token_enc.as_deref(),
+        WEBHOOK_SECRET => row.webhook_secret_enc.as_deref(),
         _ => row.refresh_token_enc.as_deref(),
     };
     stored
@@ -96,6 +116,12 @@ pub async fn save_grant(
         .as_ref()
         .map(|t| cipher.encrypt(t.expose(), &bind(REFRESH_TOKEN)));
     let metadata = serde_json::to_value(metadata).map_err(Error::internal)?;
+    // GitHub's webhook secret is made when GitHub is connected, and kept across reconnects.
+    let webhook_secret = (provider == "github"
+        && existing
+            .as_ref()
+            .is_none_or(|row| row.webhook_secret_enc.is_none()))
+    .then(|| cipher.encrypt(new_webhook_secret().expose(), &bind(WEBHOOK_SECRET)));
     let model = match existing {
         Some(row) => {
             let mut active = row.into_active_model();
@@ -109,6 +135,9 @@ pub async fn save_grant(
             active.last_error = Set(None);
             active.error_count = Set(0);
             active.updated_at = Set(now);
+            if webhook_secret.is_some() {
+                active.webhook_secret_enc = Set(webhook_secret);
+            }
             active.update(db).await?
         }
         None => {
@@ -127,6 +156,8 @@ pub async fn save_grant(
                 error_count: Set(0),
                 created_at: Set(now),
                 updated_at: Set(now),
+                webhook_secret_enc: Set(webhook_secret),
+                last_webhook_at: Set(None),
             };
             Integrations::insert(row).exec_with_returning(db).await?
         }

@@ -115,11 +115,8 @@ fn replay(existing: message::Model, hash: &str) -> Result<message::Model> {
         Err(Error::invalid(
             "Idempotency-Key",
             "was already used for a different request",
-        ))
-        .map_err(|mut e| {
-            e.code = "idempotency_key_reused";
-            e
-        })
+        )
+        .with_code("idempotency_key_reused"))
     }
 }
 
@@ -194,27 +191,10 @@ async fn send_locked(
             "The company's Discord server is not connected; reconnect it to send.",
         ));
     }
-    let now = Utc::now();
     let mut change = app.begin().await?;
-    let row = message::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        company_id: Set(principal.company_id),
-        lead_id: Set(lead.id),
-        guild_id: Set(channel.guild_id.to_string()),
-        channel_id: Set(channel.channel_id),
-        direction: Set(Direction::Outbound),
-        author_meta_id: Set(author_of(principal)),
-        content: Set(content.0),
-        state: Set(MessageState::Queued),
-        discord_message_id: Set(None),
-        idempotency_key: Set(key.map(|k| k.0.clone())),
-        request_hash: Set(key.map(|_| hash.to_owned())),
-        origin: Set("api".into()),
-        failure_reason: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        sent_at: Set(None),
-    };
+    let mut row = outbound(&channel, author_of(principal), content.0, "api");
+    row.idempotency_key = Set(key.map(|k| k.0.clone()));
+    row.request_hash = Set(key.map(|_| hash.to_owned()));
     let inserted = message::Entity::insert(row)
         .exec_with_returning(&change)
         .await;
@@ -258,6 +238,67 @@ async fn send_locked(
         .one(&app.db)
         .await?
         .unwrap_or(message))
+}
+
+/// A new outbound message to the lead of `channel`, queued for delivery.
+fn outbound(
+    channel: &lead_channel::Model,
+    author: String,
+    content: String,
+    origin: &str,
+) -> message::ActiveModel {
+    let now = Utc::now();
+    message::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        company_id: Set(channel.company_id),
+        lead_id: Set(channel.lead_id),
+        guild_id: Set(channel.guild_id.to_string()),
+        channel_id: Set(channel.channel_id),
+        direction: Set(Direction::Outbound),
+        author_meta_id: Set(author),
+        content: Set(content),
+        state: Set(MessageState::Queued),
+        discord_message_id: Set(None),
+        idempotency_key: Set(None),
+        request_hash: Set(None),
+        origin: Set(origin.to_owned()),
+        failure_reason: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        sent_at: Set(None),
+    }
+}
+
+/// Queues a note from Switchboard itself (a GitHub issue closed, …) in the lead's channel,
+/// within `change`: an outbound message of `origin`, delivered by the outbox like any message
+/// (with its nonce, from the bot, so routing never takes it back in as the lead's), and told to
+/// the live streams.
+pub async fn enqueue_note(
+    change: &mut Change<'_>,
+    channel: &lead_channel::Model,
+    content: String,
+    origin: &str,
+    author: String,
+) -> Result<message::Model> {
+    let content: String = content.chars().take(MAX_CONTENT_CHARS).collect();
+    let message = message::Entity::insert(outbound(channel, author, content, origin))
+        .exec_with_returning(&*change)
+        .await?;
+    jobs::enqueue(
+        &*change,
+        Some(channel.company_id),
+        DELIVER,
+        serde_json::json!({ "messageId": message.id }),
+    )
+    .await?;
+    change
+        .event(
+            channel.company_id,
+            Some(channel.lead_id),
+            EventBody::message_created(message.clone()),
+        )
+        .await?;
+    Ok(message)
 }
 
 /// Runs one claimed job. Called by the request that enqueued it and by the worker.

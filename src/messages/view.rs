@@ -23,6 +23,9 @@ pub struct MessageView {
     author: String,
     #[schema(value_type = Option<String>)]
     discord_message_id: Option<Snowflake>,
+    /// Where it came from: `api` (sent through the API), `discord` or `discord_dm` (the lead's
+    /// reply), `github` (a status note about a linked issue or pull request).
+    origin: String,
     /// Why delivery failed, when `state` is `failed`.
     failure_reason: Option<String>,
     created_at: DateTime<Utc>,
@@ -40,6 +43,7 @@ impl From<message::Model> for MessageView {
             content: m.content,
             author: m.author_meta_id,
             discord_message_id: m.discord_message_id,
+            origin: m.origin,
             failure_reason: m.failure_reason,
             created_at: m.created_at,
             sent_at: m.sent_at,

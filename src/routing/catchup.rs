@@ -87,6 +87,7 @@ pub async fn run(app: &Services, trigger: &str, shard: Option<(u64, u64)>) -> Re
         synced: report.seen,
         created: report.stored,
         failed: report.failed_channels,
+        updated: 0,
     };
     sync_logs::finish(&app.db, log, started, &counts, errors).await?;
     if report.stored > 0 {

@@ -16,6 +16,8 @@ mod discord_permissions;
 mod discord_rest;
 mod events;
 mod gateway;
+mod github;
+mod github_payloads;
 mod health;
 mod integrations;
 mod jobs;

@@ -41,6 +41,16 @@ storage_test!(
         )
         .await
         .assert_status(201);
+        crate::helpers::github::connect(&app, &a).await;
+        let link = crate::helpers::github::link(
+            &app,
+            &a.token,
+            &lead,
+            &format!("{}#1", crate::helpers::github::REPO),
+        )
+        .await;
+        link.assert_status(201);
+        let link_id = link.body["id"].as_str().unwrap_or_default().to_owned();
         let a_jobs = app.get("/api/jobs", &a.token).await;
         let job_id = a_jobs.body["items"][0]["id"]
             .as_str()
@@ -122,6 +132,24 @@ storage_test!(
                 format!("/api/jobs/{job_id}/retry"),
                 Some(json!({})),
             ),
+            (
+                Method::GET,
+                "/api/leads/{leadId}/links",
+                format!("/api/leads/{lead_id}/links"),
+                None,
+            ),
+            (
+                Method::POST,
+                "/api/leads/{leadId}/links",
+                format!("/api/leads/{lead_id}/links"),
+                Some(json!({"ref": format!("{}#2", crate::helpers::github::REPO)})),
+            ),
+            (
+                Method::DELETE,
+                "/api/leads/{leadId}/links/{linkId}",
+                format!("/api/leads/{lead_id}/links/{link_id}"),
+                None,
+            ),
             // A's Discord integration is not B's to check or disconnect.
             (
                 Method::POST,
@@ -143,6 +171,10 @@ storage_test!(
             // Bound to a single-use state and the browser session, not to the caller's
             // company; `every_failed_callback_…` covers another session finishing a flow.
             ("GET", "/api/integrations/{provider}/callback"),
+            // Called by GitHub, not by a company: the webhook secret decides, and
+            // `github::another_companys_webhook_and_links_cannot_touch_a_lead` shows another
+            // company's secret refused at A's address and A's issue ignored at B's.
+            ("POST", "/api/webhooks/github/{integrationId}"),
         ];
 
         let spec: Value =
@@ -189,6 +221,8 @@ storage_test!(
         // Lists show only B's own things.
         let leads = app.get("/api/leads", &b.token).await;
         assert_eq!(leads.body["items"], json!([]));
+        let links = app.get("/api/links", &b.token).await;
+        assert_eq!(links.body["items"], json!([]));
         let keys = app.get("/api/api-keys", &b.token).await;
         assert_eq!(keys.body["items"], json!([]));
         let members = app.get("/api/companies/current/members", &b.token).await;

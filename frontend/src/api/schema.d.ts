@@ -361,6 +361,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/integrations/github": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The company's GitHub webhook and polling
+         * @description The webhook URL and (for admins) its secret, to set the hook up by hand; the hooks registered
+         *     automatically and whether GitHub accepted them; the polling interval.
+         */
+        get: operations["github_settings"];
+        put?: never;
+        post?: never;
+        /**
+         * Disconnect GitHub (admin)
+         * @description Removes the webhooks Switchboard registered on linked repositories, revokes the grant at
+         *     GitHub and forgets the tokens. Links stay; once GitHub is connected again, polling follows
+         *     them and registers their hooks again.
+         */
+        delete: operations["disconnect_github"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/integrations/github/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Poll GitHub now (admin)
+         * @description Reads every linked issue and pull request from GitHub at once, as the polling fallback does,
+         *     and applies what changed. Answers the run's sync log.
+         */
+        post: operations["sync_now"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/integrations/github/webhook-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the webhook secret (admin)
+         * @description Hooks Switchboard registered get the new secret at once; hooks set up by hand must be given
+         *     it, or their deliveries are refused (401).
+         */
+        post: operations["rotate_secret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/integrations/providers": {
         parameters: {
             query?: never;
@@ -568,6 +637,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/leads/{leadId}/links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A lead's links, oldest first */
+        get: operations["lead_links"];
+        put?: never;
+        /**
+         * Link a GitHub issue or pull request to a lead
+         * @description Reads the issue from GitHub with the company's token (its kind, title, state and address
+         *     come from GitHub) and registers the repository's webhook when the token may. Closing it on
+         *     GitHub resolves the lead once all its open links are closed; reopening reopens it. Linking
+         *     the same issue again answers the existing link (200).
+         */
+        post: operations["create_link"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/leads/{leadId}/links/{linkId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a link
+         * @description The lead's status stays as it is. The repository's webhook is removed with the company's
+         *     last link to it.
+         */
+        delete: operations["delete_link"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/leads/{leadId}/messages": {
         parameters: {
             query?: never;
@@ -577,6 +691,23 @@ export interface paths {
         };
         /** A lead's conversation, newest first */
         get: operations["lead_messages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The company's links, newest first */
+        get: operations["list_links"];
         put?: never;
         post?: never;
         delete?: never;
@@ -617,6 +748,52 @@ export interface paths {
         get: operations["list_routing_events"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sync-logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The company's sync runs, newest first
+         * @description GitHub polling, DM-lead migrations and catch-ups after gateway outages, with their counts
+         *     and errors.
+         */
+        get: operations["sync_logs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/github/{integrationId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * GitHub's webhook deliveries (called by GitHub)
+         * @description Set up on each linked repository automatically where the token allows, or by hand with the
+         *     URL and secret from `GET /api/integrations/github` (content type `application/json`, events
+         *     "Issues" and "Pull requests"). `X-Hub-Signature-256` is checked over the raw body before
+         *     anything else; each `X-GitHub-Delivery` is processed once. `issues` and `pull_request`
+         *     `closed` / `reopened` resolve and reopen linked leads; `ping` and other events answer 200 and
+         *     change nothing.
+         */
+        post: operations["receive_webhook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -776,6 +953,13 @@ export interface components {
              */
             ownerUserId?: string | null;
         };
+        CreateLinkRequest: {
+            /**
+             * @description `owner/repo#123`, or the URL of a GitHub issue or pull request.
+             * @example acme/widgets#12
+             */
+            ref: string;
+        };
         CreatedApiKey: components["schemas"]["ApiKeyView"] & {
             /** @description The key itself. Shown only in this response: store it now. */
             secret: string;
@@ -811,17 +995,55 @@ export interface components {
             data: components["schemas"]["LeadChannelView"];
             /** @enum {string} */
             type: "channel.archived";
+        } | {
+            /** @description A linked GitHub issue or pull request was closed, merged or reopened. */
+            data: components["schemas"]["LinkView"];
+            /** @enum {string} */
+            type: "link.updated";
         };
         /** @description One invalid field: `field` is the JSON path (`name`, `members[0].email`) or the parameter. */
         FieldError: {
             field: string;
             message: string;
         };
+        GitHubSettings: {
+            /** @description The hooks Switchboard registered (or tried to) on linked repositories. */
+            hooks: components["schemas"]["HookView"][];
+            /** Format: uuid */
+            integrationId: string;
+            /** @description The connected GitHub account. */
+            login?: string | null;
+            /**
+             * Format: int64
+             * @description Links are polled this often (seconds) while no webhook has delivered for as long.
+             */
+            pollIntervalSecs: number;
+            webhook: components["schemas"]["WebhookSettings"];
+        };
         /**
          * @description How a connection stands.
          * @enum {string}
          */
         Health: "connected" | "degraded" | "disconnected" | "error";
+        /**
+         * @description Whether GitHub accepted the hook.
+         * @enum {string}
+         */
+        HookState: "active" | "failed";
+        HookView: {
+            /**
+             * Format: int64
+             * @description GitHub's id of the hook, once registered.
+             */
+            hookId?: number | null;
+            /** @description Why GitHub refused it (set the hook up by hand then; polling covers the repository). */
+            lastError?: string | null;
+            /** @description `owner/repo`, lowercase. */
+            repository: string;
+            state: components["schemas"]["HookState"];
+            /** Format: date-time */
+            updatedAt: string;
+        };
         IntegrationList: {
             items: components["schemas"]["IntegrationView"][];
         };
@@ -961,6 +1183,55 @@ export interface components {
             updatedAt: string;
         };
         /**
+         * @description What a link points at.
+         * @enum {string}
+         */
+        LinkKind: "issue" | "pull_request";
+        LinkList: {
+            items: components["schemas"]["LinkView"][];
+            /**
+             * @description Pass as `cursor` for the next page; `null` on the last page (always `null` for one lead's
+             *     links, which come in one page).
+             */
+            nextCursor?: string | null;
+        };
+        /**
+         * @description Whether the linked issue or pull request is open on GitHub.
+         * @enum {string}
+         */
+        LinkState: "open" | "closed";
+        LinkView: {
+            /**
+             * Format: date-time
+             * @description When GitHub was last asked about it.
+             */
+            checkedAt?: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: uuid */
+            id: string;
+            kind: components["schemas"]["LinkKind"];
+            /** Format: uuid */
+            leadId: string;
+            /** @description A closed pull request that was merged. */
+            merged: boolean;
+            /** Format: int32 */
+            number: number;
+            /**
+             * @description `github:owner/repo#123` (owner and repository in lowercase).
+             * @example github:acme/widgets#12
+             */
+            ref: string;
+            /** @description `owner/repo` as GitHub spells it. */
+            repository: string;
+            state: components["schemas"]["LinkState"];
+            title: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** @description The issue's or pull request's page on GitHub. */
+            url: string;
+        };
+        /**
          * @description One event as a stream delivers it (the SSE `data`); the SSE `id` is `id` and the SSE
          *     `event` is `type`.
          */
@@ -1033,6 +1304,11 @@ export interface components {
             id: string;
             /** Format: uuid */
             leadId: string;
+            /**
+             * @description Where it came from: `api` (sent through the API), `discord` or `discord_dm` (the lead's
+             *     reply), `github` (a status note about a linked issue or pull request).
+             */
+            origin: string;
             /** Format: date-time */
             sentAt?: string | null;
             state: components["schemas"]["MessageState"];
@@ -1041,6 +1317,11 @@ export interface components {
             /** Format: uuid */
             leadId: string;
         };
+        /**
+         * @description What a delivery did.
+         * @enum {string}
+         */
+        Outcome: "processed" | "duplicate" | "pong" | "ignored";
         /**
          * @description An error response (RFC 9457). `code` is stable and meant for programs; `detail` for people.
          * @example {
@@ -1085,6 +1366,11 @@ export interface components {
             database: components["schemas"]["DatabaseKind"];
             stateStore: components["schemas"]["StateStoreKind"];
             status: components["schemas"]["CheckStatus"];
+        };
+        Receipt: {
+            /** @description Leads whose status changed. */
+            leadsUpdated: number;
+            outcome: components["schemas"]["Outcome"];
         };
         /**
          * @description A member's role in a company. Ordered: `Member < Admin < Owner`.
@@ -1151,6 +1437,37 @@ export interface components {
         };
         /** @enum {string} */
         StateStoreKind: "redis" | "memory";
+        SyncLogList: {
+            items: components["schemas"]["SyncLogView"][];
+            nextCursor?: string | null;
+        };
+        SyncLogView: {
+            /**
+             * Format: date-time
+             * @description `null` while the run is going (or if it died).
+             */
+            completedAt?: string | null;
+            errors: Record<string, never>[];
+            /** Format: uuid */
+            id: string;
+            metadata: Record<string, never>;
+            /** Format: int32 */
+            recordsCreated: number;
+            /** Format: int32 */
+            recordsFailed: number;
+            /** Format: int32 */
+            recordsSynced: number;
+            /** Format: int32 */
+            recordsUpdated: number;
+            /** @description `github_links`, `lead_channels`, `messages`, … */
+            resourceType: string;
+            /** Format: date-time */
+            startedAt: string;
+            /** @description `full` or `incremental`. */
+            syncType: string;
+            /** Format: date-time */
+            syncedUntil?: string | null;
+        };
         UpdateCompanyRequest: {
             /** @description The CRM's own id for this company; unique across companies. `null` clears it. */
             externalId?: string | null;
@@ -1176,6 +1493,21 @@ export interface components {
             /** Format: uuid */
             id: string;
             name?: string | null;
+        };
+        WebhookSettings: {
+            /** @description `application/json`. */
+            contentType: string;
+            /** @description The events to subscribe to. */
+            events: string[];
+            /**
+             * Format: date-time
+             * @description The last delivery received, if any.
+             */
+            lastDeliveryAt?: string | null;
+            /** @description The hook's secret; shown to admins only (`null` for members). */
+            secret?: string | null;
+            /** @description Where GitHub delivers: set this as the hook's Payload URL. */
+            url: string;
         };
     };
     responses: {
@@ -2128,6 +2460,159 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    github_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description GitHub settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GitHubSettings"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `github_not_connected` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    disconnect_github: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Disconnected */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `forbidden`: needs admin or owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `integration_not_found`: GitHub is not connected */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sync_now: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncLogView"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `forbidden`: needs admin or owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `github_not_connected` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rotate_secret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings with the new secret */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GitHubSettings"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `forbidden`: needs admin or owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `github_not_connected` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     list_providers: {
         parameters: {
             query?: never;
@@ -2628,6 +3113,150 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    lead_links: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                leadId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every link of the lead */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LinkList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `lead_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    create_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                leadId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateLinkRequest"];
+            };
+        };
+        responses: {
+            /** @description The lead already had this link */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LinkView"];
+                };
+            };
+            /** @description Linked */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LinkView"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `lead_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `github_not_connected`; `github_token_refused` (reconnect GitHub: the integration shows the error) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` (`ref` malformed), `github_ref_not_found`, `github_ref_moved`, `github_ref_forbidden`; `errors` names `ref` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            /** @description `github_rate_limited` or `github_unavailable`, with `Retry-After`; or the database or state store is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                leadId: string;
+                linkId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `lead_not_found` or `link_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     lead_messages: {
         parameters: {
             query?: {
@@ -2655,6 +3284,37 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    list_links: {
+        parameters: {
+            query?: {
+                /** @description Only open (or closed) links. */
+                state?: components["schemas"]["LinkState"];
+                /** @description How many (1–100, default 50). */
+                limit?: number;
+                /** @description `nextCursor` from the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of links */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LinkList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
             422: components["responses"]["ValidationFailed"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -2723,6 +3383,109 @@ export interface operations {
                 };
             };
             /** @description `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sync_logs: {
+        parameters: {
+            query?: {
+                /** @description Only runs of this resource (`github_links`, `lead_channels`, `messages`). */
+                resourceType?: string;
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of runs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncLogList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    receive_webhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description `issues`, `pull_request`, `ping`, … */
+                "X-GitHub-Event": string;
+                /** @description The delivery's GUID; a redelivery repeats it */
+                "X-GitHub-Delivery": string;
+                /** @description `sha256=` and the HMAC-SHA256 of the body under the webhook secret, in hex */
+                "X-Hub-Signature-256": string;
+            };
+            path: {
+                /** @description The GitHub integration's id (`GET /api/integrations/github` gives the whole URL). */
+                integrationId: string;
+            };
+            cookie?: never;
+        };
+        /** @description GitHub's event payload (or `payload=` form-encoded, for hooks set up with that content type) */
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Processed, a duplicate, a ping, or ignored */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Receipt"];
+                };
+            };
+            /** @description `invalid_signature`: missing or wrong signature; nothing changed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such GitHub integration */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over GitHub's 25 MB cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description A required header is missing, or the payload is not this event's */
             422: {
                 headers: {
                     [name: string]: unknown;

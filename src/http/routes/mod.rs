@@ -5,6 +5,7 @@ pub mod auth;
 pub mod channels;
 pub mod companies;
 pub mod events;
+pub mod github;
 pub mod health;
 pub mod integrations;
 pub mod leads;

@@ -15,10 +15,10 @@ use axum::{
 };
 use hmac::{Hmac, Mac};
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 use switchboard::sandbox::credentials::{GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET};
 
-use super::{Auth, Reply, TestApp, schema::fixtures};
+use super::{Account, Auth, Reply, TestApp, oauth, schema::fixtures};
 
 /// The seeded repository.
 pub const REPO: &str = "sandbox-octocat/widgets";
@@ -289,4 +289,194 @@ pub fn octokit_errors(schema: &str, instance: &Value) -> Vec<String> {
         .iter_errors(instance)
         .map(|e| format!("{e} at {}", e.instance_path()))
         .collect()
+}
+
+// Links, closes and deliveries, as the product's GitHub tests use them.
+
+/// Connects GitHub for the account through the popup.
+pub async fn connect(app: &TestApp, account: &Account) {
+    let (browser, _) = app.login_browser(account).await;
+    let (page, message) = oauth::connect(app, &browser, account, "github", None).await;
+    assert_eq!(message["status"], "success", "{}", page.text);
+}
+
+/// A new repository; `admin: false` when the sandbox user may not add hooks to it.
+pub async fn repo(app: &TestApp, owner: &str, name: &str, admin: bool) -> String {
+    control(
+        app,
+        Method::POST,
+        "/repos",
+        Some(json!({"owner": owner, "name": name, "admin": admin})),
+    )
+    .await
+    .assert_status(201);
+    format!("{owner}/{name}")
+}
+
+/// A new open issue (or pull request): its number.
+pub async fn issue(app: &TestApp, repo: &str, title: &str, pull_request: bool) -> u64 {
+    let reply = control(
+        app,
+        Method::POST,
+        &format!("/repos/{repo}/issues"),
+        Some(json!({"title": title, "pullRequest": pull_request})),
+    )
+    .await;
+    reply.assert_status(201);
+    reply.body["number"].as_u64().expect("number")
+}
+
+/// Closes the issue on GitHub (merging a pull request with `merged`): the deliveries made.
+pub async fn close(app: &TestApp, repo: &str, number: u64, merged: bool) -> Vec<Value> {
+    let reply = control(
+        app,
+        Method::POST,
+        &format!("/repos/{repo}/issues/{number}/close"),
+        Some(json!({"merged": merged})),
+    )
+    .await;
+    reply.assert_status(200);
+    reply.body["deliveries"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Reopens the issue on GitHub: the deliveries made.
+pub async fn reopen(app: &TestApp, repo: &str, number: u64) -> Vec<Value> {
+    let reply = control(
+        app,
+        Method::POST,
+        &format!("/repos/{repo}/issues/{number}/reopen"),
+        None,
+    )
+    .await;
+    reply.assert_status(200);
+    reply.body["deliveries"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// GitHub redelivers an event (same GUID): the deliveries made.
+pub async fn redeliver(app: &TestApp, guid: &str) -> Vec<Value> {
+    let reply = control(
+        app,
+        Method::POST,
+        &format!("/deliveries/{guid}/redeliver"),
+        None,
+    )
+    .await;
+    reply.assert_status(200);
+    reply.body["deliveries"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Sets every token's remaining primary rate limit, resetting `reset_in` seconds from now.
+pub async fn rate_limit(app: &TestApp, remaining: u32, reset_in: u64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time")
+        .as_secs();
+    control(
+        app,
+        Method::PUT,
+        "/rate-limit",
+        Some(json!({"remaining": remaining, "reset": now + reset_in})),
+    )
+    .await
+    .assert_status(200);
+}
+
+pub async fn link(app: &TestApp, token: &str, lead: &Value, reference: &str) -> Reply {
+    app.post(
+        &format!("/api/leads/{}/links", lead["id"].as_str().expect("lead id")),
+        token,
+        json!({ "ref": reference }),
+    )
+    .await
+}
+
+pub async fn lead_status(app: &TestApp, token: &str, lead: &Value) -> String {
+    let reply = app
+        .get(
+            &format!("/api/leads/{}", lead["id"].as_str().expect("lead id")),
+            token,
+        )
+        .await;
+    reply.assert_status(200);
+    reply.body["status"].as_str().unwrap_or_default().to_owned()
+}
+
+/// `GET /api/integrations/github`.
+pub async fn settings(app: &TestApp, token: &str) -> Value {
+    let reply = app.get("/api/integrations/github", token).await;
+    reply.assert_status(200);
+    reply.body
+}
+
+/// The lead's outbound messages of this origin.
+pub async fn notes(app: &TestApp, token: &str, lead: &Value) -> Vec<Value> {
+    let reply = app
+        .get(
+            &format!(
+                "/api/leads/{}/messages?limit=100",
+                lead["id"].as_str().expect("lead id")
+            ),
+            token,
+        )
+        .await;
+    reply.assert_status(200);
+    reply.body["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m["origin"] == "github")
+        .collect()
+}
+
+/// A delivery made by hand to the webhook at `url`: `event` with `body`, signed with `secret`
+/// when given.
+pub async fn deliver(
+    app: &TestApp,
+    url: &str,
+    event: &str,
+    guid: &str,
+    body: &[u8],
+    secret: Option<&str>,
+) -> Reply {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("x-github-event", event)
+        .header("x-github-delivery", guid)
+        .header("user-agent", "GitHub-Hookshot/test")
+        .body(body.to_vec());
+    if let Some(secret) = secret {
+        request = request.header(
+            "x-hub-signature-256",
+            switchboard::github::signature::sign(secret.as_bytes(), body),
+        );
+    }
+    app.send(request, Auth::None, None).await
+}
+
+/// An `issues` payload with the fields GitHub always sends that the product reads.
+pub fn issue_event(action: &str, repo: &str, number: u64, title: &str) -> Vec<u8> {
+    let state = if action == "closed" { "closed" } else { "open" };
+    serde_json::to_vec(&json!({
+        "action": action,
+        "issue": {
+            "number": number,
+            "title": title,
+            "state": state,
+            "html_url": format!("https://github.com/{repo}/issues/{number}"),
+        },
+        "repository": { "full_name": repo },
+        "sender": { "login": "sandbox-octocat" },
+    }))
+    .expect("JSON")
 }

@@ -683,3 +683,17 @@ fn is_root() -> bool {
         .output()
         .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
 }
+
+/// Reading a response's JSON in assertions.
+pub trait JsonText {
+    /// The string at this place, or the test fails showing what is there instead.
+    fn text(&self) -> &str;
+}
+
+impl JsonText for Value {
+    #[track_caller]
+    fn text(&self) -> &str {
+        self.as_str()
+            .unwrap_or_else(|| panic!("expected a JSON string, found {self}"))
+    }
+}
