@@ -19,6 +19,7 @@ export const EVENT_TYPES = [
   'lead.updated',
   'channel.created',
   'channel.archived',
+  'link.updated',
 ] as const satisfies readonly LiveEventType[];
 
 /** The absolute URL of a stream, its path parameters filled in and encoded. */
