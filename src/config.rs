@@ -109,6 +109,12 @@ pub struct Settings {
     /// How often a company's GitHub links are polled while its webhook is quiet
     /// (`GITHUB_POLL_INTERVAL`, seconds; default 900, at least 60).
     pub github_poll_interval: std::time::Duration,
+    /// Webhook endpoints may use `http` and loopback or private addresses
+    /// (`WEBHOOK_ALLOW_INSECURE`; default on in sandbox mode, off otherwise).
+    pub webhook_allow_insecure: bool,
+    /// The waits between attempts to deliver a webhook (after the first, second, … failed
+    /// attempt); a delivery is dead after the last. About a day in total.
+    pub webhook_retry_schedule: Vec<std::time::Duration>,
     /// Built-in Discord/GitHub simulators instead of the real platforms.
     pub sandbox: bool,
     pub log_format: LogFormat,
@@ -121,6 +127,16 @@ pub struct ConfigError(pub Vec<String>);
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://switchboard.db?mode=rwc";
 pub const DEV_SECRETS_FILE: &str = ".switchboard-dev-secrets";
 const MIN_JWT_SECRET_BYTES: usize = 32;
+/// Waits between webhook delivery attempts: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h (about 17.6 h
+/// in all; seven attempts), as Svix and Standard Webhooks senders retry.
+pub const WEBHOOK_RETRY_SCHEDULE: [std::time::Duration; 6] = [
+    std::time::Duration::from_secs(5),
+    std::time::Duration::from_secs(5 * 60),
+    std::time::Duration::from_secs(30 * 60),
+    std::time::Duration::from_secs(2 * 3600),
+    std::time::Duration::from_secs(5 * 3600),
+    std::time::Duration::from_secs(10 * 3600),
+];
 /// `GITHUB_POLL_INTERVAL`'s default: fifteen minutes.
 const DEFAULT_GITHUB_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(900);
 /// `CATCHUP_INTERVAL`'s default: ten minutes.
@@ -319,6 +335,12 @@ impl Settings {
             },
         };
 
+        let webhook_allow_insecure = flag(
+            &mut errors,
+            "WEBHOOK_ALLOW_INSECURE",
+            get("WEBHOOK_ALLOW_INSECURE"),
+            sandbox,
+        );
         let trust_forwarded_for = flag(
             &mut errors,
             "TRUST_FORWARDED_FOR",
@@ -363,6 +385,8 @@ impl Settings {
             github_oauth_base,
             github_api_base,
             github_poll_interval,
+            webhook_allow_insecure,
+            webhook_retry_schedule: WEBHOOK_RETRY_SCHEDULE.to_vec(),
             sandbox,
             log_format,
         })
@@ -408,6 +432,11 @@ impl Settings {
             github_oauth_base: Url::parse("https://github.com").expect("static URL parses"),
             github_api_base: Url::parse("https://api.github.com").expect("static URL parses"),
             github_poll_interval: DEFAULT_GITHUB_POLL_INTERVAL,
+            // Tests deliver to receivers on loopback, quickly.
+            webhook_allow_insecure: true,
+            webhook_retry_schedule: [50, 100, 200, 400, 800, 1600]
+                .map(std::time::Duration::from_millis)
+                .to_vec(),
             sandbox: true,
             log_format: LogFormat::Pretty,
         }

@@ -32,3 +32,4 @@ pub mod sync_logs;
 pub mod telemetry;
 pub mod tenancy;
 pub mod types;
+pub mod webhooks;

@@ -98,6 +98,7 @@ impl Server {
         let provisioning = tokio::spawn(crate::channels::provision_worker(services.clone()));
         let invalidations = tokio::spawn(services.routing.clone().listen());
         let github_poller = tokio::spawn(crate::github::poll::worker(services.clone()));
+        let webhook_sender = tokio::spawn(crate::webhooks::deliver::worker(services.clone()));
         let gateway = services
             .settings
             .gateway
@@ -123,6 +124,7 @@ impl Server {
         provisioning.abort();
         invalidations.abort();
         github_poller.abort();
+        webhook_sender.abort();
         if let Some(gateway) = gateway {
             gateway.abort();
         }

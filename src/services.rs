@@ -17,6 +17,7 @@ use crate::{
     metrics::Metrics,
     routing::cache::Cache,
     state::{self, SharedState},
+    webhooks::sender::Sender,
 };
 
 #[derive(Clone)]
@@ -29,6 +30,8 @@ pub struct Services {
     pub http: reqwest::Client,
     pub providers: Providers,
     pub cipher: Arc<TokenCipher>,
+    /// Sends signed webhook messages to the companies' endpoints.
+    pub webhooks: Arc<Sender>,
     /// GitHub's REST API (issues, repository webhooks), paced by its rate limits.
     pub github: Arc<GitHubApi>,
     /// The Discord REST client, when a bot token is configured (always in sandbox mode).
@@ -81,7 +84,9 @@ impl Services {
             http.clone(),
             settings.github_api_base.clone(),
         ));
+        let webhooks = Arc::new(Sender::new(&metrics).context("building the webhook client")?);
         Ok(Self {
+            webhooks,
             github,
             events: events::Bus::new(db.clone(), state.clone()),
             routing: Arc::new(Cache::new(&metrics, state.clone())),

@@ -13,6 +13,7 @@ mod m20261124_000009_create_routing_and_events;
 mod m20261124_000010_create_pending_events;
 mod m20261201_000011_lead_lifecycle;
 mod m20261206_000012_github_links;
+mod m20261206_000013_webhook_endpoints;
 mod util;
 
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000010_create_pending_events::Migration),
             Box::new(m20261201_000011_lead_lifecycle::Migration),
             Box::new(m20261206_000012_github_links::Migration),
+            Box::new(m20261206_000013_webhook_endpoints::Migration),
         ]
     }
 }

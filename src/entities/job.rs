@@ -55,6 +55,10 @@ pub enum JobKind {
     /// channel closed to them (`payload.action`).
     #[sea_orm(string_value = "discord_cleanup")]
     DiscordCleanup,
+    /// Delivers one event to one of the company's webhook endpoints (`payload.endpointId`,
+    /// `payload.eventId`, or an inline `payload.message` for test events).
+    #[sea_orm(string_value = "deliver_webhook")]
+    DeliverWebhook,
 }
 
 impl JobKind {
@@ -63,6 +67,7 @@ impl JobKind {
             Self::DeliverMessage => "deliver_message",
             Self::CreateLeadChannel => "create_lead_channel",
             Self::DiscordCleanup => "discord_cleanup",
+            Self::DeliverWebhook => "deliver_webhook",
         }
     }
 }

@@ -20,4 +20,6 @@ pub mod routing_event;
 pub mod session;
 pub mod sync_log;
 pub mod user;
+pub mod webhook_attempt;
 pub mod webhook_delivery;
+pub mod webhook_endpoint;

@@ -10,6 +10,9 @@ pub struct Model {
     pub company_id: crate::ids::CompanyId,
     pub lead_id: Option<crate::ids::LeadId>,
     pub kind: String,
+    /// The id the event will have in `events`, chosen when it is recorded so that webhook
+    /// deliveries queued with it can name it.
+    pub event_id: Option<Uuid>,
     #[sea_orm(column_type = "JsonBinary")]
     pub payload: Json,
     pub created_at: DateTimeUtc,

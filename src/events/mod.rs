@@ -160,6 +160,7 @@ pub async fn record_all(
         return Ok(Recorded::default());
     }
     let now = Utc::now();
+    let mut named = Vec::with_capacity(bodies.len());
     let rows = bodies
         .into_iter()
         .map(|(lead_id, body)| {
@@ -169,11 +170,14 @@ pub async fn record_all(
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned();
+            let event_id = Uuid::now_v7();
+            named.push((event_id, kind.clone()));
             Ok(pending_event::ActiveModel {
                 id: NotSet,
                 company_id: Set(company_id),
                 lead_id: Set(lead_id),
                 kind: Set(kind),
+                event_id: Set(Some(event_id)),
                 payload: Set(value.get("data").cloned().unwrap_or(Value::Null)),
                 created_at: Set(now),
             })
@@ -182,6 +186,8 @@ pub async fn record_all(
     pending_event::Entity::insert_many(rows)
         .exec_without_returning(txn)
         .await?;
+    // The company's webhook endpoints get them too, queued in this same transaction.
+    crate::webhooks::fanout::enqueue(txn, company_id, &named).await?;
     Ok(Recorded {
         companies: vec![company_id],
     })
@@ -288,7 +294,7 @@ impl Bus {
                 .into_iter()
                 .zip(current + 1..)
                 .map(|(p, seq)| event::Model {
-                    id: Uuid::now_v7(),
+                    id: p.event_id.unwrap_or_else(Uuid::now_v7),
                     company_id,
                     seq,
                     lead_id: p.lead_id,

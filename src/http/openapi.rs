@@ -22,7 +22,7 @@ use crate::http::problem::{PROBLEM_JSON, Problem};
             Errors are `application/problem+json` with a stable `code`.",
         license(name = "MIT")
     ),
-    components(schemas(Problem, crate::error::FieldError)),
+    components(schemas(Problem, crate::error::FieldError, crate::webhooks::view::WebhookTestMessage)),
     modifiers(&Security),
     tags(
         (name = "auth", description = "Sign-up, log-in and the current principal"),
@@ -32,6 +32,7 @@ use crate::http::problem::{PROBLEM_JSON, Problem};
         (name = "integrations", description = "Connecting Discord and GitHub through OAuth popups"),
         (name = "channels", description = "Each lead's private Discord channel"),
         (name = "messages", description = "Messages to and from leads"),
+        (name = "webhooks", description = "The company's webhook endpoints: every event pushed to its CRM backend, signed per Standard Webhooks"),
         (name = "github", description = "GitHub issues and pull requests linked to leads, and GitHub's webhook"),
         (name = "operations", description = "Health and readiness"),
     )
@@ -180,9 +181,61 @@ pub fn finish(mut doc: openapi::OpenApi) -> openapi::OpenApi {
     doc
 }
 
+/// The document as JSON, with OpenAPI 3.1's `webhooks`: what Switchboard posts to a company's
+/// webhook endpoints (utoipa has no field for them, so they are added here).
+pub fn document(doc: openapi::OpenApi) -> serde_json::Value {
+    let mut value = serde_json::to_value(&doc).unwrap_or_default();
+    value["webhooks"] = webhooks();
+    value
+}
+
+/// What a webhook endpoint receives, as OpenAPI 3.1 `webhooks`.
+fn webhooks() -> serde_json::Value {
+    let message = |schema: &str, summary: &str| {
+        serde_json::json!({
+            "post": {
+                "summary": summary,
+                "description": "Posted to each of the company's webhook endpoints that takes this type, \
+                    signed per Standard Webhooks: `webhook-id` (the same on every attempt), \
+                    `webhook-timestamp` (Unix seconds) and `webhook-signature` (`v1,` and the \
+                    base64 HMAC-SHA256 of `{id}.{timestamp}.{body}` under the endpoint's secret; \
+                    two signatures, space-separated, during a secret rotation). Answer 2xx within \
+                    15 s; anything else is retried for about a day, and `410 Gone` disables the \
+                    endpoint. Messages may arrive out of order and, rarely, twice: order and \
+                    de-duplicate by `id` (the event's sequence number) or `webhook-id`.",
+                "tags": ["webhooks"],
+                "parameters": [
+                    { "name": "webhook-id", "in": "header", "required": true, "schema": { "type": "string" } },
+                    { "name": "webhook-timestamp", "in": "header", "required": true, "schema": { "type": "integer" } },
+                    { "name": "webhook-signature", "in": "header", "required": true, "schema": { "type": "string" } }
+                ],
+                "requestBody": {
+                    "required": true,
+                    "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } }
+                },
+                "responses": { "2XX": { "description": "Received" } }
+            }
+        })
+    };
+    serde_json::json!({
+        "event": message("LiveEvent", "A live event (the same payload as the event streams)"),
+        "test": message("WebhookTestMessage", "A test message (POST /api/webhook-endpoints/{endpointId}/test)"),
+    })
+}
+
 /// Pretty JSON with a trailing newline, exactly as checked in.
 pub fn spec_json() -> String {
+    // The document's own order, `webhooks` last (a `serde_json::Value` would sort the keys).
     let mut json = spec().to_pretty_json().unwrap_or_else(|_| "{}".to_owned());
+    let webhooks = serde_json::to_string_pretty(&webhooks()).unwrap_or_else(|_| "{}".to_owned());
+    if let Some(end) = json.rfind('}') {
+        json.truncate(end);
+        let trimmed = json.trim_end().len();
+        json.truncate(trimmed);
+        json.push_str(",\n  \"webhooks\": ");
+        json.push_str(&webhooks.replace('\n', "\n  "));
+        json.push_str("\n}");
+    }
     json.push('\n');
     json
 }

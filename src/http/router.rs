@@ -52,6 +52,7 @@ pub fn api() -> OpenApiRouter<AppState> {
                 .merge(routes::audit::router())
                 .merge(routes::events::router())
                 .merge(routes::github::router())
+                .merge(routes::webhook_endpoints::router())
                 .merge(routes::routing::router()),
         )
 }
@@ -139,7 +140,10 @@ pub fn build(state: AppState) -> Router {
         None => router,
     };
     router
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
+        .merge(
+            SwaggerUi::new("/docs")
+                .external_url_unchecked("/openapi.json", super::openapi::document(doc)),
+        )
         .route("/metrics", axum::routing::get(routes::health::metrics))
         .fallback(|| async {
             Error::new(

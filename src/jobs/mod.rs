@@ -253,6 +253,23 @@ pub async fn fail(
     Ok(active.update(db).await?)
 }
 
+/// A failed attempt whose kind keeps its own schedule: pending again after `wait`.
+pub async fn reschedule(
+    db: &impl ConnectionTrait,
+    job: job::Model,
+    reason: &str,
+    wait: Duration,
+) -> Result<job::Model> {
+    let now = Utc::now();
+    let mut active = job.into_active_model();
+    active.state = Set(JobState::Pending);
+    active.run_at = Set(now + chrono::Duration::from_std(wait).unwrap_or_default());
+    active.last_error = Set(Some(reason.chars().take(1000).collect()));
+    active.locked_until = Set(None);
+    active.updated_at = Set(now);
+    Ok(active.update(db).await?)
+}
+
 pub fn find_for(company_id: CompanyId) -> sea_orm::Select<Jobs> {
     Jobs::find().filter(job::Column::CompanyId.eq(company_id))
 }

@@ -31,3 +31,4 @@ mod sessions;
 mod state_store;
 mod tenancy;
 mod validation;
+mod webhooks;

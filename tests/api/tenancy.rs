@@ -51,6 +51,33 @@ storage_test!(
         .await;
         link.assert_status(201);
         let link_id = link.body["id"].as_str().unwrap_or_default().to_owned();
+        let hook = app
+            .post(
+                "/api/webhook-endpoints",
+                &a.token,
+                json!({"url": "http://127.0.0.1:9/a"}),
+            )
+            .await;
+        hook.assert_status(201);
+        let hook_id = hook.body["id"].as_str().unwrap_or_default().to_owned();
+        // One attempt in A's delivery log (the receiver is down: it fails, and is logged).
+        app.post(
+            &format!("/api/webhook-endpoints/{hook_id}/test"),
+            &a.token,
+            json!({}),
+        )
+        .await
+        .assert_status(202);
+        let attempt_id = crate::helpers::gateway::wait_for(async || {
+            let log = app
+                .get(
+                    &format!("/api/webhook-endpoints/{hook_id}/deliveries"),
+                    &a.token,
+                )
+                .await;
+            log.body["items"][0]["id"].as_str().map(str::to_owned)
+        })
+        .await;
         let a_jobs = app.get("/api/jobs", &a.token).await;
         let job_id = a_jobs.body["items"][0]["id"]
             .as_str()
@@ -149,6 +176,48 @@ storage_test!(
                 "/api/leads/{leadId}/links/{linkId}",
                 format!("/api/leads/{lead_id}/links/{link_id}"),
                 None,
+            ),
+            (
+                Method::GET,
+                "/api/webhook-endpoints/{endpointId}",
+                format!("/api/webhook-endpoints/{hook_id}"),
+                None,
+            ),
+            (
+                Method::PATCH,
+                "/api/webhook-endpoints/{endpointId}",
+                format!("/api/webhook-endpoints/{hook_id}"),
+                Some(json!({"enabled": false})),
+            ),
+            (
+                Method::DELETE,
+                "/api/webhook-endpoints/{endpointId}",
+                format!("/api/webhook-endpoints/{hook_id}"),
+                None,
+            ),
+            (
+                Method::POST,
+                "/api/webhook-endpoints/{endpointId}/rotate-secret",
+                format!("/api/webhook-endpoints/{hook_id}/rotate-secret"),
+                Some(json!({})),
+            ),
+            (
+                Method::POST,
+                "/api/webhook-endpoints/{endpointId}/test",
+                format!("/api/webhook-endpoints/{hook_id}/test"),
+                Some(json!({})),
+            ),
+            (
+                Method::GET,
+                "/api/webhook-endpoints/{endpointId}/deliveries",
+                format!("/api/webhook-endpoints/{hook_id}/deliveries"),
+                None,
+            ),
+            (
+                Method::POST,
+                "/api/webhook-endpoints/{endpointId}/deliveries/{deliveryId}/resend",
+                format!("/api/webhook-endpoints/{hook_id}/deliveries/{attempt_id}/resend"),
+                Some(json!({})),
             ),
             // A's Discord integration is not B's to check or disconnect.
             (

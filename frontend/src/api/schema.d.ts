@@ -775,6 +775,136 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/webhook-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The company's webhook endpoints */
+        get: operations["list_endpoints"];
+        put?: never;
+        /**
+         * Add a webhook endpoint (admin)
+         * @description Every event of the company (or those of `eventTypes`) is posted to `url` as JSON, in the
+         *     live-event shape, with Standard Webhooks' `webhook-id`, `webhook-timestamp` and
+         *     `webhook-signature` headers. The answer carries the signing secret, shown this once. At most
+         *     20 endpoints per company.
+         */
+        post: operations["create_endpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhook-endpoints/{endpointId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One webhook endpoint */
+        get: operations["get_endpoint"];
+        put?: never;
+        post?: never;
+        /** Remove a webhook endpoint (admin) */
+        delete: operations["delete_endpoint"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a webhook endpoint (admin)
+         * @description `enabled: true` turns a disabled endpoint back on (healthy again); deliveries that died
+         *     while it was off can be resent from its delivery log.
+         */
+        patch: operations["update_endpoint"];
+        trace?: never;
+    };
+    "/api/webhook-endpoints/{endpointId}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An endpoint's delivery log, newest first
+         * @description Every attempt: status code, duration, the start of the answer, and when the next attempt
+         *     runs.
+         */
+        get: operations["list_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhook-endpoints/{endpointId}/deliveries/{deliveryId}/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a delivery's message again (admin)
+         * @description The same message (same `webhook-id`, so a receiver that got it already can tell) as a new
+         *     delivery, retried like any other.
+         */
+        post: operations["resend_delivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhook-endpoints/{endpointId}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate an endpoint's signing secret (admin)
+         * @description Answers the new secret. For 24 hours every message carries two signatures, one per secret,
+         *     so a receiver verifies with either while it rolls over.
+         */
+        post: operations["rotate_secret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhook-endpoints/{endpointId}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test event (admin)
+         * @description Queues a `webhook.test` message to the endpoint; its attempt appears in the delivery log.
+         */
+        post: operations["send_test"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/webhooks/github/{integrationId}": {
         parameters: {
             query?: never;
@@ -835,7 +965,98 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    event: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A live event (the same payload as the event streams)
+         * @description Posted to each of the company's webhook endpoints that takes this type, signed per Standard Webhooks: `webhook-id` (the same on every attempt), `webhook-timestamp` (Unix seconds) and `webhook-signature` (`v1,` and the base64 HMAC-SHA256 of `{id}.{timestamp}.{body}` under the endpoint's secret; two signatures, space-separated, during a secret rotation). Answer 2xx within 15 s; anything else is retried for about a day, and `410 Gone` disables the endpoint. Messages may arrive out of order and, rarely, twice: order and de-duplicate by `id` (the event's sequence number) or `webhook-id`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    "webhook-id": string;
+                    "webhook-timestamp": number;
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["LiveEvent"];
+                };
+            };
+            responses: {
+                /** @description Received */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    test: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A test message (POST /api/webhook-endpoints/{endpointId}/test)
+         * @description Posted to each of the company's webhook endpoints that takes this type, signed per Standard Webhooks: `webhook-id` (the same on every attempt), `webhook-timestamp` (Unix seconds) and `webhook-signature` (`v1,` and the base64 HMAC-SHA256 of `{id}.{timestamp}.{body}` under the endpoint's secret; two signatures, space-separated, during a secret rotation). Answer 2xx within 15 s; anything else is retried for about a day, and `410 Gone` disables the endpoint. Messages may arrive out of order and, rarely, twice: order and de-duplicate by `id` (the event's sequence number) or `webhook-id`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    "webhook-id": string;
+                    "webhook-timestamp": number;
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WebhookTestMessage"];
+                };
+            };
+            responses: {
+                /** @description Received */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         AddMemberRequest: {
@@ -864,6 +1085,46 @@ export interface components {
             /** Format: date-time */
             revokedAt?: string | null;
             role: components["schemas"]["Role"];
+        };
+        AttemptList: {
+            items: components["schemas"]["AttemptView"][];
+            nextCursor?: string | null;
+        };
+        /**
+         * @description How an attempt ended.
+         * @enum {string}
+         */
+        AttemptOutcome: "succeeded" | "failed";
+        AttemptView: {
+            /**
+             * Format: int32
+             * @description 1 for the first attempt of a delivery.
+             */
+            attempt: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: int32 */
+            durationMs: number;
+            /** @description Why there was no answer (timed out, refused, a private address). */
+            error?: string | null;
+            eventType: string;
+            /** Format: uuid */
+            id: string;
+            /** @description The `webhook-id` header: the same on every attempt of one message. */
+            messageId: string;
+            /**
+             * Format: date-time
+             * @description When the next attempt runs; `null` when none will.
+             */
+            nextRetryAt?: string | null;
+            outcome: components["schemas"]["AttemptOutcome"];
+            /** @description The start of the receiver's answer. */
+            responseExcerpt?: string | null;
+            /**
+             * Format: int32
+             * @description The receiver's status; `null` when it did not answer.
+             */
+            statusCode?: number | null;
         };
         AuditEntryView: {
             /** @description e.g. `integration.connected`, `integration.disconnected`. */
@@ -935,6 +1196,18 @@ export interface components {
             name: string;
             role?: null | components["schemas"]["KeyRole"];
         };
+        CreateEndpointRequest: {
+            description?: string | null;
+            enabled?: boolean | null;
+            /** @description The event types to receive; omitted or `null` for all. */
+            eventTypes?: string[] | null;
+            /**
+             * @description `https://…` on a public address (`http` and private addresses only with
+             *     `WEBHOOK_ALLOW_INSECURE`, for development).
+             * @example https://crm.example.com/hooks/switchboard
+             */
+            url: string;
+        };
         CreateLeadRequest: {
             /** @example 175928847299117063 */
             discordUserId?: string | null;
@@ -971,6 +1244,51 @@ export interface components {
          * @enum {string}
          */
         Direction: "outbound" | "inbound";
+        /**
+         * @description How an endpoint's deliveries are going.
+         * @enum {string}
+         */
+        EndpointHealth: "healthy" | "degraded" | "disabled";
+        EndpointList: {
+            items: components["schemas"]["EndpointView"][];
+            /** @description Always `null`: a company has at most 20 endpoints. */
+            nextCursor?: string | null;
+        };
+        EndpointView: {
+            /** Format: date-time */
+            createdAt: string;
+            description: string;
+            /** @description Why it is disabled: by an admin, a `410 Gone`, or five days of failures. */
+            disabledReason?: string | null;
+            enabled: boolean;
+            /** @description The event types it receives; `null` for all. */
+            eventTypes?: string[] | null;
+            /**
+             * Format: date-time
+             * @description Failing since then, without a success.
+             */
+            failingSince?: string | null;
+            health: components["schemas"]["EndpointHealth"];
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            lastSuccessAt?: string | null;
+            /**
+             * Format: date-time
+             * @description Until then the secret before the last rotation also signs every message.
+             */
+            previousSecretExpiresAt?: string | null;
+            /** Format: date-time */
+            updatedAt: string;
+            url: string;
+        };
+        EndpointWithSecret: components["schemas"]["EndpointView"] & {
+            /**
+             * @description The signing secret (`whsec_…`): shown now and never again. Verify `webhook-signature`
+             *     with it.
+             */
+            secret: string;
+        };
         /** @description What happened, with the resource as the REST API shows it. */
         EventBody: {
             /** @description A message was stored: sent from the CRM or received from Discord. */
@@ -1092,7 +1410,7 @@ export interface components {
          * @description What a job does; each kind has its own worker.
          * @enum {string}
          */
-        JobKind: "deliver_message" | "create_lead_channel" | "discord_cleanup";
+        JobKind: "deliver_message" | "create_lead_channel" | "discord_cleanup" | "deliver_webhook";
         JobList: {
             items: components["schemas"]["JobView"][];
             nextCursor?: string | null;
@@ -1362,6 +1680,10 @@ export interface components {
             /** @description The redirect URI to register with the provider. */
             redirectUri: string;
         };
+        Queued: {
+            /** @description The `webhook-id` of the message sent. */
+            messageId: string;
+        };
         Readiness: {
             database: components["schemas"]["DatabaseKind"];
             stateStore: components["schemas"]["StateStoreKind"];
@@ -1371,6 +1693,13 @@ export interface components {
             /** @description Leads whose status changed. */
             leadsUpdated: number;
             outcome: components["schemas"]["Outcome"];
+        };
+        Resent: {
+            /**
+             * Format: uuid
+             * @description The new delivery's job (see `GET /api/jobs`).
+             */
+            jobId: string;
         };
         /**
          * @description A member's role in a company. Ordered: `Member < Admin < Owner`.
@@ -1473,6 +1802,14 @@ export interface components {
             externalId?: string | null;
             name?: string | null;
         };
+        UpdateEndpointRequest: {
+            description?: string | null;
+            /** @description `true` also makes a disabled endpoint healthy again. */
+            enabled?: boolean | null;
+            /** @description `null` for all event types. */
+            eventTypes?: string[] | null;
+            url?: string | null;
+        };
         UpdateLeadRequest: {
             discordUserId?: string | null;
             discordUsername?: string | null;
@@ -1508,6 +1845,29 @@ export interface components {
             secret?: string | null;
             /** @description Where GitHub delivers: set this as the hook's Payload URL. */
             url: string;
+        };
+        WebhookTestData: {
+            /** Format: uuid */
+            endpointId: string;
+            message: string;
+        };
+        /**
+         * @description What `POST /api/webhook-endpoints/{endpointId}/test` sends: the live-event shape, with no
+         *     event behind it.
+         */
+        WebhookTestMessage: {
+            /** Format: date-time */
+            at: string;
+            data: components["schemas"]["WebhookTestData"];
+            /**
+             * Format: int64
+             * @description Always `null`: a test message is no event of the company's sequence.
+             */
+            id?: number | null;
+            /** Format: uuid */
+            leadId?: string | null;
+            /** @enum {string} */
+            type: "webhook.test";
         };
     };
     responses: {
@@ -3419,6 +3779,411 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    list_endpoints: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every endpoint, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    create_endpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateEndpointRequest"];
+            };
+        };
+        responses: {
+            /** @description Created, with its secret */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointWithSecret"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `forbidden`: needs admin or owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `webhook_endpoint_limit` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` or `webhook_url_not_public`, naming `url`, `description` or `eventTypes[i]` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    get_endpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpointId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointView"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `webhook_endpoint_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    delete_endpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpointId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed, with its delivery log */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `webhook_endpoint_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    update_endpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpointId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateEndpointRequest"];
+            };
+        };
+        responses: {
+            /** @description The endpoint */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointView"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `webhook_endpoint_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` or `webhook_url_not_public` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    list_deliveries: {
+        parameters: {
+            query?: {
+                /** @description How many items to return (1–100, default 50). */
+                limit?: number;
+                /** @description `nextCursor` from the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                endpointId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of attempts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttemptList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `webhook_endpoint_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    resend_delivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpointId: string;
+                deliveryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Resent"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `webhook_endpoint_not_found` or `webhook_delivery_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `webhook_endpoint_disabled`, `webhook_delivery_gone` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rotate_secret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpointId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint with its new secret */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointWithSecret"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `webhook_endpoint_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    send_test: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpointId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Queued"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `webhook_endpoint_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `webhook_endpoint_disabled` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             422: components["responses"]["ValidationFailed"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];

@@ -11,6 +11,7 @@ pub mod integrations;
 pub mod leads;
 pub mod messages;
 pub mod routing;
+pub mod webhook_endpoints;
 
 /// Double option for PATCH bodies: absent → `None`, `null` → `Some(None)`.
 pub(crate) fn nullable<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>

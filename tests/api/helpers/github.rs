@@ -1,18 +1,7 @@
 //! The simulated GitHub from a test's side: tokens, a webhook receiver on a loopback port,
 //! signature checks, and octokit's payload schemas (vendored in tests/fixtures/github).
-use std::{
-    net::SocketAddr,
-    path::PathBuf,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::path::PathBuf;
 
-use axum::{
-    Router,
-    body::Bytes,
-    extract::State,
-    http::{HeaderMap, StatusCode},
-};
 use hmac::{Hmac, Mac};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -115,118 +104,7 @@ pub async fn create_hook(app: &TestApp, token: &str, body: Value) -> u64 {
     reply.body["id"].as_u64().expect("hook id")
 }
 
-/// One request the receiver got.
-#[derive(Clone, Debug)]
-pub struct Captured {
-    pub headers: HeaderMap,
-    pub body: Bytes,
-}
-
-impl Captured {
-    pub fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    }
-
-    pub fn event(&self) -> String {
-        self.header("x-github-event").unwrap_or_default()
-    }
-
-    /// The JSON payload, from a JSON body or a form's `payload` parameter.
-    pub fn payload(&self) -> Value {
-        if self.header("content-type").as_deref() == Some("application/x-www-form-urlencoded") {
-            let payload = url::form_urlencoded::parse(&self.body)
-                .find(|(k, _)| k == "payload")
-                .map(|(_, v)| v.into_owned())
-                .expect("a payload parameter");
-            serde_json::from_str(&payload).expect("JSON in the payload parameter")
-        } else {
-            serde_json::from_slice(&self.body).expect("a JSON body")
-        }
-    }
-}
-
-#[derive(Clone)]
-struct Behaviour {
-    status: StatusCode,
-    delay: Duration,
-    seen: Arc<Mutex<Vec<Captured>>>,
-}
-
-/// A webhook receiver on 127.0.0.1: records every request, waits `delay`, answers `status`.
-pub struct Receiver {
-    pub addr: SocketAddr,
-    seen: Arc<Mutex<Vec<Captured>>>,
-    _server: tokio::task::JoinHandle<()>,
-}
-
-impl Receiver {
-    pub async fn start() -> Self {
-        Self::answering(200, Duration::ZERO).await
-    }
-
-    pub async fn answering(status: u16, delay: Duration) -> Self {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let behaviour = Behaviour {
-            status: StatusCode::from_u16(status).expect("status"),
-            delay,
-            seen: seen.clone(),
-        };
-        let router = Router::new()
-            .fallback(
-                |State(b): State<Behaviour>, headers: HeaderMap, body: Bytes| async move {
-                    b.seen
-                        .lock()
-                        .expect("lock")
-                        .push(Captured { headers, body });
-                    tokio::time::sleep(b.delay).await;
-                    b.status
-                },
-            )
-            .with_state(behaviour);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
-        Self {
-            addr,
-            seen,
-            _server: server,
-        }
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    pub fn all(&self) -> Vec<Captured> {
-        self.seen.lock().expect("lock").clone()
-    }
-
-    /// Waits (up to 5 s) until `count` requests of this event have arrived, and returns them.
-    pub async fn wait_for(&self, event: &str, count: usize) -> Vec<Captured> {
-        for _ in 0..250 {
-            let got: Vec<Captured> = self
-                .all()
-                .into_iter()
-                .filter(|c| c.event() == event)
-                .collect();
-            if got.len() >= count {
-                return got;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!(
-            "{count} `{event}` deliveries expected; got {:?}",
-            self.all().iter().map(Captured::event).collect::<Vec<_>>()
-        );
-    }
-}
+pub use super::receiver::Receiver;
 
 /// Checks a signature header as a receiver should: HMAC of the body under the secret,
 /// compared in constant time.

@@ -10,6 +10,7 @@ pub mod discord;
 pub mod gateway;
 pub mod github;
 pub mod oauth;
+pub mod receiver;
 pub mod schema;
 pub mod sse;
 
@@ -475,6 +476,16 @@ impl TestApp {
 
     /// A second replica on the same database and state store (same secrets).
     pub async fn second_replica(&self) -> TestApp {
+        self.replica(true).await
+    }
+
+    /// Another process on the same storage that serves nothing and runs no worker: changes made
+    /// through its services are committed, and nobody acts on them until a server starts.
+    pub async fn idle_replica(&self) -> TestApp {
+        self.replica(false).await
+    }
+
+    async fn replica(&self, serve: bool) -> TestApp {
         let mut settings = self.settings.clone();
         settings.bind_addr = SocketAddr::from(([127, 0, 0, 1], 0));
         // Replicas share one public URL (a load balancer's), and so one set of platforms: in
@@ -486,7 +497,7 @@ impl TestApp {
             settings,
             self.namespace.clone(),
             self._storage.clone(),
-            true,
+            serve,
         )
         .await
     }
