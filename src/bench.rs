@@ -32,6 +32,8 @@ pub struct Options {
     pub channels: usize,
     /// Inbound messages to route (and rows to insert for the ceiling).
     pub inbound: usize,
+    /// Events to deliver to a webhook endpoint (and direct requests for the ceiling).
+    pub webhooks: usize,
     /// Where to measure; a temporary SQLite file when `None`.
     pub database_url: Option<String>,
     pub redis_url: Option<String>,
@@ -59,6 +61,10 @@ pub struct Report {
     pub send: Load,
     pub inbound: Load,
     pub inbound_ceiling: Load,
+    /// From the first change to the last event received by the endpoint.
+    pub webhooks: Load,
+    /// The same receiver, sent the same number of requests directly by the same driver.
+    pub webhooks_ceiling: Load,
     pub channels: usize,
     pub channel_creations: usize,
     pub channel_elapsed: Duration,
@@ -265,6 +271,16 @@ pub async fn run(options: Options, progress: impl Fn(&str)) -> anyhow::Result<Re
     )
     .await?;
 
+    let (webhooks, webhooks_ceiling) = measure_webhooks(
+        &http,
+        &base,
+        &token,
+        options.webhooks,
+        options.concurrency,
+        &progress,
+    )
+    .await?;
+
     // Channel creation at Discord's real pace, in a fresh server (skipped with `--channels 0`).
     let mut channel_answers = std::collections::BTreeMap::new();
     let mut channel_non_2xx = 0;
@@ -419,6 +435,8 @@ pub async fn run(options: Options, progress: impl Fn(&str)) -> anyhow::Result<Re
         send,
         inbound,
         inbound_ceiling,
+        webhooks,
+        webhooks_ceiling,
         channels: options.channels,
         channel_creations: creations,
         channel_elapsed,
@@ -427,6 +445,121 @@ pub async fn run(options: Options, progress: impl Fn(&str)) -> anyhow::Result<Re
         channel_answers,
         channel_non_2xx,
     })
+}
+
+/// Delivers `count` events to a webhook endpoint on a loopback receiver: `count` lead updates,
+/// `concurrency` at a time, each recording a `lead.updated` event whose delivery job is written
+/// in the same transaction; measured from the first change until the receiver has every event.
+/// The ceiling is the same receiver sent `count` requests of the same size directly, by the
+/// same driver, with the same concurrency.
+async fn measure_webhooks(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    count: usize,
+    concurrency: usize,
+    progress: &impl Fn(&str),
+) -> anyhow::Result<(Load, Load)> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let received = Arc::new(AtomicUsize::new(0));
+    let receiver = axum::Router::new().route(
+        "/hooks",
+        axum::routing::post({
+            let received = received.clone();
+            move |_body: axum::body::Bytes| {
+                let received = received.clone();
+                async move {
+                    received.fetch_add(1, Ordering::Relaxed);
+                    axum::http::StatusCode::NO_CONTENT
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let hooks = format!("http://{}/hooks", listener.local_addr()?);
+    let serving = tokio::spawn(async move {
+        let _ = axum::serve(listener, receiver).await;
+    });
+    let lead: Value = http
+        .post(format!("{base}/api/leads"))
+        .bearer_auth(token)
+        .json(&json!({"name": "Webhook bench lead"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let lead = lead["id"].as_str().context("lead id")?.to_owned();
+    let created = http
+        .post(format!("{base}/api/webhook-endpoints"))
+        .bearer_auth(token)
+        .json(&json!({"url": hooks, "eventTypes": ["lead.updated"]}))
+        .send()
+        .await?;
+    anyhow::ensure!(
+        created.status().is_success(),
+        "could not add the endpoint: {}",
+        created.text().await?
+    );
+
+    progress(&format!(
+        "measuring {count} webhook deliveries (lead updates, {concurrency} at once)"
+    ));
+    let started = Instant::now();
+    let changes = {
+        let (http, base, token, lead) = (
+            http.clone(),
+            base.to_owned(),
+            token.to_owned(),
+            lead.clone(),
+        );
+        drive(count, concurrency, move |i| {
+            let (http, base, token, lead) =
+                (http.clone(), base.clone(), token.clone(), lead.clone());
+            async move {
+                http.patch(format!("{base}/api/leads/{lead}"))
+                    .bearer_auth(token)
+                    .json(&json!({"name": format!("Webhook bench lead {i}")}))
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            }
+        })
+        .await
+    };
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while received.load(Ordering::Relaxed) < count && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let delivered = received.load(Ordering::Relaxed);
+    let webhooks = Load {
+        requests: delivered,
+        elapsed: started.elapsed(),
+        p50: changes.p50,
+        p99: changes.p99,
+        failures: changes.failures + count.saturating_sub(delivered),
+    };
+
+    progress(&format!(
+        "sending the receiver {count} requests directly (the ceiling)"
+    ));
+    let body = Arc::new(vec![b' '; 600]);
+    let ceiling = {
+        let (http, hooks) = (http.clone(), hooks.clone());
+        drive(count, concurrency, move |_| {
+            let (http, hooks, body) = (http.clone(), hooks.clone(), body.clone());
+            async move {
+                http.post(&hooks)
+                    .header("content-type", "application/json")
+                    .body(body.to_vec())
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            }
+        })
+        .await
+    };
+    serving.abort();
+    Ok((webhooks, ceiling))
 }
 
 /// Routes `count` member messages spread over the company's lead channels, `concurrency` at a

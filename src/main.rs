@@ -55,6 +55,10 @@ enum Command {
         /// Inbound messages to route and store (and rows to insert directly for the ceiling).
         #[arg(long, default_value_t = 5000)]
         inbound: usize,
+        /// Events to deliver to a webhook endpoint on loopback (and requests to send the same
+        /// receiver directly for the ceiling).
+        #[arg(long, default_value_t = 1000)]
+        webhooks: usize,
         /// Measure on this database (an empty or scratch one: the run adds two companies);
         /// a temporary SQLite file by default.
         #[arg(long)]
@@ -97,6 +101,7 @@ async fn main() -> ExitCode {
             concurrency,
             channels,
             inbound,
+            webhooks,
             database_url,
             redis_url,
         } => {
@@ -105,6 +110,7 @@ async fn main() -> ExitCode {
                 concurrency: concurrency.max(1),
                 channels,
                 inbound,
+                webhooks,
                 database_url,
                 redis_url,
             };
@@ -270,6 +276,16 @@ async fn bench(options: switchboard::bench::Options) -> anyhow::Result<()> {
         ms(c.p99),
         ms(i.p99) / ms(c.p99).max(0.001)
     )?;
+    let (w, wc) = (&report.webhooks, &report.webhooks_ceiling);
+    writeln!(
+        out,
+        "| webhook events delivered, signed, to a loopback receiver ({} events, {} changes at once) | {:.0}/s | the receiver sent to directly {:.0}/s | {:.2} |",
+        w.requests,
+        concurrency,
+        w.per_second(),
+        wc.per_second(),
+        w.per_second() / wc.per_second()
+    )?;
     if report.channels > 0 {
         writeln!(
             out,
@@ -299,8 +315,8 @@ async fn bench(options: switchboard::bench::Options) -> anyhow::Result<()> {
     }
     writeln!(
         out,
-        "| failed sends / health checks / routings / direct inserts | {} / {} / {} / {} | 0 | |",
-        s.failures, h.failures, i.failures, c.failures
+        "| failed sends / health checks / routings / direct inserts / webhook events / direct posts | {} / {} / {} / {} / {} / {} | 0 | |",
+        s.failures, h.failures, i.failures, c.failures, w.failures, wc.failures
     )?;
     Ok(())
 }

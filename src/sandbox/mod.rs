@@ -6,6 +6,7 @@
 pub mod discord;
 pub mod github;
 mod page;
+pub mod webhooks;
 
 use std::{
     collections::HashMap,
@@ -90,6 +91,8 @@ pub(crate) fn expired(at: Instant) -> bool {
 pub struct Sandbox {
     pub discord: discord::DiscordSim,
     pub github: github::GitHubSim,
+    /// The webhook receiver at `/sandbox/webhooks/inbox`.
+    pub webhooks: webhooks::Inbox,
 }
 
 impl Sandbox {
@@ -130,6 +133,7 @@ impl Sandbox {
                 ),
                 &settings.public_url,
             ),
+            webhooks: webhooks::Inbox::default(),
         }
     }
 }
@@ -161,5 +165,6 @@ pub fn router<S>(sandbox: Arc<Sandbox>) -> Router<S> {
                 .merge(discord::client_router()),
         )
         .nest("/sandbox/github", github::router(sandbox.clone()))
+        .nest("/sandbox/webhooks", webhooks::router())
         .with_state(sandbox)
 }

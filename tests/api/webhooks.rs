@@ -535,3 +535,63 @@ storage_test!(an_endpoint_failing_for_five_days_is_disabled, |app| {
         metrics.text
     );
 });
+
+storage_test!(
+    the_sandbox_inbox_shows_what_arrived_and_whether_it_verified,
+    |app| {
+        let account = app.signup("Inbox Co").await;
+        let lead = app.create_lead(&account.token, "Grace Hopper").await;
+        let url = app.url("/sandbox/webhooks/inbox/crm");
+        endpoint(&app, &account, &url, Some(&["lead.updated"])).await;
+        rename(&app, &account, &lead, "Grace B. Hopper").await;
+
+        let got = wait_for(async || {
+            let list = app
+                .request(
+                    Method::GET,
+                    "/sandbox/webhooks/inbox/messages",
+                    crate::helpers::Auth::None,
+                    None,
+                )
+                .await;
+            list.body.as_array().filter(|l| !l.is_empty()).cloned()
+        })
+        .await;
+        assert_eq!(got[0]["inbox"], "crm");
+        assert_eq!(got[0]["eventType"], "lead.updated");
+        assert_eq!(got[0]["verified"], true);
+        let page = app
+            .request(
+                Method::GET,
+                "/sandbox/webhooks/inbox",
+                crate::helpers::Auth::None,
+                None,
+            )
+            .await;
+        assert!(page.text.contains("signature verified"), "{}", page.text);
+
+        // A message signed with another secret is shown as not verifying.
+        let forged = reqwest::Client::new()
+            .post(&url)
+            .header("webhook-id", "msg_forged")
+            .header(
+                "webhook-timestamp",
+                chrono::Utc::now().timestamp().to_string(),
+            )
+            .header("webhook-signature", "v1,AAAA")
+            .body(r#"{"type":"lead.updated"}"#);
+        app.send(forged, crate::helpers::Auth::None, None)
+            .await
+            .assert_status(204);
+        let list = app
+            .request(
+                Method::GET,
+                "/sandbox/webhooks/inbox/messages",
+                crate::helpers::Auth::None,
+                None,
+            )
+            .await;
+        assert_eq!(list.body[0]["webhookId"], "msg_forged");
+        assert_eq!(list.body[0]["verified"], false);
+    }
+);

@@ -93,6 +93,17 @@ pub struct DeliveryPath {
     delivery_id: Uuid,
 }
 
+/// In sandbox mode, an endpoint pointing at the sandbox's webhook inbox gives it the secret,
+/// so the inbox can show whether each message's signature verifies.
+fn tell_sandbox_inbox(state: &AppState, url: &str, secret: &str) {
+    if let Some(sandbox) = &state.sandbox
+        && let Some(name) =
+            crate::sandbox::webhooks::Inbox::name_of(&state.settings.public_url, url)
+    {
+        sandbox.webhooks.remember(&name, secret);
+    }
+}
+
 fn input(
     state: &AppState,
     url: Option<&str>,
@@ -143,6 +154,7 @@ async fn create_endpoint(
         .take()
         .ok_or_else(|| crate::error::Error::invalid("url", "is required"))?;
     let (endpoint, secret) = webhooks::create(&state, &principal, url, input).await?;
+    tell_sandbox_inbox(&state, &endpoint.url, secret.expose());
     Ok((
         StatusCode::CREATED,
         Json(EndpointWithSecret {
