@@ -4,8 +4,8 @@ use serde_json::{Value, json};
 use switchboard::entities::lead_channel;
 
 use crate::helpers::{
-    Auth, BOT_TOKEN, JsonText, TestApp,
-    discord::{connected, open_and_wait, set_bot_permissions},
+    Auth, JsonText, TestApp,
+    discord::{as_bot, connected, open_and_wait, set_bot_permissions},
     views::{Channel, Lead},
 };
 
@@ -13,15 +13,7 @@ use crate::helpers::{
 /// product, so a 429 is waited out as Discord asks, like any well-behaved client.
 async fn discord(app: &TestApp, path: &str) -> Value {
     for _ in 0..5 {
-        let reply = app
-            .send(
-                app.client
-                    .get(app.url(&format!("/sandbox/discord/api/v10/{path}")))
-                    .header("authorization", format!("Bot {BOT_TOKEN}")),
-                Auth::None,
-                None,
-            )
-            .await;
+        let reply = as_bot(app, Method::GET, path).await;
         if reply.status.as_u16() == 429 {
             let wait = reply.body["retry_after"].as_f64().unwrap_or(1.0);
             tokio::time::sleep(std::time::Duration::from_secs_f64(wait)).await;

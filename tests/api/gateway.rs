@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message as Ws;
 
 use crate::helpers::{
-    Auth, BOT_TOKEN, JsonText, TestApp,
-    discord::{LeadWithChannel, lead_with_channel},
+    BOT_TOKEN, JsonText, TestApp,
+    discord::{LeadWithChannel, as_bot, lead_with_channel},
     gateway::{
         control, gateway_status, gateway_up, inbound, inbound_contents, post_as, routing_events,
         wait_for,
@@ -25,15 +25,7 @@ type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn gateway_url(app: &TestApp) -> String {
-    let reply = app
-        .send(
-            app.client
-                .get(app.url("/sandbox/discord/api/v10/gateway/bot"))
-                .header("authorization", format!("Bot {BOT_TOKEN}")),
-            Auth::None,
-            None,
-        )
-        .await;
+    let reply = as_bot(app, Method::GET, "gateway/bot").await;
     reply.assert_status(200);
     assert_discord_schema("GatewayBotResponse", &reply.body);
     reply.body["url"].as_str().expect("url").to_owned()
@@ -110,14 +102,7 @@ async fn the_gateway_simulator_speaks_discords_protocol() {
     )
     .await;
     seeded.assert_status(201);
-    let channel = app
-        .send(
-            app.client
-                .get(app.url(&format!("/sandbox/discord/api/v10/guilds/{guild}/channels")))
-                .header("authorization", format!("Bot {BOT_TOKEN}")),
-            Auth::None,
-            None,
-        )
+    let channel = as_bot(&app, Method::GET, &format!("guilds/{guild}/channels"))
         .await
         .body[0]["id"]
         .as_str()
@@ -468,15 +453,7 @@ async fn raw_routing_event(app: &TestApp, token: &str, reason: &str) -> String {
 }
 
 async fn switchboard_channels(app: &TestApp, guild: &str) -> Vec<Value> {
-    let reply = app
-        .send(
-            app.client
-                .get(app.url(&format!("/sandbox/discord/api/v10/guilds/{guild}/channels")))
-                .header("authorization", format!("Bot {BOT_TOKEN}")),
-            Auth::None,
-            None,
-        )
-        .await;
+    let reply = as_bot(app, Method::GET, &format!("guilds/{guild}/channels")).await;
     reply.assert_status(200);
     reply.body.as_array().cloned().expect("a list of channels")
 }

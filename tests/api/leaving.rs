@@ -8,24 +8,13 @@ use serde_json::{Value, json};
 use switchboard::entities::{audit_entry, message};
 
 use crate::helpers::{
-    Auth, BOT_TOKEN, JsonText, TestApp,
-    discord::{LeadWithChannel, lead_with_channel},
+    Auth, JsonText, TestApp,
+    discord::{LeadWithChannel, as_bot, lead_with_channel},
     gateway::{control, gateway_up, post_as, routing_events, wait_for},
     views::Message,
 };
 
 const ADMINISTRATOR: u64 = 1 << 3;
-
-async fn as_bot(app: &TestApp, method: Method, path: &str) -> crate::helpers::Reply {
-    app.send(
-        app.client
-            .request(method, app.url(&format!("/sandbox/discord/api/v10/{path}")))
-            .header("authorization", format!("Bot {BOT_TOKEN}")),
-        Auth::None,
-        None,
-    )
-    .await
-}
 
 /// A server admin (a member with an ADMINISTRATOR role), who sees every channel.
 async fn server_admin(app: &TestApp, guild: &str) -> String {

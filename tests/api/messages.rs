@@ -5,24 +5,19 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Account, Auth, BOT_TOKEN, JsonText, TestApp,
-    discord::{LeadWithChannel, connected, lead_with_channel},
+    Account, Auth, JsonText, TestApp,
+    discord::{LeadWithChannel, as_bot, connected, lead_with_channel},
     views::{Channel, Lead, Message},
 };
 
 /// Messages on Discord in the channel, oldest first, without the welcome.
 async fn on_discord(app: &TestApp, channel: &str) -> Vec<Value> {
-    let reply = app
-        .send(
-            app.client
-                .get(app.url(&format!(
-                    "/sandbox/discord/api/v10/channels/{channel}/messages?limit=100"
-                )))
-                .header("authorization", format!("Bot {BOT_TOKEN}")),
-            Auth::None,
-            None,
-        )
-        .await;
+    let reply = as_bot(
+        app,
+        Method::GET,
+        &format!("channels/{channel}/messages?limit=100"),
+    )
+    .await;
     reply.assert_status(200);
     let mut messages: Vec<Value> = reply.body.as_array().cloned().expect("a list of messages");
     messages.reverse();

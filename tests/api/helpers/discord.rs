@@ -4,9 +4,21 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::{
-    Account, Auth, JsonText, TestApp, oauth,
+    Account, Auth, BOT_TOKEN, JsonText, Reply, TestApp, oauth,
     views::{Channel, Lead},
 };
+
+/// A call to the simulated Discord's REST API as the bot (`path` after `/api/v10/`).
+pub async fn as_bot(app: &TestApp, method: Method, path: &str) -> Reply {
+    app.send(
+        app.client
+            .request(method, app.url(&format!("/sandbox/discord/api/v10/{path}")))
+            .header("authorization", format!("Bot {BOT_TOKEN}")),
+        Auth::None,
+        None,
+    )
+    .await
+}
 
 /// A company with Discord connected to a fresh sandbox server, and a lead who is a member there.
 pub async fn connected(app: &TestApp) -> (Account, String, Lead) {
