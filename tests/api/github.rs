@@ -11,7 +11,7 @@ use crate::helpers::{
     gateway::{gateway_up, inbound, routing_events, wait_for},
     github::{self, REPO},
     sse::{Sse, assert_live_event_schema},
-    views::{Lead, Link, Message},
+    views::{GitHubSettings, Lead, Link, Message},
 };
 
 /// A company with Discord and GitHub connected and a lead with a channel.
@@ -101,17 +101,11 @@ storage_test!(
         assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(2));
 
         let settings = github::settings(&app, &account.token).await;
-        assert_eq!(settings["hooks"][0]["repository"], REPO);
-        assert_eq!(settings["hooks"][0]["state"], "active", "{settings}");
-        let url = settings["webhook"]["url"].text();
-        assert!(url.ends_with(&format!(
-            "/api/webhooks/github/{}",
-            settings["integrationId"].text()
-        )));
-        assert_eq!(
-            settings["webhook"]["secret"].as_str().map(str::len),
-            Some(64)
-        );
+        assert_eq!(settings.hooks[0].repository, REPO);
+        assert_eq!(settings.hooks[0].state, "active", "{settings:?}");
+        let url = &settings.webhook.url;
+        assert!(url.ends_with(&format!("/api/webhooks/github/{}", settings.integration_id)));
+        assert_eq!(settings.webhook.secret.as_deref().map(str::len), Some(64));
     }
 );
 
@@ -273,8 +267,8 @@ storage_test!(
     |app| {
         let (account, lead) = linked(&app, &[1]).await;
         let settings = github::settings(&app, &account.token).await;
-        let url = settings["webhook"]["url"].text().to_owned();
-        let secret = settings["webhook"]["secret"].text().to_owned();
+        let url = settings.webhook.url;
+        let secret = settings.webhook.secret.expect("an admin sees the secret");
         let body = github::issue_event("closed", REPO, 1, "Widget breaks on save");
         let guid = "72d3162e-cc78-11e3-81ab-4c9367dc0958";
 
@@ -314,8 +308,8 @@ storage_test!(
     |app| {
         let (account, lead) = linked(&app, &[1]).await;
         let settings = github::settings(&app, &account.token).await;
-        let url = settings["webhook"]["url"].text().to_owned();
-        let secret = settings["webhook"]["secret"].text().to_owned();
+        let url = settings.webhook.url;
+        let secret = settings.webhook.secret.expect("an admin sees the secret");
 
         let ping = github::deliver(
             &app,
@@ -407,9 +401,12 @@ storage_test!(
         let b = app.signup("Other Co").await;
         github::connect(&app, &b).await;
         let b_settings = github::settings(&app, &b.token).await;
-        let b_url = b_settings["webhook"]["url"].text().to_owned();
-        let b_secret = b_settings["webhook"]["secret"].text().to_owned();
-        assert_ne!(b_secret, a_settings["webhook"]["secret"].text());
+        let b_url = b_settings.webhook.url;
+        let b_secret = b_settings.webhook.secret.expect("an admin sees the secret");
+        assert_ne!(
+            b_secret,
+            a_settings.webhook.secret.expect("an admin sees the secret")
+        );
 
         // B's own webhook, correctly signed, reports A's issue closed: only B's links count.
         let body = github::issue_event("closed", REPO, 1, "Widget breaks on save");
@@ -418,7 +415,7 @@ storage_test!(
         through_b.assert_status(200);
         assert_eq!(through_b.body["leadsUpdated"], 0);
         // B's secret does not open A's webhook.
-        let a_url = a_settings["webhook"]["url"].text();
+        let a_url = &a_settings.webhook.url;
         github::deliver(&app, a_url, "issues", "b-2", &body, Some(&b_secret))
             .await
             .assert_problem(401, "invalid_signature");
@@ -478,8 +475,8 @@ storage_test!(polling_resolves_a_lead_when_no_webhook_arrives, |app| {
         .await
         .assert_status(201);
     let settings = github::settings(&app, &account.token).await;
-    assert_eq!(settings["hooks"][0]["state"], "failed", "{settings}");
-    assert!(settings["hooks"][0]["lastError"].is_string());
+    assert_eq!(settings.hooks[0].state, "failed", "{settings:?}");
+    assert!(settings.hooks[0].last_error.is_some());
 
     let deliveries = github::close(&app, &repo, number, false).await;
     assert!(deliveries.is_empty(), "no hook, no delivery");
@@ -545,18 +542,15 @@ storage_test!(
         app.delete(&format!("{path}/{}", first.id), &account.token)
             .await
             .assert_status(204);
-        assert_eq!(
-            github::settings(&app, &account.token).await["hooks"]
-                .as_array()
-                .map(Vec::len),
-            Some(1)
-        );
+        assert_eq!(github::settings(&app, &account.token).await.hooks.len(), 1);
         app.delete(&format!("{path}/{}", second.id), &account.token)
             .await
             .assert_status(204);
-        assert_eq!(
-            github::settings(&app, &account.token).await["hooks"],
-            json!([])
+        assert!(
+            github::settings(&app, &account.token)
+                .await
+                .hooks
+                .is_empty()
         );
         app.delete(&format!("{path}/{}", second.id), &account.token)
             .await
@@ -619,8 +613,8 @@ storage_test!(
         let member = app.signup("Member's own Co").await;
         let member_token = app.join(&owner, &member, "member").await;
         let seen = github::settings(&app, &member_token).await;
-        assert!(seen["webhook"]["secret"].is_null());
-        assert!(seen["webhook"]["url"].is_string());
+        assert!(seen.webhook.secret.is_none());
+        assert!(!seen.webhook.url.is_empty());
         app.post(
             "/api/integrations/github/webhook-secret",
             &member_token,
@@ -629,7 +623,7 @@ storage_test!(
         .await
         .assert_status(403);
 
-        let before = github::settings(&app, &owner.token).await["webhook"]["secret"].clone();
+        let before = github::settings(&app, &owner.token).await.webhook.secret;
         let rotated = app
             .post(
                 "/api/integrations/github/webhook-secret",
@@ -638,7 +632,7 @@ storage_test!(
             )
             .await;
         rotated.assert_status(200);
-        assert_ne!(rotated.body["webhook"]["secret"], before);
+        assert_ne!(rotated.json::<GitHubSettings>().webhook.secret, before);
 
         // The registered hook signs with the new secret: its delivery is accepted.
         let deliveries = github::close(&app, REPO, 1, false).await;
@@ -671,7 +665,7 @@ storage_test!(
             .await
             .assert_status(200);
         let settings = github::settings(&app, &account.token).await;
-        assert_eq!(settings["hooks"][0]["state"], "active", "{settings}");
+        assert_eq!(settings.hooks[0].state, "active", "{settings:?}");
         // The poll saw the close made while disconnected; the hook delivers the reopen.
         assert_lead(&app, &account, &lead, "resolved").await;
         assert_eq!(github::reopen(&app, REPO, 1).await.len(), 1);

@@ -22,7 +22,7 @@ use switchboard::sandbox::credentials::{GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET};
 use super::{
     Account, Auth, Reply, TestApp, oauth,
     schema::fixtures,
-    views::{Lead, Message},
+    views::{GitHubSettings, Lead, Message},
 };
 
 /// The seeded repository.
@@ -422,10 +422,10 @@ pub async fn lead_status(app: &TestApp, token: &str, lead: &Lead) -> String {
 }
 
 /// `GET /api/integrations/github`.
-pub async fn settings(app: &TestApp, token: &str) -> Value {
+pub async fn settings(app: &TestApp, token: &str) -> GitHubSettings {
     let reply = app.get("/api/integrations/github", token).await;
     reply.assert_status(200);
-    reply.body
+    reply.json()
 }
 
 /// The lead's messages of origin `github` (the status notes).

@@ -121,6 +121,36 @@ pub struct Link {
     pub url: String,
 }
 
+/// `GitHubSettings`: the company's GitHub webhook and the hooks registered
+/// (`/api/integrations/github`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GitHubSettings {
+    pub integration_id: String,
+    pub webhook: WebhookSettings,
+    pub hooks: Vec<Hook>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookSettings {
+    pub url: String,
+    /// Shown to admins only (`null` for members).
+    #[serde(deserialize_with = "nullable")]
+    pub secret: Option<String>,
+}
+
+/// `HookView`: a hook Switchboard registered (or tried to) on a linked repository.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hook {
+    pub repository: String,
+    /// `active` or `failed`.
+    pub state: String,
+    #[serde(deserialize_with = "nullable")]
+    pub last_error: Option<String>,
+}
+
 /// `RoutingEventView`: why an inbound message did or did not arrive (`/api/routing-events`).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
