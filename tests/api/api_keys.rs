@@ -1,7 +1,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::Auth;
+use crate::helpers::{Auth, JsonText};
 
 storage_test!(
     an_api_key_is_shown_once_and_authenticates_both_ways,
@@ -15,12 +15,9 @@ storage_test!(
             )
             .await;
         created.assert_status(201);
-        let secret = created.body["secret"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let secret = created.body["secret"].text().to_owned();
         assert!(secret.starts_with("sbk_"));
-        assert!(secret.starts_with(created.body["prefix"].as_str().unwrap_or("?")));
+        assert!(secret.starts_with(created.body["prefix"].text()));
         assert_eq!(created.body["role"], "member");
 
         let listed = app.get("/api/api-keys", &account.token).await;
@@ -47,14 +44,8 @@ storage_test!(a_revoked_api_key_stops_working_at_once, |app| {
     let created = app
         .post("/api/api-keys", &account.token, json!({"name": "temp"}))
         .await;
-    let secret = created.body["secret"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let path = format!(
-        "/api/api-keys/{}",
-        created.body["id"].as_str().unwrap_or_default()
-    );
+    let secret = created.body["secret"].text().to_owned();
+    let path = format!("/api/api-keys/{}", created.body["id"].text());
     app.get("/api/leads", &secret).await.assert_status(200);
     app.delete(&path, &account.token).await.assert_status(204);
     app.delete(&path, &account.token).await.assert_status(204);
@@ -82,18 +73,12 @@ storage_test!(an_api_key_never_outranks_its_creator, |app| {
         )
         .await;
     admin_key.assert_status(201);
-    let secret = admin_key.body["secret"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let secret = admin_key.body["secret"].text().to_owned();
     let member_key = app
         .post("/api/api-keys", &secret, json!({"name": "made by a key"}))
         .await;
     member_key.assert_status(201);
-    let member_secret = member_key.body["secret"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let member_secret = member_key.body["secret"].text().to_owned();
     app.post("/api/api-keys", &member_secret, json!({"name": "x"}))
         .await
         .assert_problem(403, "forbidden");
@@ -160,7 +145,10 @@ storage_test!(
             .assert_problem(401, "unauthenticated");
         }
         let listed = app.get("/api/api-keys", &owner.token).await;
-        let items = listed.body["items"].as_array().cloned().unwrap_or_default();
+        let items = listed.body["items"]
+            .as_array()
+            .cloned()
+            .expect("a list of keys");
         assert_eq!(items.len(), 2);
         assert!(
             items.iter().all(|k| k["revokedAt"].is_string()),

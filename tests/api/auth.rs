@@ -3,7 +3,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{Auth, TestApp};
+use crate::helpers::{Auth, JsonText, TestApp};
 
 storage_test!(signup_creates_an_owner_whose_token_works, |app| {
     let account = app.signup("Analytical Engines").await;
@@ -32,7 +32,7 @@ storage_test!(login_returns_a_token_and_a_session_cookie, |app| {
         .headers
         .get("set-cookie")
         .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+        .expect("a Set-Cookie header");
     assert!(cookie.starts_with("sb_session="), "{cookie}");
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
@@ -45,7 +45,7 @@ storage_test!(login_returns_a_token_and_a_session_cookie, |app| {
     me.assert_status(200);
     assert_eq!(me.body["authMethod"], "session");
     // And so does the token.
-    app.get("/api/me", reply.body["token"].as_str().unwrap_or_default())
+    app.get("/api/me", reply.body["token"].text())
         .await
         .assert_status(200);
 });
@@ -100,7 +100,7 @@ storage_test!(repeated_failed_logins_pause_login_for_that_email, |app| {
 storage_test!(logout_revokes_the_token_and_ends_the_session, |app| {
     let account = app.signup("Logout Co").await;
     let (browser, login) = app.login_browser(&account).await;
-    let token = login.body["token"].as_str().unwrap_or_default().to_owned();
+    let token = login.body["token"].text().to_owned();
     app.send(
         browser.post(app.url("/api/auth/logout")),
         Auth::Bearer(&token),

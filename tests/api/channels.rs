@@ -4,23 +4,16 @@ use serde_json::{Value, json};
 use switchboard::entities::lead_channel;
 
 use crate::helpers::{
-    Auth, BOT_TOKEN, TestApp,
-    discord::{connected, open_and_wait, set_bot_permissions},
+    Auth, JsonText, TestApp,
+    discord::{as_bot, connected, open_and_wait, set_bot_permissions},
+    views::{Channel, Lead},
 };
 
 /// A GET to the simulated Discord as the bot. The test shares the bot's rate limits with the
 /// product, so a 429 is waited out as Discord asks, like any well-behaved client.
 async fn discord(app: &TestApp, path: &str) -> Value {
     for _ in 0..5 {
-        let reply = app
-            .send(
-                app.client
-                    .get(app.url(&format!("/sandbox/discord/api/v10/{path}")))
-                    .header("authorization", format!("Bot {BOT_TOKEN}")),
-                Auth::None,
-                None,
-            )
-            .await;
+        let reply = as_bot(app, Method::GET, path).await;
         if reply.status.as_u16() == 429 {
             let wait = reply.body["retry_after"].as_f64().unwrap_or(1.0);
             tokio::time::sleep(std::time::Duration::from_secs_f64(wait)).await;
@@ -36,7 +29,7 @@ fn text_channels(channels: &Value) -> Vec<Value> {
     channels
         .as_array()
         .cloned()
-        .unwrap_or_default()
+        .expect("a list of channels")
         .into_iter()
         .filter(|c| c["type"] == 0)
         .collect()
@@ -46,11 +39,8 @@ storage_test!(
     opening_a_lead_channel_creates_a_private_welcoming_channel,
     |app| {
         let (account, guild, lead) = connected(&app).await;
-        let lead_id = lead["id"].as_str().unwrap_or_default();
-        let lead_user = lead["discordUserId"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let lead_id = lead.id.as_str();
+        let lead_user = lead.discord_user();
         let opened = app
             .post(
                 "/api/discord/channels",
@@ -59,21 +49,16 @@ storage_test!(
             )
             .await;
         opened.assert_status(201);
-        assert_eq!(opened.body["guildId"], guild.as_str());
-        assert_eq!(opened.body["isActive"], true);
-        let name = opened.body["channelName"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let opened: Channel = opened.json();
+        assert_eq!(opened.guild_id, guild);
+        assert!(opened.is_active);
+        let name = opened.channel_name.expect("a made channel has a name");
         assert!(
             name.starts_with("grace-hopper-") && name.len() <= 100,
             "{name}"
         );
 
-        let channel_id = opened.body["channelId"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let channel_id = opened.channel_id.expect("a made channel has an id");
         let channel = discord(&app, &format!("channels/{channel_id}")).await;
         assert_eq!(channel["name"], name.as_str());
         assert!(
@@ -84,7 +69,7 @@ storage_test!(
         let overwrites = channel["permission_overwrites"]
             .as_array()
             .cloned()
-            .unwrap_or_default();
+            .expect("permission_overwrites");
         let everyone = overwrites
             .iter()
             .find(|o| o["id"] == guild.as_str())
@@ -96,7 +81,7 @@ storage_test!(
         );
         let lead_overwrite = overwrites
             .iter()
-            .find(|o| o["id"] == lead_user.as_str())
+            .find(|o| o["id"] == lead_user)
             .expect("the lead's overwrite");
         assert_eq!(lead_overwrite["type"], 1);
         let allowed: u64 = lead_overwrite["allow"]
@@ -113,14 +98,7 @@ storage_test!(
             overwrites.iter().any(|o| o["id"] == bot),
             "the bot has its own overwrite"
         );
-        let category = discord(
-            &app,
-            &format!(
-                "channels/{}",
-                channel["parent_id"].as_str().unwrap_or_default()
-            ),
-        )
-        .await;
+        let category = discord(&app, &format!("channels/{}", channel["parent_id"].text())).await;
         assert_eq!(
             (category["type"].as_u64(), category["name"].as_str()),
             (Some(4), Some("Leads 1"))
@@ -138,11 +116,15 @@ storage_test!(
                 .is_some_and(|c| c.contains(&format!("<@{lead_user}>")))
         );
 
-        let lead_now = app
+        let lead_now: Lead = app
             .get(&format!("/api/leads/{lead_id}"), &account.token)
-            .await;
-        assert_eq!(lead_now.body["discordChannelId"], channel_id.as_str());
-        assert_eq!(lead_now.body["discordInviteSent"], true);
+            .await
+            .json();
+        assert_eq!(
+            lead_now.discord_channel_id.as_deref(),
+            Some(channel_id.as_str())
+        );
+        assert!(lead_now.discord_invite_sent);
         assert_eq!(
             app.get(&format!("/api/discord/channels/{lead_id}"), &account.token)
                 .await
@@ -158,7 +140,7 @@ storage_test!(
 
 storage_test!(twenty_concurrent_opens_create_one_channel, |app| {
     let (account, guild, lead) = connected(&app).await;
-    let body = json!({"leadId": lead["id"]});
+    let body = json!({"leadId": lead.id});
     let calls = (0..20).map(|_| app.post("/api/discord/channels", &account.token, body.clone()));
     let replies = futures::future::join_all(calls).await;
     let statuses: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
@@ -197,15 +179,21 @@ storage_test!(
         .await
         .assert_status(200);
         // The first attempt fails after Discord made the channel; the job's retry succeeds.
-        let opened = open_and_wait(&app, &account.token, &lead).await;
-        assert_eq!(opened["state"], "active", "{opened}");
+        let opened = open_and_wait(&app, &account.token, &lead.id).await;
+        assert_eq!(opened.state, "active", "{opened:?}");
         let on_discord = text_channels(&discord(&app, &format!("guilds/{guild}/channels")).await);
         assert_eq!(
             on_discord.len(),
             1,
             "the half-made channel was removed: {on_discord:?}"
         );
-        assert_eq!(on_discord[0]["id"], opened["channelId"]);
+        assert_eq!(
+            on_discord[0]["id"].text(),
+            opened
+                .channel_id
+                .as_deref()
+                .expect("an active channel has an id")
+        );
     }
 );
 
@@ -217,7 +205,7 @@ storage_test!(
         app.post(
             "/api/discord/channels",
             &account.token,
-            json!({"leadId": lead["id"]}),
+            json!({"leadId": lead.id}),
         )
         .await
         .assert_problem(409, "discord_not_connected");
@@ -225,7 +213,7 @@ storage_test!(
         app.post(
             "/api/discord/channels",
             &account.token,
-            json!({"leadId": other_lead["id"]}),
+            json!({"leadId": other_lead.id}),
         )
         .await
         .assert_problem(404, "lead_not_found");
@@ -237,10 +225,7 @@ storage_test!(
         .await
         .assert_invalid_field("leadId");
         app.get(
-            &format!(
-                "/api/discord/channels/{}",
-                lead["id"].as_str().unwrap_or_default()
-            ),
+            &format!("/api/discord/channels/{}", lead.id),
             &account.token,
         )
         .await
@@ -256,14 +241,14 @@ storage_test!(
             .post(
                 "/api/discord/channels",
                 &account.token,
-                json!({"leadId": lead["id"]}),
+                json!({"leadId": lead.id}),
             )
             .await;
         first.assert_status(201);
-        let category = first.body["categoryId"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let category = first
+            .json::<Channel>()
+            .category_id
+            .expect("a made channel has a category");
         // Forty-nine more lead channels in that category, as if created earlier.
         let company: switchboard::ids::CompanyId = account.company_id.parse().expect("uuid");
         for i in 0..49 {
@@ -274,10 +259,7 @@ storage_test!(
                 id: Set(uuid::Uuid::now_v7()),
                 company_id: Set(company),
                 owner_user_id: Set(None),
-                lead_id: Set(lead["id"]
-                    .as_str()
-                    .and_then(|s| s.parse().ok())
-                    .expect("uuid")),
+                lead_id: Set(lead.id.parse().expect("uuid")),
                 guild_id: Set(guild.parse().expect("snowflake")),
                 channel_id: Set(format!("9{i:018}").parse().expect("snowflake")),
                 channel_name: Set(format!("filler-{i}")),
@@ -301,11 +283,14 @@ storage_test!(
             .post(
                 "/api/discord/channels",
                 &account.token,
-                json!({"leadId": next["id"]}),
+                json!({"leadId": next.id}),
             )
             .await;
         second.assert_status(201);
-        let new_category = second.body["categoryId"].as_str().unwrap_or_default();
+        let new_category = second
+            .json::<Channel>()
+            .category_id
+            .expect("a made channel has a category");
         assert_ne!(new_category, category, "a new category once one holds 50");
         assert_eq!(
             discord(&app, &format!("channels/{new_category}")).await["name"],
@@ -322,13 +307,14 @@ storage_test!(
         .await
         .assert_status(201);
         let last = app.create_lead(&account.token, "No Room").await;
-        let refused = open_and_wait(&app, &account.token, &last).await;
-        assert_eq!(refused["state"], "failed", "{refused}");
+        let refused = open_and_wait(&app, &account.token, &last.id).await;
+        assert_eq!(refused.state, "failed", "{refused:?}");
         assert!(
-            refused["lastError"]
-                .as_str()
+            refused
+                .last_error
+                .as_deref()
                 .is_some_and(|e| e.starts_with("guild_channel_limit")),
-            "{refused}"
+            "{refused:?}"
         );
         let integrations = app.get("/api/integrations", &account.token).await;
         assert_eq!(
@@ -340,7 +326,7 @@ storage_test!(
 
 storage_test!(archiving_keeps_history_and_stops_the_lead_writing, |app| {
     let (account, _, lead) = connected(&app).await;
-    let lead_id = lead["id"].as_str().unwrap_or_default();
+    let lead_id = lead.id.as_str();
     let opened = app
         .post(
             "/api/discord/channels",
@@ -348,19 +334,19 @@ storage_test!(archiving_keeps_history_and_stops_the_lead_writing, |app| {
             json!({"leadId": lead_id}),
         )
         .await;
-    let channel_id = opened.body["channelId"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let channel_id = opened
+        .json::<Channel>()
+        .channel_id
+        .expect("a made channel has an id");
     let path = format!("/api/discord/channels/{lead_id}/archive");
     let archived = app.post(&path, &account.token, json!({})).await;
     archived.assert_status(200);
-    assert_eq!(archived.body["isActive"], false);
+    assert!(!archived.json::<Channel>().is_active);
     app.post(&path, &account.token, json!({}))
         .await
         .assert_status(200);
     let channel = discord(&app, &format!("channels/{channel_id}")).await;
-    let lead_user = lead["discordUserId"].as_str().unwrap_or_default();
+    let lead_user = lead.discord_user();
     let overwrite = channel["permission_overwrites"]
         .as_array()
         .and_then(|o| o.iter().find(|o| o["id"] == lead_user).cloned())
@@ -415,21 +401,23 @@ storage_test!(
             };
             app.post("/api/leads", &account.token, body)
         };
-        let second = mk("Second DM lead", Some("175928847299117063")).await.body;
-        let closed = mk("Closed lead", Some("175928847299117064")).await.body;
+        let second: Lead = mk("Second DM lead", Some("175928847299117063"))
+            .await
+            .json();
+        let closed: Lead = mk("Closed lead", Some("175928847299117064")).await.json();
         app.patch(
-            &format!("/api/leads/{}", closed["id"].as_str().unwrap_or_default()),
+            &format!("/api/leads/{}", closed.id),
             &account.token,
             json!({"status": "closed"}),
         )
         .await
         .assert_status(200);
         mk("No Discord", None).await.assert_status(201);
-        let with_channel = mk("Has a channel", Some("175928847299117065")).await.body;
+        let with_channel: Lead = mk("Has a channel", Some("175928847299117065")).await.json();
         app.post(
             "/api/discord/channels",
             &account.token,
-            json!({"leadId": with_channel["id"]}),
+            json!({"leadId": with_channel.id}),
         )
         .await
         .assert_status(201);
@@ -489,10 +477,7 @@ storage_test!(
         for lead in [&first, &second] {
             let got = app
                 .get(
-                    &format!(
-                        "/api/discord/channels/{}",
-                        lead["id"].as_str().unwrap_or_default()
-                    ),
+                    &format!("/api/discord/channels/{}", lead.id),
                     &account.token,
                 )
                 .await;
@@ -500,10 +485,7 @@ storage_test!(
         }
         let closed_channel = app
             .get(
-                &format!(
-                    "/api/discord/channels/{}",
-                    closed["id"].as_str().unwrap_or_default()
-                ),
+                &format!("/api/discord/channels/{}", closed.id),
                 &account.token,
             )
             .await;
@@ -528,13 +510,12 @@ storage_test!(
         )
         .await
         .assert_status(204);
-        let mut leads = vec![first["id"].as_str().unwrap_or_default().to_owned()];
+        let mut leads = vec![first.id];
         for i in 1..100 {
             leads.push(
-                app.create_lead(&account.token, &format!("Lead {i}")).await["id"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
+                app.create_lead(&account.token, &format!("Lead {i}"))
+                    .await
+                    .id,
             );
         }
         let opens = leads.iter().map(|id| {
@@ -557,8 +538,8 @@ storage_test!(
             failures.first()
         );
         for id in &leads {
-            let made = open_and_wait(&app, &account.token, &json!({"id": id})).await;
-            assert_eq!(made["state"], "active", "{made}");
+            let made = open_and_wait(&app, &account.token, id).await;
+            assert_eq!(made.state, "active", "{made:?}");
         }
         let stats = app
             .request(Method::GET, "/sandbox/discord/stats", Auth::None, None)
@@ -572,7 +553,7 @@ storage_test!(
         let categories: Vec<Value> = channels
             .as_array()
             .cloned()
-            .unwrap_or_default()
+            .expect("a list of channels")
             .into_iter()
             .filter(|c| c["type"] == 4)
             .collect();
@@ -608,7 +589,7 @@ storage_test!(
             app.post(
                 "/api/discord/channels",
                 &account.token,
-                json!({"leadId": lead["id"]}),
+                json!({"leadId": lead.id}),
             )
         });
         let replies = futures::future::join_all(opens).await;
@@ -625,8 +606,8 @@ storage_test!(
             "queued ones say so"
         );
         for lead in &leads {
-            let made = open_and_wait(&app, &account.token, lead).await;
-            assert_eq!(made["state"], "active", "{made}");
+            let made = open_and_wait(&app, &account.token, &lead.id).await;
+            assert_eq!(made.state, "active", "{made:?}");
         }
         let elapsed = started.elapsed();
         // 62 creations (60 channels, 2 categories) at 10 per 10 s: the last can start at 60 s.
@@ -643,7 +624,7 @@ storage_test!(
         let mut per_category = std::collections::BTreeMap::new();
         for c in text_channels(&channels) {
             *per_category
-                .entry(c["parent_id"].as_str().unwrap_or_default().to_owned())
+                .entry(c["parent_id"].text().to_owned())
                 .or_insert(0) += 1;
         }
         let mut sizes: Vec<i32> = per_category.values().copied().collect();
@@ -654,7 +635,7 @@ storage_test!(
 
 storage_test!(a_failed_channel_says_why_and_can_be_retried, |app| {
     let (account, guild, lead) = connected(&app).await;
-    let lead_id = lead["id"].as_str().unwrap_or_default().to_owned();
+    let lead_id = lead.id.as_str();
     let retry = format!("/api/discord/channels/{lead_id}/retry");
     app.post(&retry, &account.token, json!({}))
         .await
@@ -663,15 +644,16 @@ storage_test!(a_failed_channel_says_why_and_can_be_retried, |app| {
     // A server admin took Manage Channels from the bot: Discord refuses, and retrying cannot
     // help until that changes.
     set_bot_permissions(&app, &guild, 268_553_232 & !(1 << 4)).await;
-    let failed = open_and_wait(&app, &account.token, &lead).await;
-    assert_eq!(failed["state"], "failed", "{failed}");
+    let failed = open_and_wait(&app, &account.token, lead_id).await;
+    assert_eq!(failed.state, "failed", "{failed:?}");
     assert!(
-        failed["lastError"]
-            .as_str()
+        failed
+            .last_error
+            .as_deref()
             .is_some_and(|e| e.starts_with("discord_missing_permissions")),
-        "{failed}"
+        "{failed:?}"
     );
-    assert_eq!(failed["channelId"], Value::Null);
+    assert_eq!(failed.channel_id, None);
     let shown = app
         .get(&format!("/api/discord/channels/{lead_id}"), &account.token)
         .await;
@@ -689,8 +671,8 @@ storage_test!(a_failed_channel_says_why_and_can_be_retried, |app| {
     app.post(&format!("/api/jobs/{job}/retry"), &account.token, json!({}))
         .await
         .assert_status(200);
-    let made = open_and_wait(&app, &account.token, &lead).await;
-    assert_eq!(made["state"], "active", "{made}");
+    let made = open_and_wait(&app, &account.token, lead_id).await;
+    assert_eq!(made.state, "active", "{made:?}");
     app.post(&retry, &account.token, json!({}))
         .await
         .assert_status(200);
@@ -698,15 +680,12 @@ storage_test!(a_failed_channel_says_why_and_can_be_retried, |app| {
     // Another lead, failed, retried through its own endpoint.
     set_bot_permissions(&app, &guild, 268_553_232 & !(1 << 4)).await;
     let second = app.create_lead(&account.token, "Second").await;
-    let failed = open_and_wait(&app, &account.token, &second).await;
-    assert_eq!(failed["state"], "failed", "{failed}");
+    let failed = open_and_wait(&app, &account.token, &second.id).await;
+    assert_eq!(failed.state, "failed", "{failed:?}");
     set_bot_permissions(&app, &guild, 268_553_232).await;
     let retried = app
         .post(
-            &format!(
-                "/api/discord/channels/{}/retry",
-                second["id"].as_str().unwrap_or_default()
-            ),
+            &format!("/api/discord/channels/{}/retry", second.id),
             &account.token,
             json!({}),
         )
@@ -716,8 +695,8 @@ storage_test!(a_failed_channel_says_why_and_can_be_retried, |app| {
         "{}",
         retried.text
     );
-    let made = open_and_wait(&app, &account.token, &second).await;
-    assert_eq!(made["state"], "active", "{made}");
+    let made = open_and_wait(&app, &account.token, &second.id).await;
+    assert_eq!(made.state, "active", "{made:?}");
 });
 
 #[tokio::test]
@@ -739,11 +718,7 @@ async fn two_replicas_asked_at_once_make_one_channel_per_lead() {
     for lead in &leads {
         for replica in [&app, &other] {
             for _ in 0..3 {
-                asks.push(replica.post(
-                    "/api/discord/channels",
-                    token,
-                    json!({"leadId": lead["id"]}),
-                ));
+                asks.push(replica.post("/api/discord/channels", token, json!({"leadId": lead.id})));
             }
         }
     }
@@ -756,8 +731,8 @@ async fn two_replicas_asked_at_once_make_one_channel_per_lead() {
         replies.iter().map(|r| r.status).collect::<Vec<_>>()
     );
     for lead in &leads {
-        let made = open_and_wait(&other, &account.token, lead).await;
-        assert_eq!(made["state"], "active", "{made}");
+        let made = open_and_wait(&other, &account.token, &lead.id).await;
+        assert_eq!(made.state, "active", "{made:?}");
     }
     let all = discord(&app, &format!("guilds/{guild}/channels")).await;
     let channels = text_channels(&all);

@@ -180,10 +180,7 @@ async fn migrate_dm_leads_runs_against_a_running_server() {
     );
     let channel = app
         .get(
-            &format!(
-                "/api/discord/channels/{}",
-                lead["id"].as_str().unwrap_or_default()
-            ),
+            &format!("/api/discord/channels/{}", lead.id),
             &account.token,
         )
         .await;

@@ -4,7 +4,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::helpers::{
-    TestApp,
+    JsonText, TestApp,
     sse::{Sse, SseEvent, assert_live_event_schema},
 };
 
@@ -15,7 +15,7 @@ storage_test!(
     |app| {
         let account = app.signup("Stream Co").await;
         let lead = app.create_lead(&account.token, "Ada").await;
-        let lead_id = lead["id"].as_str().expect("id").to_owned();
+        let lead_id = lead.id;
         let mut stream = Sse::open(&app, "/api/events", &account.token, None).await;
 
         let patch = |n: usize| json!({ "name": format!("Ada {n}") });
@@ -46,7 +46,7 @@ storage_test!(
         let missed = resumed.take(4, WAIT).await;
         let names: Vec<&str> = missed
             .iter()
-            .map(|e| e.data["data"]["name"].as_str().unwrap_or_default())
+            .map(|e| e.data["data"]["name"].text())
             .collect();
         assert_eq!(names, ["Ada 3", "Ada 4", "Ada 5", "Ada 6"]);
         assert_eq!(missed[0].id, last + 1);
@@ -72,8 +72,7 @@ storage_test!(
         let b = app.signup("B Co").await;
         let ada = app.create_lead(&a.token, "Ada").await;
         let bob = app.create_lead(&a.token, "Bob").await;
-        let ada_id = ada["id"].as_str().expect("id").to_owned();
-        let bob_id = bob["id"].as_str().expect("id").to_owned();
+        let (ada_id, bob_id) = (ada.id, bob.id);
         let mut ada_stream =
             Sse::open(&app, &format!("/api/leads/{ada_id}/events"), &a.token, None).await;
         let mut b_stream = Sse::open(&app, "/api/events", &b.token, None).await;
@@ -98,7 +97,7 @@ storage_test!(
         let events = ada_stream.take(2, WAIT).await;
         let names: Vec<&str> = events
             .iter()
-            .map(|e| e.data["data"]["name"].as_str().unwrap_or_default())
+            .map(|e| e.data["data"]["name"].text())
             .collect();
         assert_eq!(names, ["Ada 1", "Ada 2"]);
         assert!(ada_stream.next(Duration::from_millis(300)).await.is_none());
@@ -174,7 +173,7 @@ storage_test!(
         let mut leads = Vec::new();
         for n in 0..8 {
             let lead = app.create_lead(&account.token, &format!("Lead {n}")).await;
-            leads.push(lead["id"].as_str().expect("id").to_owned());
+            leads.push(lead.id);
         }
         let mut stream = Sse::open(&app, "/api/events", &account.token, None).await;
         rename_concurrently(&[&app], &account.token, &leads, 60).await;
@@ -193,7 +192,7 @@ storage_test!(
 
         let account = app.signup("Crash Co").await;
         let lead = app.create_lead(&account.token, "Ada").await;
-        let lead_id: uuid::Uuid = lead["id"].as_str().expect("id").parse().expect("uuid");
+        let lead_id: uuid::Uuid = lead.id.parse().expect("uuid");
         let company_id: switchboard::ids::CompanyId = account.company_id.parse().expect("uuid");
         let mut stream = Sse::open(&app, "/api/events", &account.token, None).await;
 
@@ -237,7 +236,7 @@ async fn two_replicas_never_give_one_event_two_ids() {
     let mut leads = Vec::new();
     for n in 0..8 {
         let lead = app.create_lead(&account.token, &format!("Lead {n}")).await;
-        leads.push(lead["id"].as_str().expect("id").to_owned());
+        leads.push(lead.id);
     }
     let mut stream = Sse::open(&app, "/api/events", &account.token, None).await;
     rename_concurrently(&[&app, &replica], &account.token, &leads, 60).await;

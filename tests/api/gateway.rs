@@ -8,10 +8,15 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message as Ws;
 
 use crate::helpers::{
-    Account, Auth, BOT_TOKEN, TestApp,
-    gateway::{control, gateway_up, inbound, inbound_contents, post_as, routing_events, wait_for},
+    BOT_TOKEN, JsonText, TestApp,
+    discord::{LeadWithChannel, as_bot, lead_with_channel},
+    gateway::{
+        control, gateway_status, gateway_up, inbound, inbound_contents, post_as, routing_events,
+        wait_for,
+    },
     schema::assert_discord_schema,
     sse::Sse,
+    views::{Channel, Lead},
 };
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -20,15 +25,7 @@ type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn gateway_url(app: &TestApp) -> String {
-    let reply = app
-        .send(
-            app.client
-                .get(app.url("/sandbox/discord/api/v10/gateway/bot"))
-                .header("authorization", format!("Bot {BOT_TOKEN}")),
-            Auth::None,
-            None,
-        )
-        .await;
+    let reply = as_bot(app, Method::GET, "gateway/bot").await;
     reply.assert_status(200);
     assert_discord_schema("GatewayBotResponse", &reply.body);
     reply.body["url"].as_str().expect("url").to_owned()
@@ -105,14 +102,7 @@ async fn the_gateway_simulator_speaks_discords_protocol() {
     )
     .await;
     seeded.assert_status(201);
-    let channel = app
-        .send(
-            app.client
-                .get(app.url(&format!("/sandbox/discord/api/v10/guilds/{guild}/channels")))
-                .header("authorization", format!("Bot {BOT_TOKEN}")),
-            Auth::None,
-            None,
-        )
+    let channel = as_bot(&app, Method::GET, &format!("guilds/{guild}/channels"))
         .await
         .body[0]["id"]
         .as_str()
@@ -239,17 +229,14 @@ async fn the_gateway_simulator_speaks_discords_protocol() {
     );
 }
 
-/// A company with Discord connected, a lead with an open channel: (account, guild, lead,
-/// channel, the lead's Discord user id).
-async fn lead_with_channel(app: &TestApp) -> (Account, String, Value, String, String) {
-    let (account, guild, lead, channel) = crate::helpers::discord::lead_with_channel(app).await;
-    let user = lead["discordUserId"].as_str().expect("user").to_owned();
-    (account, guild, lead, channel, user)
-}
-
 gateway_test!(a_lead_reply_reaches_its_lead_and_an_open_stream, |app| {
-    let (account, _guild, lead, channel, user) = lead_with_channel(&app).await;
-    let lead_id = lead["id"].as_str().expect("id").to_owned();
+    let LeadWithChannel {
+        account,
+        guild,
+        lead,
+        channel,
+    } = lead_with_channel(&app).await;
+    let (lead_id, user) = (lead.id.as_str(), lead.discord_user());
     gateway_up(&app).await;
     let mut stream = Sse::open(&app, "/api/events", &account.token, None).await;
     let mut lead_stream = Sse::open(
@@ -260,7 +247,7 @@ gateway_test!(a_lead_reply_reaches_its_lead_and_an_open_stream, |app| {
     )
     .await;
 
-    let posted = post_as(&app, &channel, &user, "Hi! Question about my order").await;
+    let posted = post_as(&app, &channel, user, "Hi! Question about my order").await;
     let mut kinds = Vec::new();
     let created = loop {
         let event = stream.next(WAIT).await.expect("an event arrives");
@@ -270,7 +257,7 @@ gateway_test!(a_lead_reply_reaches_its_lead_and_an_open_stream, |app| {
         }
     };
     crate::helpers::sse::assert_live_event_schema(&app, &created).await;
-    assert_eq!(created.data["leadId"], lead_id.as_str());
+    assert_eq!(created.data["leadId"], lead_id);
     let message = &created.data["data"];
     assert_eq!(message["direction"], "inbound");
     assert_eq!(message["state"], "received");
@@ -288,18 +275,20 @@ gateway_test!(a_lead_reply_reaches_its_lead_and_an_open_stream, |app| {
 
     let stored = inbound(&app, &account, &lead).await;
     assert_eq!(stored.len(), 1);
-    let lead_now = app
+    let lead_now: Lead = app
         .get(&format!("/api/leads/{lead_id}"), &account.token)
-        .await;
-    assert!(lead_now.body["lastContactAt"].is_string());
-    let channel_now = app
+        .await
+        .json();
+    assert!(lead_now.last_contact_at.is_some());
+    let channel_now: Channel = app
         .get(&format!("/api/discord/channels/{lead_id}"), &account.token)
-        .await;
-    assert_eq!(channel_now.body["messageCount"], 1);
+        .await
+        .json();
+    assert_eq!(channel_now.message_count, 1);
     let routed = routing_events(&app, &account, "&decision=routed").await;
     assert_eq!(routed.len(), 1);
-    assert_eq!(routed[0]["leadId"], lead_id.as_str());
-    assert_eq!(routed[0]["path"]["guildId"], _guild.as_str());
+    assert_eq!(routed[0].lead_id.as_deref(), Some(lead_id));
+    assert_eq!(routed[0].path["guildId"], guild.as_str());
 
     // Another company sees none of it.
     let other = app.signup("Other Co").await;
@@ -309,7 +298,13 @@ gateway_test!(a_lead_reply_reaches_its_lead_and_an_open_stream, |app| {
 gateway_test!(
     messages_that_cannot_be_placed_are_recorded_with_why_and_not_stored,
     |app| {
-        let (account, guild, lead, _channel, user) = lead_with_channel(&app).await;
+        let LeadWithChannel {
+            account,
+            guild,
+            lead,
+            ..
+        } = lead_with_channel(&app).await;
+        let user = lead.discord_user();
         gateway_up(&app).await;
 
         // The bot's own message (a CRM send) comes back through the gateway as an echo.
@@ -317,14 +312,11 @@ gateway_test!(
             .post(
                 "/api/discord/send-message",
                 &account.token,
-                json!({"leadId": lead["id"], "content": "Hello from the team"}),
+                json!({"leadId": lead.id, "content": "Hello from the team"}),
             )
             .await;
         sent.assert_status(201);
-        let echo_id = sent.body["discordMessageId"]
-            .as_str()
-            .expect("sent")
-            .to_owned();
+        let echo_id = sent.body["discordMessageId"].text().to_owned();
 
         // A channel in the company's server that is no lead's.
         control(
@@ -340,12 +332,17 @@ gateway_test!(
             .into_iter()
             .find(|c| c["name"].as_str().is_some_and(|n| n.starts_with("seeded")))
             .expect("seeded channel");
-        let unmapped_id = unmapped["id"].as_str().expect("id").to_owned();
-        let stray = post_as(&app, &unmapped_id, &user, "anyone there?").await;
+        let unmapped_id = unmapped["id"].text().to_owned();
+        let stray = post_as(&app, &unmapped_id, user, "anyone there?").await;
 
         // Company B's lead channel, claimed by a message in company A's server.
-        let (b_account, _b_guild, _b_lead, b_channel, b_user) = lead_with_channel(&app).await;
-        let mut forged = post_as(&app, &b_channel, &b_user, "placeholder").await;
+        let LeadWithChannel {
+            account: b_account,
+            lead: b_lead,
+            channel: b_channel,
+            ..
+        } = lead_with_channel(&app).await;
+        let mut forged = post_as(&app, &b_channel, b_lead.discord_user(), "placeholder").await;
         // The real one was routed to B; forge a new message id in A's guild with B's channel.
         forged["id"] = json!("1300000000000000999");
         forged["content"] = json!("spoofed");
@@ -361,42 +358,46 @@ gateway_test!(
 
         let events = wait_for(async || {
             let events = routing_events(&app, &account, "").await;
-            (events.iter().any(|e| e["reason"] == "tenant_mismatch")
-                && events.iter().any(|e| e["reason"] == "unknown_channel")
-                && events.iter().any(|e| e["reason"] == "own_bot"))
-            .then_some(events)
+            let has = |reason| events.iter().any(|e| e.reason.as_deref() == Some(reason));
+            (has("tenant_mismatch") && has("unknown_channel") && has("own_bot")).then_some(events)
         })
         .await;
         let find = |reason: &str| {
             events
                 .iter()
-                .find(|e| e["reason"] == reason)
+                .find(|e| e.reason.as_deref() == Some(reason))
                 .cloned()
                 .expect(reason)
         };
-        assert_eq!(find("own_bot")["decision"], "ignored");
-        assert_eq!(find("own_bot")["discordMessageId"], echo_id.as_str());
-        assert_eq!(find("unknown_channel")["decision"], "rejected");
-        assert_eq!(find("unknown_channel")["discordMessageId"], stray["id"]);
+        assert_eq!(find("own_bot").decision, "ignored");
+        assert_eq!(
+            find("own_bot").discord_message_id.as_deref(),
+            Some(echo_id.as_str())
+        );
+        assert_eq!(find("unknown_channel").decision, "rejected");
+        assert_eq!(
+            find("unknown_channel").discord_message_id.as_deref(),
+            Some(stray["id"].text())
+        );
         let spoof = find("tenant_mismatch");
-        assert_eq!(spoof["decision"], "rejected");
-        assert_eq!(spoof["channelId"], b_channel.as_str());
+        assert_eq!(spoof.decision, "rejected");
+        assert_eq!(spoof.channel_id.as_deref(), Some(b_channel.as_str()));
         // A sees that the channel is another company's, never whose or which lead's.
-        assert_eq!(spoof["path"]["channelOwner"], "another_company", "{spoof}");
-        let seen = spoof.to_string();
+        assert_eq!(spoof.path["channelOwner"], "another_company", "{spoof:?}");
+        // The event as served, every field of it (not only those read above).
+        let seen = raw_routing_event(&app, &account.token, "tenant_mismatch").await;
         assert!(
-            !seen.contains(b_account.company_id.as_str())
-                && !seen.contains(_b_lead["id"].as_str().unwrap_or("?")),
+            !seen.contains(b_account.company_id.as_str()) && !seen.contains(b_lead.id.as_str()),
             "B's ids leak into A's routing event: {seen}"
         );
 
         // Nothing of it was stored, for A or for B: B has only its lead's real message.
         assert!(inbound(&app, &account, &lead).await.is_empty());
         let b_contents = async || -> Vec<String> {
-            inbound(&app, &b_account, &_b_lead)
+            inbound(&app, &b_account, &b_lead)
                 .await
-                .iter()
-                .filter_map(|m| m["content"].as_str().map(str::to_owned))
+                .into_iter()
+                .map(|m| m.content)
                 .collect()
         };
         wait_for(async || (!b_contents().await.is_empty()).then_some(())).await;
@@ -409,7 +410,7 @@ gateway_test!(
             routing_events(&app, &account, "&decision=rejected")
                 .await
                 .iter()
-                .all(|e| e["decision"] == "rejected")
+                .all(|e| e.decision == "rejected")
         );
         app.get("/api/routing-events?decision=maybe", &account.token)
             .await
@@ -436,29 +437,37 @@ gateway_test!(
             (!found.is_empty()).then_some(found)
         })
         .await;
-        assert_eq!(from_dm[0]["content"], "via DM");
+        assert_eq!(from_dm[0].content, "via DM");
     }
 );
 
+/// The first of the company's routing events with this reason, as the API serves it.
+async fn raw_routing_event(app: &TestApp, token: &str, reason: &str) -> String {
+    let reply = app.get("/api/routing-events?limit=100", token).await;
+    reply.assert_status(200);
+    reply.body["items"]
+        .as_array()
+        .and_then(|events| events.iter().find(|e| e["reason"] == reason))
+        .unwrap_or_else(|| panic!("a {reason} event in {}", reply.text))
+        .to_string()
+}
+
 async fn switchboard_channels(app: &TestApp, guild: &str) -> Vec<Value> {
-    app.send(
-        app.client
-            .get(app.url(&format!("/sandbox/discord/api/v10/guilds/{guild}/channels")))
-            .header("authorization", format!("Bot {BOT_TOKEN}")),
-        Auth::None,
-        None,
-    )
-    .await
-    .body
-    .as_array()
-    .cloned()
-    .unwrap_or_default()
+    let reply = as_bot(app, Method::GET, &format!("guilds/{guild}/channels")).await;
+    reply.assert_status(200);
+    reply.body.as_array().cloned().expect("a list of channels")
 }
 
 gateway_test!(
     replies_posted_while_the_gateway_is_down_are_stored_once_after_catch_up,
     |app| {
-        let (account, _guild, lead, channel, user) = lead_with_channel(&app).await;
+        let LeadWithChannel {
+            account,
+            lead,
+            channel,
+            ..
+        } = lead_with_channel(&app).await;
+        let user = lead.discord_user();
         let before = gateway_up(&app).await;
 
         // A short drop is resumed: the missed event is replayed, no new IDENTIFY.
@@ -470,11 +479,11 @@ gateway_test!(
         )
         .await
         .assert_status(200);
-        post_as(&app, &channel, &user, "during a blip").await;
+        post_as(&app, &channel, user, "during a blip").await;
         wait_for(async || (inbound(&app, &account, &lead).await.len() == 1).then_some(())).await;
-        let after = app.get("/sandbox/discord/gateway/status", "").await.body;
-        assert_eq!(after["identifies"], before["identifies"]);
-        assert!(after["resumes"].as_u64() > before["resumes"].as_u64());
+        let after = gateway_status(&app).await;
+        assert_eq!(after.identifies, before.identifies);
+        assert!(after.resumes > before.resumes);
 
         // A long outage: the session is lost and the gateway refused for a while, so nothing is
         // replayed; 100 replies arrive meanwhile and catch-up must find them all.
@@ -487,7 +496,7 @@ gateway_test!(
         .await
         .assert_status(200);
         for n in 0..100 {
-            post_as(&app, &channel, &user, &format!("reply {n}")).await;
+            post_as(&app, &channel, user, &format!("reply {n}")).await;
         }
         wait_for(async || (inbound_contents(&app).await.len() >= 101).then_some(())).await;
         // Exactly once each: no more arrive, and every content is there once.
@@ -497,16 +506,14 @@ gateway_test!(
         contents.sort();
         contents.dedup();
         assert_eq!(contents.len(), 101);
-        let channel_row = app
+        let channel_row: Channel = app
             .get(
-                &format!(
-                    "/api/discord/channels/{}",
-                    lead["id"].as_str().unwrap_or_default()
-                ),
+                &format!("/api/discord/channels/{}", lead.id),
                 &account.token,
             )
-            .await;
-        assert_eq!(channel_row.body["messageCount"], 101);
+            .await
+            .json();
+        assert_eq!(channel_row.message_count, 101);
 
         // The catch-up that found them wrote its sync log.
         let logs: Vec<(i64, i64)> = {
@@ -544,8 +551,13 @@ async fn stored_on_gateway(app: &TestApp) -> usize {
 gateway_test!(
     deleted_channels_and_lost_servers_show_up_in_channels_and_health,
     |app| {
-        let (account, guild, lead, channel, _user) = lead_with_channel(&app).await;
-        let lead_id = lead["id"].as_str().expect("id").to_owned();
+        let LeadWithChannel {
+            account,
+            guild,
+            lead,
+            channel,
+        } = lead_with_channel(&app).await;
+        let lead_id = lead.id.as_str();
         gateway_up(&app).await;
         let mut stream = Sse::open(
             &app,
@@ -566,10 +578,11 @@ gateway_test!(
         .assert_status(204);
         let archived = stream.next(WAIT).await.expect("channel.archived");
         assert_eq!(archived.kind, "channel.archived");
-        let row = app
+        let row: Channel = app
             .get(&format!("/api/discord/channels/{lead_id}"), &account.token)
-            .await;
-        assert_eq!(row.body["isActive"], false);
+            .await
+            .json();
+        assert!(!row.is_active);
         let audit = app
             .get("/api/audit-log?action=channel.deleted", &account.token)
             .await;
@@ -579,11 +592,9 @@ gateway_test!(
             let list = app.get("/api/integrations", &account.token).await;
             list.body["items"]
                 .as_array()
-                .into_iter()
-                .flatten()
-                .find(|i| i["provider"] == "discord")
-                .map(|i| i["health"].as_str().unwrap_or_default().to_owned())
-                .unwrap_or_default()
+                .and_then(|items| items.iter().find(|i| i["provider"] == "discord"))
+                .map(|i| i["health"].text().to_owned())
+                .unwrap_or_else(|| panic!("the Discord integration in {}", list.text))
         };
         // An outage: degraded, then healthy again when the guild is back.
         control(
@@ -617,7 +628,8 @@ gateway_test!(
         let gone = routing_events(&app, &account, "").await;
         assert!(
             gone.iter()
-                .any(|e| e["eventType"] == "GUILD_DELETE" && e["reason"] == "bot_removed")
+                .any(|e| e.event_type == "GUILD_DELETE"
+                    && e.reason.as_deref() == Some("bot_removed"))
         );
     }
 );
@@ -633,15 +645,10 @@ async fn one_replica_runs_the_gateway_at_a_time() {
     gateway_up(&app).await;
     let replica = app.second_replica().await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let status = app.get("/sandbox/discord/gateway/status", "").await.body;
-    let connected = status["sessions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|s| s["connected"] == true)
-        .count();
-    assert_eq!(connected, 1, "{status}");
-    assert_eq!(status["identifies"], 1);
+    let status = gateway_status(&app).await;
+    let connected = status.sessions.iter().filter(|s| s.connected).count();
+    assert_eq!(connected, 1, "{status:?}");
+    assert_eq!(status.identifies, 1);
     drop(replica);
 }
 
@@ -650,7 +657,13 @@ async fn one_replica_runs_the_gateway_at_a_time() {
 gateway_test!(
     a_person_posts_as_the_lead_from_the_sandbox_chat_page,
     |app| {
-        let (account, guild, lead, channel, user) = lead_with_channel(&app).await;
+        let LeadWithChannel {
+            account,
+            guild,
+            lead,
+            channel,
+        } = lead_with_channel(&app).await;
+        let user = lead.discord_user();
         gateway_up(&app).await;
         let browser = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -695,10 +708,7 @@ gateway_test!(
 
         let posted = browser
             .post(&page_url)
-            .form(&[
-                ("authorId", user.as_str()),
-                ("content", "Hi <b>there</b> & thanks"),
-            ])
+            .form(&[("authorId", user), ("content", "Hi <b>there</b> & thanks")])
             .send()
             .await
             .expect("post");
@@ -713,7 +723,7 @@ gateway_test!(
         })
         .await;
         assert_eq!(stored.len(), 1);
-        assert_eq!(stored[0]["content"], "Hi <b>there</b> & thanks");
+        assert_eq!(stored[0].content, "Hi <b>there</b> & thanks");
         assert!(
             page()
                 .await
@@ -723,7 +733,7 @@ gateway_test!(
         // Refused posts change nothing and say why.
         let before = on_discord();
         for (author, content, why) in [
-            (user.as_str(), "   ", "between 1 and 2000"),
+            (user, "   ", "between 1 and 2000"),
             ("12345", "Hello", "Unknown Member"),
         ] {
             let refused = browser

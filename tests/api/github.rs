@@ -3,25 +3,31 @@
 //! status notes in the lead's channel, and tenancy.
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers::{
     Account, Auth, JsonText, TestApp,
-    discord::{connected, lead_with_channel},
+    discord::{LeadWithChannel, connected, lead_with_channel},
     gateway::{gateway_up, inbound, routing_events, wait_for},
     github::{self, REPO},
     sse::{Sse, assert_live_event_schema},
+    views::{GitHubSettings, Lead, Link, Message},
 };
 
 /// A company with Discord and GitHub connected and a lead with a channel.
-async fn ready(app: &TestApp) -> (Account, Value, String) {
-    let (account, _guild, lead, channel) = lead_with_channel(app).await;
+async fn ready(app: &TestApp) -> (Account, Lead, String) {
+    let LeadWithChannel {
+        account,
+        lead,
+        channel,
+        ..
+    } = lead_with_channel(app).await;
     github::connect(app, &account).await;
     (account, lead, channel)
 }
 
 /// A company ready for GitHub, with these issues of the seeded repository linked to its lead.
-async fn linked(app: &TestApp, numbers: &[u64]) -> (Account, Value) {
+async fn linked(app: &TestApp, numbers: &[u64]) -> (Account, Lead) {
     let (account, lead, _) = ready(app).await;
     for number in numbers {
         github::link(app, &account.token, &lead, &format!("{REPO}#{number}"))
@@ -31,13 +37,13 @@ async fn linked(app: &TestApp, numbers: &[u64]) -> (Account, Value) {
     (account, lead)
 }
 
-async fn assert_lead(app: &TestApp, account: &Account, lead: &Value, status: &str) {
+async fn assert_lead(app: &TestApp, account: &Account, lead: &Lead, status: &str) {
     assert_eq!(github::lead_status(app, &account.token, lead).await, status);
 }
 
 /// Asserts that one of the notes ends with `ending`.
-fn assert_note_ending(notes: &[Value], ending: &str) {
-    let contents: Vec<&str> = notes.iter().filter_map(|n| n["content"].as_str()).collect();
+fn assert_note_ending(notes: &[Message], ending: &str) {
+    let contents: Vec<&str> = notes.iter().map(|n| n.content.as_str()).collect();
     assert!(
         contents.iter().any(|c| c.ends_with(ending)),
         "no note ends with {ending:?}: {contents:?}"
@@ -45,11 +51,11 @@ fn assert_note_ending(notes: &[Value], ending: &str) {
 }
 
 /// Waits until every note of the lead is delivered to Discord, and answers them.
-async fn delivered_notes(app: &TestApp, token: &str, lead: &Value, count: usize) -> Vec<Value> {
+async fn delivered_notes(app: &TestApp, token: &str, lead: &Lead, count: usize) -> Vec<Message> {
     let mut notes = Vec::new();
     for _ in 0..300 {
         notes = github::notes(app, token, lead).await;
-        if notes.len() == count && notes.iter().all(|n| n["state"] == "sent") {
+        if notes.len() == count && notes.iter().all(|n| n.state == "sent") {
             return notes;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -64,17 +70,13 @@ storage_test!(
 
         let linked = github::link(&app, &account.token, &lead, &format!("{REPO}#1")).await;
         linked.assert_status(201);
-        assert_eq!(linked.body["ref"], "github:sandbox-octocat/widgets#1");
-        assert_eq!(linked.body["kind"], "issue");
-        assert_eq!(linked.body["title"], "Widget breaks on save");
-        assert_eq!(linked.body["state"], "open");
-        assert_eq!(linked.body["repository"], REPO);
-        assert!(
-            linked.body["url"]
-                .as_str()
-                .unwrap_or_default()
-                .ends_with("/sandbox-octocat/widgets/issues/1")
-        );
+        let linked: Link = linked.json();
+        assert_eq!(linked.r#ref, "github:sandbox-octocat/widgets#1");
+        assert_eq!(linked.kind, "issue");
+        assert_eq!(linked.title, "Widget breaks on save");
+        assert_eq!(linked.state, "open");
+        assert_eq!(linked.repository, REPO);
+        assert!(linked.url.ends_with("/sandbox-octocat/widgets/issues/1"));
 
         // By URL, the pull request: its kind comes from GitHub.
         let pull = github::link(
@@ -85,34 +87,25 @@ storage_test!(
         )
         .await;
         pull.assert_status(201);
-        assert_eq!(pull.body["kind"], "pull_request");
+        assert_eq!(pull.json::<Link>().kind, "pull_request");
 
         // Again: the same link, not a second one.
         let again = github::link(&app, &account.token, &lead, "Sandbox-Octocat/Widgets#1").await;
         again.assert_status(200);
-        assert_eq!(again.body["id"], linked.body["id"]);
+        assert_eq!(again.json::<Link>().id, linked.id);
 
         let listed = app
-            .get(
-                &format!("/api/leads/{}/links", lead["id"].text()),
-                &account.token,
-            )
+            .get(&format!("/api/leads/{}/links", lead.id), &account.token)
             .await;
         listed.assert_status(200);
         assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(2));
 
         let settings = github::settings(&app, &account.token).await;
-        assert_eq!(settings["hooks"][0]["repository"], REPO);
-        assert_eq!(settings["hooks"][0]["state"], "active", "{settings}");
-        let url = settings["webhook"]["url"].text();
-        assert!(url.ends_with(&format!(
-            "/api/webhooks/github/{}",
-            settings["integrationId"].text()
-        )));
-        assert_eq!(
-            settings["webhook"]["secret"].as_str().map(str::len),
-            Some(64)
-        );
+        assert_eq!(settings.hooks[0].repository, REPO);
+        assert_eq!(settings.hooks[0].state, "active", "{settings:?}");
+        let url = &settings.webhook.url;
+        assert!(url.ends_with(&format!("/api/webhooks/github/{}", settings.integration_id)));
+        assert_eq!(settings.webhook.secret.as_deref().map(str::len), Some(64));
     }
 );
 
@@ -155,7 +148,7 @@ storage_test!(a_closed_issue_resolves_the_lead_and_posts_a_note, |app| {
 
     let deliveries = github::close(&app, REPO, 1, false).await;
     assert_eq!(deliveries.len(), 1, "one hook, one delivery");
-    assert_eq!(deliveries[0]["statusCode"], 200, "{deliveries:?}");
+    assert_eq!(deliveries[0].status_code, Some(200), "{deliveries:?}");
 
     assert_lead(&app, &account, &lead, "resolved").await;
     // Live: the link, the lead and the note, each in the schema the OpenAPI document gives.
@@ -169,10 +162,10 @@ storage_test!(a_closed_issue_resolves_the_lead_and_posts_a_note, |app| {
     assert_eq!(events[1].data["data"]["status"], "resolved");
     let notes = delivered_notes(&app, &account.token, &lead, 1).await;
     assert_eq!(
-        notes[0]["content"],
+        notes[0].content,
         "sandbox-octocat/widgets#1 *Widget breaks on save* was closed — marking this conversation resolved"
     );
-    assert_eq!(notes[0]["direction"], "outbound");
+    assert_eq!(notes[0].direction, "outbound");
     let links = app.get("/api/links?state=closed", &account.token).await;
     assert_eq!(links.body["items"][0]["state"], "closed");
     let open = app.get("/api/links?state=open", &account.token).await;
@@ -190,18 +183,21 @@ gateway_test!(the_note_is_not_taken_back_in_as_the_leads_message, |app| {
     let (account, lead) = linked(&app, &[1]).await;
     github::close(&app, REPO, 1, false).await;
     let notes = delivered_notes(&app, &account.token, &lead, 1).await;
-    let discord_id = notes[0]["discordMessageId"].text().to_owned();
+    let discord_id = notes[0]
+        .discord_message_id
+        .clone()
+        .expect("a delivered note has its Discord id");
 
     // The gateway hands the bot's own note back; routing records it and leaves it out.
     let decided = wait_for(async || {
         routing_events(&app, &account, "")
             .await
             .into_iter()
-            .find(|e| e["discordMessageId"] == discord_id.as_str())
+            .find(|e| e.discord_message_id.as_deref() == Some(discord_id.as_str()))
     })
     .await;
-    assert_eq!(decided["decision"], "ignored", "{decided}");
-    assert_eq!(decided["reason"], "own_bot", "{decided}");
+    assert_eq!(decided.decision, "ignored", "{decided:?}");
+    assert_eq!(decided.reason.as_deref(), Some("own_bot"), "{decided:?}");
     assert!(inbound(&app, &account, &lead).await.is_empty());
 });
 
@@ -209,10 +205,10 @@ storage_test!(a_merged_pull_request_resolves_the_lead, |app| {
     let (account, lead) = linked(&app, &[2]).await;
     github::close(&app, REPO, 2, true).await;
     assert_lead(&app, &account, &lead, "resolved").await;
-    let link = &app.get("/api/links", &account.token).await.body["items"][0];
-    assert_eq!(link["merged"], true);
+    let links = app.get("/api/links", &account.token).await.items::<Link>();
+    assert!(links[0].merged);
     let notes = delivered_notes(&app, &account.token, &lead, 1).await;
-    assert!(notes[0]["content"].text().contains("was merged"));
+    assert!(notes[0].content.contains("was merged"));
 });
 
 storage_test!(a_reopened_issue_reopens_the_resolved_lead, |app| {
@@ -251,16 +247,16 @@ storage_test!(a_redelivery_changes_nothing, |app| {
     delivered_notes(&app, &account.token, &lead, 1).await;
     // Someone reopens the conversation by hand; GitHub then redelivers the close.
     app.patch(
-        &format!("/api/leads/{}", lead["id"].text()),
+        &format!("/api/leads/{}", lead.id),
         &account.token,
         json!({"status": "open"}),
     )
     .await
     .assert_status(200);
 
-    let again = github::redeliver(&app, deliveries[0]["guid"].text()).await;
-    assert_eq!(again[0]["guid"], deliveries[0]["guid"]);
-    assert_eq!(again[0]["statusCode"], 200);
+    let again = github::redeliver(&app, &deliveries[0].guid).await;
+    assert_eq!(again[0].guid, deliveries[0].guid);
+    assert_eq!(again[0].status_code, Some(200));
     assert_lead(&app, &account, &lead, "open").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(github::notes(&app, &account.token, &lead).await.len(), 1);
@@ -271,8 +267,8 @@ storage_test!(
     |app| {
         let (account, lead) = linked(&app, &[1]).await;
         let settings = github::settings(&app, &account.token).await;
-        let url = settings["webhook"]["url"].text().to_owned();
-        let secret = settings["webhook"]["secret"].text().to_owned();
+        let url = settings.webhook.url;
+        let secret = settings.webhook.secret.expect("an admin sees the secret");
         let body = github::issue_event("closed", REPO, 1, "Widget breaks on save");
         let guid = "72d3162e-cc78-11e3-81ab-4c9367dc0958";
 
@@ -312,8 +308,8 @@ storage_test!(
     |app| {
         let (account, lead) = linked(&app, &[1]).await;
         let settings = github::settings(&app, &account.token).await;
-        let url = settings["webhook"]["url"].text().to_owned();
-        let secret = settings["webhook"]["secret"].text().to_owned();
+        let url = settings.webhook.url;
+        let secret = settings.webhook.secret.expect("an admin sees the secret");
 
         let ping = github::deliver(
             &app,
@@ -399,15 +395,18 @@ storage_test!(
         github::link(&app, &a.token, &lead_a, &format!("{REPO}#1"))
             .await
             .assert_status(201);
-        let link_a = app.get("/api/links", &a.token).await.body["items"][0].clone();
+        let link_a = app.get("/api/links", &a.token).await.items::<Link>()[0].clone();
         let a_settings = github::settings(&app, &a.token).await;
 
         let b = app.signup("Other Co").await;
         github::connect(&app, &b).await;
         let b_settings = github::settings(&app, &b.token).await;
-        let b_url = b_settings["webhook"]["url"].text().to_owned();
-        let b_secret = b_settings["webhook"]["secret"].text().to_owned();
-        assert_ne!(b_secret, a_settings["webhook"]["secret"].text());
+        let b_url = b_settings.webhook.url;
+        let b_secret = b_settings.webhook.secret.expect("an admin sees the secret");
+        assert_ne!(
+            b_secret,
+            a_settings.webhook.secret.expect("an admin sees the secret")
+        );
 
         // B's own webhook, correctly signed, reports A's issue closed: only B's links count.
         let body = github::issue_event("closed", REPO, 1, "Widget breaks on save");
@@ -416,19 +415,19 @@ storage_test!(
         through_b.assert_status(200);
         assert_eq!(through_b.body["leadsUpdated"], 0);
         // B's secret does not open A's webhook.
-        let a_url = a_settings["webhook"]["url"].text();
+        let a_url = &a_settings.webhook.url;
         github::deliver(&app, a_url, "issues", "b-2", &body, Some(&b_secret))
             .await
             .assert_problem(401, "invalid_signature");
         assert_lead(&app, &a, &lead_a, "open").await;
 
         // A's lead and link are not B's to see, link or remove.
-        let lead_path = format!("/api/leads/{}/links", lead_a["id"].text());
+        let lead_path = format!("/api/leads/{}/links", lead_a.id);
         github::link(&app, &b.token, &lead_a, &format!("{REPO}#3"))
             .await
             .assert_problem(404, "lead_not_found");
         app.get(&lead_path, &b.token).await.assert_status(404);
-        app.delete(&format!("{lead_path}/{}", link_a["id"].text()), &b.token)
+        app.delete(&format!("{lead_path}/{}", link_a.id), &b.token)
             .await
             .assert_status(404);
         assert_eq!(
@@ -476,8 +475,8 @@ storage_test!(polling_resolves_a_lead_when_no_webhook_arrives, |app| {
         .await
         .assert_status(201);
     let settings = github::settings(&app, &account.token).await;
-    assert_eq!(settings["hooks"][0]["state"], "failed", "{settings}");
-    assert!(settings["hooks"][0]["lastError"].is_string());
+    assert_eq!(settings.hooks[0].state, "failed", "{settings:?}");
+    assert!(settings.hooks[0].last_error.is_some());
 
     let deliveries = github::close(&app, &repo, number, false).await;
     assert!(deliveries.is_empty(), "no hook, no delivery");
@@ -532,38 +531,30 @@ storage_test!(
     deleting_the_last_link_to_a_repository_removes_its_hook,
     |app| {
         let (account, lead, _) = ready(&app).await;
-        let first = github::link(&app, &account.token, &lead, &format!("{REPO}#1")).await;
-        let second = github::link(&app, &account.token, &lead, &format!("{REPO}#2")).await;
-        let path = format!("/api/leads/{}/links", lead["id"].text());
+        let first: Link = github::link(&app, &account.token, &lead, &format!("{REPO}#1"))
+            .await
+            .json();
+        let second: Link = github::link(&app, &account.token, &lead, &format!("{REPO}#2"))
+            .await
+            .json();
+        let path = format!("/api/leads/{}/links", lead.id);
 
-        app.delete(
-            &format!("{path}/{}", first.body["id"].text()),
-            &account.token,
-        )
-        .await
-        .assert_status(204);
-        assert_eq!(
-            github::settings(&app, &account.token).await["hooks"]
-                .as_array()
-                .map(Vec::len),
-            Some(1)
+        app.delete(&format!("{path}/{}", first.id), &account.token)
+            .await
+            .assert_status(204);
+        assert_eq!(github::settings(&app, &account.token).await.hooks.len(), 1);
+        app.delete(&format!("{path}/{}", second.id), &account.token)
+            .await
+            .assert_status(204);
+        assert!(
+            github::settings(&app, &account.token)
+                .await
+                .hooks
+                .is_empty()
         );
-        app.delete(
-            &format!("{path}/{}", second.body["id"].text()),
-            &account.token,
-        )
-        .await
-        .assert_status(204);
-        assert_eq!(
-            github::settings(&app, &account.token).await["hooks"],
-            json!([])
-        );
-        app.delete(
-            &format!("{path}/{}", second.body["id"].text()),
-            &account.token,
-        )
-        .await
-        .assert_problem(404, "link_not_found");
+        app.delete(&format!("{path}/{}", second.id), &account.token)
+            .await
+            .assert_problem(404, "link_not_found");
 
         // GitHub no longer calls: closing the issue delivers to no one.
         assert!(github::close(&app, REPO, 1, false).await.is_empty());
@@ -622,8 +613,8 @@ storage_test!(
         let member = app.signup("Member's own Co").await;
         let member_token = app.join(&owner, &member, "member").await;
         let seen = github::settings(&app, &member_token).await;
-        assert!(seen["webhook"]["secret"].is_null());
-        assert!(seen["webhook"]["url"].is_string());
+        assert!(seen.webhook.secret.is_none());
+        assert!(!seen.webhook.url.is_empty());
         app.post(
             "/api/integrations/github/webhook-secret",
             &member_token,
@@ -632,7 +623,7 @@ storage_test!(
         .await
         .assert_status(403);
 
-        let before = github::settings(&app, &owner.token).await["webhook"]["secret"].clone();
+        let before = github::settings(&app, &owner.token).await.webhook.secret;
         let rotated = app
             .post(
                 "/api/integrations/github/webhook-secret",
@@ -641,11 +632,11 @@ storage_test!(
             )
             .await;
         rotated.assert_status(200);
-        assert_ne!(rotated.body["webhook"]["secret"], before);
+        assert_ne!(rotated.json::<GitHubSettings>().webhook.secret, before);
 
         // The registered hook signs with the new secret: its delivery is accepted.
         let deliveries = github::close(&app, REPO, 1, false).await;
-        assert_eq!(deliveries[0]["statusCode"], 200, "{deliveries:?}");
+        assert_eq!(deliveries[0].status_code, Some(200), "{deliveries:?}");
         assert_lead(&app, &owner, &lead, "resolved").await;
     }
 );
@@ -674,7 +665,7 @@ storage_test!(
             .await
             .assert_status(200);
         let settings = github::settings(&app, &account.token).await;
-        assert_eq!(settings["hooks"][0]["state"], "active", "{settings}");
+        assert_eq!(settings.hooks[0].state, "active", "{settings:?}");
         // The poll saw the close made while disconnected; the hook delivers the reopen.
         assert_lead(&app, &account, &lead, "resolved").await;
         assert_eq!(github::reopen(&app, REPO, 1).await.len(), 1);

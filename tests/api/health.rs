@@ -45,12 +45,9 @@ storage_test!(a_client_supplied_request_id_is_echoed_back, |app| {
 storage_test!(metrics_count_requests_by_route_template, |app| {
     let account = app.signup("Metrics Co").await;
     let lead = app.create_lead(&account.token, "Ada").await;
-    app.get(
-        &format!("/api/leads/{}", lead["id"].as_str().unwrap_or_default()),
-        &account.token,
-    )
-    .await
-    .assert_status(200);
+    app.get(&format!("/api/leads/{}", lead.id), &account.token)
+        .await
+        .assert_status(200);
     let reply = app.request(Method::GET, "/metrics", Auth::None, None).await;
     reply.assert_status(200);
     assert!(

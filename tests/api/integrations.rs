@@ -33,7 +33,7 @@ storage_test!(
             .headers
             .get("content-security-policy")
             .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
+            .expect("a Content-Security-Policy header");
         assert!(
             csp.contains("default-src 'none'") && csp.contains("script-src 'nonce-"),
             "{csp}"

@@ -1,5 +1,10 @@
 use serde_json::json;
 
+use crate::helpers::{
+    JsonText,
+    views::{Lead, Page},
+};
+
 storage_test!(a_lead_can_be_created_read_updated_and_deleted, |app| {
     let account = app.signup("Crud Co").await;
     let created = app
@@ -13,16 +18,19 @@ storage_test!(a_lead_can_be_created_read_updated_and_deleted, |app| {
         )
         .await;
     created.assert_status(201);
-    let lead = &created.body;
-    assert_eq!(lead["name"], "Grace Hopper");
-    assert_eq!(lead["email"], "grace@example.com");
-    assert_eq!(lead["discordUserId"], "175928847299117063");
-    assert_eq!(lead["discordUsername"], "grace.hopper");
-    assert_eq!(lead["status"], "open");
-    assert_eq!(lead["ownerUserId"], account.user_id.as_str());
-    assert_eq!(lead["discordChannelId"], serde_json::Value::Null);
-    assert_eq!(lead["discordJoinedChannel"], false);
-    let path = format!("/api/leads/{}", lead["id"].as_str().unwrap_or_default());
+    let lead: Lead = created.json();
+    assert_eq!(lead.name, "Grace Hopper");
+    assert_eq!(lead.email.as_deref(), Some("grace@example.com"));
+    assert_eq!(lead.discord_user_id.as_deref(), Some("175928847299117063"));
+    assert_eq!(lead.discord_username.as_deref(), Some("grace.hopper"));
+    assert_eq!(lead.status, "open");
+    assert_eq!(
+        lead.owner_user_id.as_deref(),
+        Some(account.user_id.as_str())
+    );
+    assert_eq!(lead.discord_channel_id, None);
+    assert!(!lead.discord_joined_channel);
+    let path = format!("/api/leads/{}", lead.id);
 
     app.get(&path, &account.token).await.assert_status(200);
 
@@ -34,10 +42,11 @@ storage_test!(a_lead_can_be_created_read_updated_and_deleted, |app| {
         )
         .await;
     updated.assert_status(200);
-    assert_eq!(updated.body["status"], "resolved");
-    assert_eq!(updated.body["email"], serde_json::Value::Null);
+    let updated: Lead = updated.json();
+    assert_eq!(updated.status, "resolved");
+    assert_eq!(updated.email, None);
     assert_eq!(
-        updated.body["name"], "Grace Hopper",
+        updated.name, "Grace Hopper",
         "fields left out are unchanged"
     );
 
@@ -54,7 +63,11 @@ storage_test!(paging_visits_every_lead_exactly_once_newest_first, |app| {
     let account = app.signup("Paging Co").await;
     let mut created = Vec::new();
     for i in 0..7 {
-        created.push(app.create_lead(&account.token, &format!("Lead {i}")).await["id"].clone());
+        created.push(
+            app.create_lead(&account.token, &format!("Lead {i}"))
+                .await
+                .id,
+        );
     }
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
@@ -65,16 +78,10 @@ storage_test!(paging_visits_every_lead_exactly_once_newest_first, |app| {
         };
         let page = app.get(&path, &account.token).await;
         page.assert_status(200);
-        seen.extend(
-            page.body["items"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|l| l["id"].clone()),
-        );
-        match page.body["nextCursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
+        let page: Page<Lead> = page.json();
+        seen.extend(page.items.into_iter().map(|l| l.id));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
             None => break,
         }
     }
@@ -89,7 +96,7 @@ storage_test!(leads_can_be_filtered_by_status_and_owner, |app| {
     let mine = app.create_lead(&owner.token, "Mine").await;
     app.create_lead(&member_token, "Theirs").await;
     app.patch(
-        &format!("/api/leads/{}", mine["id"].as_str().unwrap_or_default()),
+        &format!("/api/leads/{}", mine.id),
         &owner.token,
         json!({"status": "closed"}),
     )
@@ -121,7 +128,7 @@ storage_test!(a_lead_owner_must_be_a_member_of_the_company, |app| {
     .assert_invalid_field("ownerUserId");
     let lead = app.create_lead(&account.token, "Ada").await;
     app.patch(
-        &format!("/api/leads/{}", lead["id"].as_str().unwrap_or_default()),
+        &format!("/api/leads/{}", lead.id),
         &account.token,
         json!({"ownerUserId": stranger.user_id}),
     )
@@ -134,10 +141,10 @@ storage_test!(an_api_key_creates_leads_without_an_owner, |app| {
     let key = app
         .post("/api/api-keys", &account.token, json!({"name": "CRM"}))
         .await;
-    let secret = key.body["secret"].as_str().unwrap_or_default().to_owned();
+    let secret = key.body["secret"].text().to_owned();
     let lead = app
         .post("/api/leads", &secret, json!({"name": "From the CRM"}))
         .await;
     lead.assert_status(201);
-    assert_eq!(lead.body["ownerUserId"], serde_json::Value::Null);
+    assert_eq!(lead.json::<Lead>().owner_user_id, None);
 });

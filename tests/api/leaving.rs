@@ -8,23 +8,13 @@ use serde_json::{Value, json};
 use switchboard::entities::{audit_entry, message};
 
 use crate::helpers::{
-    Auth, BOT_TOKEN, TestApp,
-    discord::lead_with_channel,
+    Auth, JsonText, TestApp,
+    discord::{LeadWithChannel, as_bot, lead_with_channel},
     gateway::{control, gateway_up, post_as, routing_events, wait_for},
+    views::Message,
 };
 
 const ADMINISTRATOR: u64 = 1 << 3;
-
-async fn as_bot(app: &TestApp, method: Method, path: &str) -> crate::helpers::Reply {
-    app.send(
-        app.client
-            .request(method, app.url(&format!("/sandbox/discord/api/v10/{path}")))
-            .header("authorization", format!("Bot {BOT_TOKEN}")),
-        Auth::None,
-        None,
-    )
-    .await
-}
 
 /// A server admin (a member with an ADMINISTRATOR role), who sees every channel.
 async fn server_admin(app: &TestApp, guild: &str) -> String {
@@ -35,7 +25,7 @@ async fn server_admin(app: &TestApp, guild: &str) -> String {
         json!({"username": "server-admin"}),
     )
     .await;
-    let user = member.body["user"]["id"].as_str().expect("id").to_owned();
+    let user = member.body["user"]["id"].text().to_owned();
     let role = control(
         app,
         Method::POST,
@@ -58,10 +48,14 @@ async fn server_admin(app: &TestApp, guild: &str) -> String {
 gateway_test!(
     deleting_a_lead_erases_them_closes_their_channel_and_refuses_replies_there,
     |app| {
-        let (account, guild, lead, channel) = lead_with_channel(&app).await;
+        let LeadWithChannel {
+            account,
+            guild,
+            lead,
+            channel,
+        } = lead_with_channel(&app).await;
         gateway_up(&app).await;
-        let lead_id = lead["id"].as_str().expect("id").to_owned();
-        let user = lead["discordUserId"].as_str().expect("user").to_owned();
+        let (lead_id, user) = (lead.id.as_str(), lead.discord_user());
         app.post(
             "/api/discord/send-message",
             &account.token,
@@ -69,7 +63,7 @@ gateway_test!(
         )
         .await
         .assert_status(201);
-        post_as(&app, &channel, &user, "Thanks!").await;
+        post_as(&app, &channel, user, "Thanks!").await;
         let company: uuid::Uuid = account.company_id.parse().expect("uuid");
         let lead_uuid: uuid::Uuid = lead_id.parse().expect("uuid");
         let stored = || {
@@ -114,7 +108,7 @@ gateway_test!(
                 .body;
             let gone = c["permission_overwrites"]
                 .as_array()
-                .is_some_and(|o| o.iter().all(|o| o["id"] != user.as_str()));
+                .is_some_and(|o| o.iter().all(|o| o["id"] != user));
             gone.then_some(c)
         })
         .await;
@@ -140,13 +134,13 @@ gateway_test!(
             routing_events(&app, &account, &format!("&channelId={channel}"))
                 .await
                 .into_iter()
-                .find(|e| e["discordMessageId"] == posted["id"])
+                .find(|e| e.discord_message_id.as_deref() == Some(posted["id"].text()))
         })
         .await;
         assert_eq!(
-            (decided["decision"].as_str(), decided["reason"].as_str()),
-            (Some("rejected"), Some("channel_archived")),
-            "{decided}"
+            (decided.decision.as_str(), decided.reason.as_deref()),
+            ("rejected", Some("channel_archived")),
+            "{decided:?}"
         );
         assert_eq!(stored().await.expect("count"), 0);
     }
@@ -155,7 +149,12 @@ gateway_test!(
 storage_test!(
     disconnecting_discord_stops_sending_fails_pending_deliveries_and_the_bot_leaves,
     |app| {
-        let (account, guild, lead, channel) = lead_with_channel(&app).await;
+        let LeadWithChannel {
+            account,
+            guild,
+            lead,
+            channel,
+        } = lead_with_channel(&app).await;
         // Discord failing: the message waits in the outbox.
         control(
             &app,
@@ -169,7 +168,7 @@ storage_test!(
             .post(
                 "/api/discord/send-message",
                 &account.token,
-                json!({"leadId": lead["id"], "content": "Are you there?"}),
+                json!({"leadId": lead.id, "content": "Are you there?"}),
             )
             .await;
         queued.assert_status(201);
@@ -183,31 +182,27 @@ storage_test!(
             .assert_status(204);
 
         // The waiting message ends failed, saying why.
-        let id = queued.body["id"].as_str().expect("id").to_owned();
-        let path = format!(
-            "/api/leads/{}/messages",
-            lead["id"].as_str().unwrap_or_default()
-        );
+        let id = queued.json::<Message>().id;
+        let path = format!("/api/leads/{}/messages", lead.id);
         let failed = wait_for(async || {
             let list = app.get(&path, &account.token).await;
-            list.body["items"]
-                .as_array()?
-                .iter()
-                .find(|m| m["id"] == id.as_str() && m["state"] == "failed")
-                .cloned()
+            list.items::<Message>()
+                .into_iter()
+                .find(|m| m.id == id && m.state == "failed")
         })
         .await;
         assert!(
-            failed["failureReason"]
-                .as_str()
+            failed
+                .failure_reason
+                .as_deref()
                 .is_some_and(|r| r.starts_with("discord_not_connected")),
-            "{failed}"
+            "{failed:?}"
         );
         // New sends are refused.
         app.post(
             "/api/discord/send-message",
             &account.token,
-            json!({"leadId": lead["id"], "content": "One more"}),
+            json!({"leadId": lead.id, "content": "One more"}),
         )
         .await
         .assert_problem(409, "discord_not_connected");

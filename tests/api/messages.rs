@@ -5,33 +5,25 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Account, Auth, BOT_TOKEN, TestApp,
-    discord::{connected, lead_with_channel},
+    Account, Auth, JsonText, TestApp,
+    discord::{LeadWithChannel, as_bot, connected, lead_with_channel},
+    views::{Channel, Lead, Message},
 };
 
 /// Messages on Discord in the channel, oldest first, without the welcome.
 async fn on_discord(app: &TestApp, channel: &str) -> Vec<Value> {
-    let reply = app
-        .send(
-            app.client
-                .get(app.url(&format!(
-                    "/sandbox/discord/api/v10/channels/{channel}/messages?limit=100"
-                )))
-                .header("authorization", format!("Bot {BOT_TOKEN}")),
-            Auth::None,
-            None,
-        )
-        .await;
-    let mut messages: Vec<Value> = reply.body.as_array().cloned().unwrap_or_default();
+    let reply = as_bot(
+        app,
+        Method::GET,
+        &format!("channels/{channel}/messages?limit=100"),
+    )
+    .await;
+    reply.assert_status(200);
+    let mut messages: Vec<Value> = reply.body.as_array().cloned().expect("a list of messages");
     messages.reverse();
     messages
         .into_iter()
-        .filter(|m| {
-            !m["content"]
-                .as_str()
-                .unwrap_or_default()
-                .starts_with("Welcome")
-        })
+        .filter(|m| !m["content"].text().starts_with("Welcome"))
         .collect()
 }
 
@@ -50,22 +42,20 @@ async fn faults(app: &TestApp, faults: Value) {
 async fn wait_for_state(
     app: &TestApp,
     account: &Account,
-    lead: &Value,
+    lead: &Lead,
     id: &str,
     state: &str,
-) -> Value {
-    let path = format!(
-        "/api/leads/{}/messages",
-        lead["id"].as_str().unwrap_or_default()
-    );
+) -> Message {
+    let path = format!("/api/leads/{}/messages", lead.id);
     for _ in 0..250 {
         let list = app.get(&path, &account.token).await;
-        if let Some(m) = list.body["items"]
-            .as_array()
-            .and_then(|i| i.iter().find(|m| m["id"] == id))
-            .filter(|m| m["state"] == state)
+        if let Some(m) = list
+            .items::<Message>()
+            .into_iter()
+            .find(|m| m.id == id)
+            .filter(|m| m.state == state)
         {
-            return m.clone();
+            return m;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -73,49 +63,57 @@ async fn wait_for_state(
 }
 
 storage_test!(a_message_is_delivered_at_once_with_a_nonce, |app| {
-    let (account, _, lead, channel) = lead_with_channel(&app).await;
+    let LeadWithChannel {
+        account,
+        lead,
+        channel,
+        ..
+    } = lead_with_channel(&app).await;
     let sent = app
         .post(
             "/api/discord/send-message",
             &account.token,
-            json!({"leadId": lead["id"], "content": "Hi Grace,\nwelcome aboard <@1>"}),
+            json!({"leadId": lead.id, "content": "Hi Grace,\nwelcome aboard <@1>"}),
         )
         .await;
     sent.assert_status(201);
-    assert_eq!(sent.body["state"], "sent");
-    assert_eq!(sent.body["direction"], "outbound");
-    assert_eq!(sent.body["author"], format!("crm:{}", account.user_id));
+    let sent: Message = sent.json();
+    assert_eq!(sent.state, "sent");
+    assert_eq!(sent.direction, "outbound");
+    assert_eq!(sent.author, format!("crm:{}", account.user_id));
     let discord = on_discord(&app, &channel).await;
     assert_eq!(discord.len(), 1);
-    assert_eq!(discord[0]["id"], sent.body["discordMessageId"]);
+    assert_eq!(
+        discord[0]["id"].text(),
+        sent.discord_message_id
+            .as_deref()
+            .expect("a sent message has its Discord id")
+    );
     assert_eq!(discord[0]["content"], "Hi Grace,\nwelcome aboard <@1>");
     assert_eq!(discord[0]["nonce"].as_str().map(str::len), Some(25));
     let list = app
+        .get(&format!("/api/leads/{}/messages", lead.id), &account.token)
+        .await;
+    assert_eq!(list.items::<Message>()[0].id, sent.id);
+    let channel_view: Channel = app
         .get(
-            &format!(
-                "/api/leads/{}/messages",
-                lead["id"].as_str().unwrap_or_default()
-            ),
+            &format!("/api/discord/channels/{}", lead.id),
             &account.token,
         )
-        .await;
-    assert_eq!(list.body["items"][0]["id"], sent.body["id"]);
-    let channel_view = app
-        .get(
-            &format!(
-                "/api/discord/channels/{}",
-                lead["id"].as_str().unwrap_or_default()
-            ),
-            &account.token,
-        )
-        .await;
-    assert_eq!(channel_view.body["messageCount"], 1);
+        .await
+        .json();
+    assert_eq!(channel_view.message_count, 1);
 });
 
 storage_test!(
     an_idempotency_key_replays_refuses_reuse_and_guards_in_flight_requests,
     |app| {
-        let (account, _, lead, channel) = lead_with_channel(&app).await;
+        let LeadWithChannel {
+            account,
+            lead,
+            channel,
+            ..
+        } = lead_with_channel(&app).await;
         let send = |key: &'static str, content: &'static str| {
             app.send(
                 app.client
@@ -123,7 +121,7 @@ storage_test!(
                     .bearer_auth(&account.token)
                     .header("idempotency-key", key),
                 Auth::None,
-                Some(json!({"leadId": lead["id"], "content": content})),
+                Some(json!({"leadId": lead.id, "content": content})),
             )
         };
         let first = send("order-42", "Your order shipped").await;
@@ -131,7 +129,8 @@ storage_test!(
         let again = send("order-42", "Your order shipped").await;
         again.assert_status(201);
         assert_eq!(
-            again.body["id"], first.body["id"],
+            again.json::<Message>().id,
+            first.json::<Message>().id,
             "the same request answers the first message"
         );
         send("order-42", "Something else")
@@ -156,7 +155,12 @@ storage_test!(
 storage_test!(
     a_message_is_delivered_exactly_once_when_the_first_attempts_fail,
     |app| {
-        let (account, _, lead, channel) = lead_with_channel(&app).await;
+        let LeadWithChannel {
+            account,
+            lead,
+            channel,
+            ..
+        } = lead_with_channel(&app).await;
         faults(
             &app,
             json!({"failRoute": "channels/{channel_id}/messages", "failRouteCount": 2}),
@@ -166,7 +170,7 @@ storage_test!(
             .post(
                 "/api/discord/send-message",
                 &account.token,
-                json!({"leadId": lead["id"], "content": "Retried"}),
+                json!({"leadId": lead.id, "content": "Retried"}),
             )
             .await;
         queued.assert_status(201);
@@ -174,9 +178,9 @@ storage_test!(
             queued.body["state"], "queued",
             "the first attempt failed; the outbox takes over"
         );
-        let id = queued.body["id"].as_str().unwrap_or_default().to_owned();
+        let id = queued.json::<Message>().id;
         let sent = wait_for_state(&app, &account, &lead, &id, "sent").await;
-        assert!(sent["discordMessageId"].is_string());
+        assert!(sent.discord_message_id.is_some());
         let discord = on_discord(&app, &channel).await;
         assert_eq!(
             discord.iter().filter(|m| m["content"] == "Retried").count(),
@@ -189,7 +193,12 @@ storage_test!(
 storage_test!(
     a_forbidden_delivery_dies_at_once_and_can_be_retried,
     |app| {
-        let (account, guild, lead, channel) = lead_with_channel(&app).await;
+        let LeadWithChannel {
+            account,
+            guild,
+            lead,
+            channel,
+        } = lead_with_channel(&app).await;
         app.request(
             Method::DELETE,
             &format!("/sandbox/discord/servers/{guild}/bot"),
@@ -202,17 +211,19 @@ storage_test!(
             .post(
                 "/api/discord/send-message",
                 &account.token,
-                json!({"leadId": lead["id"], "content": "Blocked"}),
+                json!({"leadId": lead.id, "content": "Blocked"}),
             )
             .await;
         failed.assert_status(201);
-        assert_eq!(failed.body["state"], "failed", "403 is not retried");
+        let failed_text = failed.text.clone();
+        let failed: Message = failed.json();
+        assert_eq!(failed.state, "failed", "403 is not retried");
         assert!(
-            failed.body["failureReason"]
-                .as_str()
+            failed
+                .failure_reason
+                .as_deref()
                 .is_some_and(|r| r.contains("403")),
-            "{}",
-            failed.text
+            "{failed_text}"
         );
         assert_eq!(
             app.get("/api/integrations", &account.token).await.body["items"][0]["health"],
@@ -220,10 +231,7 @@ storage_test!(
         );
         let dead = app.get("/api/jobs?state=dead", &account.token).await;
         assert_eq!(dead.body["items"].as_array().map(Vec::len), Some(1));
-        let job = dead.body["items"][0]["id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let job = dead.body["items"][0]["id"].text().to_owned();
 
         app.request(
             Method::PUT,
@@ -238,8 +246,7 @@ storage_test!(
             .await;
         retried.assert_status(200);
         assert_eq!(retried.body["state"], "pending");
-        let id = failed.body["id"].as_str().unwrap_or_default().to_owned();
-        wait_for_state(&app, &account, &lead, &id, "sent").await;
+        wait_for_state(&app, &account, &lead, &failed.id, "sent").await;
         assert_eq!(on_discord(&app, &channel).await.len(), 1);
         app.post(&format!("/api/jobs/{job}/retry"), &account.token, json!({}))
             .await
@@ -250,7 +257,12 @@ storage_test!(
 storage_test!(
     a_retried_delivery_claimed_at_once_still_delivers_its_message,
     |app| {
-        let (account, guild, lead, channel) = lead_with_channel(&app).await;
+        let LeadWithChannel {
+            account,
+            guild,
+            lead,
+            channel,
+        } = lead_with_channel(&app).await;
         let bot = format!("/sandbox/discord/servers/{guild}/bot");
         app.request(Method::DELETE, &bot, Auth::None, None)
             .await
@@ -261,11 +273,12 @@ storage_test!(
                 .post(
                     "/api/discord/send-message",
                     &account.token,
-                    json!({"leadId": lead["id"], "content": format!("Blocked {i}")}),
+                    json!({"leadId": lead.id, "content": format!("Blocked {i}")}),
                 )
                 .await;
-            assert_eq!(sent.body["state"], "failed", "{}", sent.text);
-            failed.push(sent.body["id"].as_str().unwrap_or_default().to_owned());
+            let message: Message = sent.json();
+            assert_eq!(message.state, "failed", "{}", sent.text);
+            failed.push(message.id);
         }
         app.request(Method::PUT, &bot, Auth::None, None)
             .await
@@ -273,13 +286,10 @@ storage_test!(
         let dead = app.get("/api/jobs?state=dead", &account.token).await;
         let jobs: Vec<String> = dead.body["items"]
             .as_array()
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|j| j["id"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
+            .expect("a list of jobs")
+            .iter()
+            .map(|j| j["id"].text().to_owned())
+            .collect();
         assert_eq!(jobs.len(), 10);
 
         // A worker that claims a job the moment it is pending, as a busy replica would.
@@ -319,7 +329,7 @@ storage_test!(sending_needs_an_open_channel_and_valid_content, |app| {
         app.post(
             "/api/discord/send-message",
             &account.token,
-            json!({"leadId": lead["id"], "content": content}),
+            json!({"leadId": lead.id, "content": content}),
         )
     };
     send(json!("Hello"))
@@ -328,7 +338,7 @@ storage_test!(sending_needs_an_open_channel_and_valid_content, |app| {
     app.post(
         "/api/discord/channels",
         &account.token,
-        json!({"leadId": lead["id"]}),
+        json!({"leadId": lead.id}),
     )
     .await
     .assert_status(201);
@@ -337,10 +347,7 @@ storage_test!(sending_needs_an_open_channel_and_valid_content, |app| {
         .await
         .assert_invalid_field("content");
     app.post(
-        &format!(
-            "/api/discord/channels/{}/archive",
-            lead["id"].as_str().unwrap_or_default()
-        ),
+        &format!("/api/discord/channels/{}/archive", lead.id),
         &account.token,
         json!({}),
     )
@@ -358,7 +365,7 @@ storage_test!(sending_needs_an_open_channel_and_valid_content, |app| {
     app.post(
         "/api/discord/send-message",
         &stranger.token,
-        json!({"leadId": lead["id"], "content": "Hi"}),
+        json!({"leadId": lead.id, "content": "Hi"}),
     )
     .await
     .assert_problem(404, "lead_not_found");
@@ -367,14 +374,19 @@ storage_test!(sending_needs_an_open_channel_and_valid_content, |app| {
 storage_test!(
     a_message_is_delivered_exactly_once_when_discord_answers_too_late,
     |app| {
-        let (account, _, lead, channel) = lead_with_channel(&app).await;
+        let LeadWithChannel {
+            account,
+            lead,
+            channel,
+            ..
+        } = lead_with_channel(&app).await;
         // Discord posts the message but its answer comes after the client gave up (7 s in tests).
         faults(&app, json!({"slowAnswers": 1, "slowAnswerMs": 8000})).await;
         let queued = app
             .post(
                 "/api/discord/send-message",
                 &account.token,
-                json!({"leadId": lead["id"], "content": "Late answer"}),
+                json!({"leadId": lead.id, "content": "Late answer"}),
             )
             .await;
         queued.assert_status(201);
@@ -382,7 +394,7 @@ storage_test!(
             queued.body["state"], "queued",
             "the first attempt timed out"
         );
-        let id = queued.body["id"].as_str().unwrap_or_default().to_owned();
+        let id = queued.json::<Message>().id;
         // The retry carries the same nonce: Discord answers with the message it already posted.
         let sent = wait_for_state(&app, &account, &lead, &id, "sent").await;
         let discord = on_discord(&app, &channel).await;
@@ -391,14 +403,24 @@ storage_test!(
             .filter(|m| m["content"] == "Late answer")
             .collect();
         assert_eq!(posted.len(), 1, "exactly once");
-        assert_eq!(posted[0]["id"], sent["discordMessageId"]);
+        assert_eq!(
+            posted[0]["id"].text(),
+            sent.discord_message_id
+                .as_deref()
+                .expect("a sent message has its Discord id")
+        );
     }
 );
 
 storage_test!(
     every_message_ends_sent_exactly_once_when_discord_fails_at_random,
     |app| {
-        let (account, _, lead, channel) = lead_with_channel(&app).await;
+        let LeadWithChannel {
+            account,
+            lead,
+            channel,
+            ..
+        } = lead_with_channel(&app).await;
         // 15% of Discord's answers are 500s; the outbox retries until each message is sent. (All five
         // attempts of one message fail with probability 0.15^5 < 0.0001, so this does not flake.)
         faults(&app, json!({"errorRate": 0.15})).await;
@@ -408,11 +430,11 @@ storage_test!(
                 .post(
                     "/api/discord/send-message",
                     &account.token,
-                    json!({"leadId": lead["id"], "content": format!("Flaky {i}")}),
+                    json!({"leadId": lead.id, "content": format!("Flaky {i}")}),
                 )
                 .await;
             reply.assert_status(201);
-            ids.push(reply.body["id"].as_str().unwrap_or_default().to_owned());
+            ids.push(reply.json::<Message>().id);
         }
         for id in &ids {
             wait_for_state(&app, &account, &lead, id, "sent").await;
@@ -436,14 +458,14 @@ storage_test!(
 storage_test!(
     a_delivery_in_flight_is_claimed_only_for_the_discord_deadline_and_a_margin,
     |app| {
-        let (account, _guild, lead, _channel) = lead_with_channel(&app).await;
+        let LeadWithChannel { account, lead, .. } = lead_with_channel(&app).await;
         // Discord answers slowly: the delivery stays in flight long enough to look at it.
         faults(&app, json!({"latencyMs": 2000})).await;
         let send = {
             let (app_url, token, lead_id) = (
                 app.url("/api/discord/send-message"),
                 account.token.clone(),
-                lead["id"].clone(),
+                lead.id.clone(),
             );
             let client = app.client.clone();
             tokio::spawn(async move {

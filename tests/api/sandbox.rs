@@ -20,22 +20,19 @@ storage_test!(
         app.post(
             "/api/discord/channels",
             &account.token,
-            json!({"leadId": lead["id"]}),
+            json!({"leadId": lead.id}),
         )
         .await
         .assert_status(201);
         app.post(
             "/api/discord/send-message",
             &account.token,
-            json!({"leadId": lead["id"], "content": "Hello"}),
+            json!({"leadId": lead.id, "content": "Hello"}),
         )
         .await
         .assert_status(201);
         app.post(
-            &format!(
-                "/api/discord/channels/{}/archive",
-                lead["id"].as_str().unwrap_or_default()
-            ),
+            &format!("/api/discord/channels/{}/archive", lead.id),
             &account.token,
             json!({}),
         )

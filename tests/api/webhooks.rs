@@ -8,10 +8,11 @@ use standardwebhooks::Webhook;
 
 use crate::helpers::{
     Account, Backend, JsonText, TestApp,
-    discord::lead_with_channel,
+    discord::{LeadWithChannel, lead_with_channel},
     gateway::{gateway_up, inbound, post_as, wait_for},
     receiver::{Captured, Receiver},
     spawn_app, spawn_app_with,
+    views::Lead,
 };
 
 /// Creates an endpoint (as the account, an owner) and answers its view with the secret.
@@ -50,9 +51,9 @@ fn of_type<'a>(captured: &'a [Captured], kind: &str) -> Vec<&'a Captured> {
         .collect()
 }
 
-async fn rename(app: &TestApp, account: &Account, lead: &Value, name: &str) {
+async fn rename(app: &TestApp, account: &Account, lead: &Lead, name: &str) {
     app.patch(
-        &format!("/api/leads/{}", lead["id"].text()),
+        &format!("/api/leads/{}", lead.id),
         &account.token,
         json!({ "name": name }),
     )
@@ -78,7 +79,12 @@ gateway_test!(
     a_leads_reply_reaches_every_subscribed_endpoint_once_signed_in_the_sse_shape,
     |app| {
         gateway_up(&app).await;
-        let (account, _guild, lead, channel) = lead_with_channel(&app).await;
+        let LeadWithChannel {
+            account,
+            lead,
+            channel,
+            ..
+        } = lead_with_channel(&app).await;
         let (first, second) = (Receiver::start().await, Receiver::start().await);
         let a = endpoint(&app, &account, &first.url("/hooks"), None).await;
         let b = endpoint(
@@ -91,8 +97,7 @@ gateway_test!(
         let mut stream =
             crate::helpers::sse::Sse::open(&app, "/api/events", &account.token, None).await;
 
-        let user = lead["discordUserId"].text().to_owned();
-        post_as(&app, &channel, &user, "Is my order shipped?").await;
+        post_as(&app, &channel, lead.discord_user(), "Is my order shipped?").await;
         wait_for(async || (!inbound(&app, &account, &lead).await.is_empty()).then_some(())).await;
         let live = loop {
             let event = stream
@@ -370,7 +375,7 @@ async fn a_change_committed_before_a_restart_is_delivered_after_it() {
     let idle = app.idle_replica().await;
     app.shut_down().await.expect("stops");
     let company: switchboard::ids::CompanyId = account.company_id.parse().expect("company id");
-    let lead_id: switchboard::ids::LeadId = lead["id"].text().parse().expect("lead id");
+    let lead_id: switchboard::ids::LeadId = lead.id.parse().expect("lead id");
     switchboard::leads::edit(
         &idle.state,
         company,

@@ -1,12 +1,27 @@
 //! Companies with Discord connected, leads with channels, the bot's permissions.
 
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::{Account, Auth, TestApp, oauth};
+use super::{
+    Account, Auth, BOT_TOKEN, JsonText, Reply, TestApp, oauth,
+    views::{Channel, Lead},
+};
+
+/// A call to the simulated Discord's REST API as the bot (`path` after `/api/v10/`).
+pub async fn as_bot(app: &TestApp, method: Method, path: &str) -> Reply {
+    app.send(
+        app.client
+            .request(method, app.url(&format!("/sandbox/discord/api/v10/{path}")))
+            .header("authorization", format!("Bot {BOT_TOKEN}")),
+        Auth::None,
+        None,
+    )
+    .await
+}
 
 /// A company with Discord connected to a fresh sandbox server, and a lead who is a member there.
-pub async fn connected(app: &TestApp) -> (Account, String, Value) {
+pub async fn connected(app: &TestApp) -> (Account, String, Lead) {
     let account = app.signup("Channel Co").await;
     let guild = oauth::sandbox_guild(app, "Lead server").await;
     let (browser, _) = app.login_browser(&account).await;
@@ -22,10 +37,7 @@ pub async fn connected(app: &TestApp) -> (Account, String, Value) {
             Some(json!({"username": "grace"})),
         )
         .await;
-    let user_id = member.body["user"]["id"]
-        .as_str()
-        .expect("member id")
-        .to_owned();
+    let user_id = member.body["user"]["id"].text().to_owned();
     let lead = app
         .post(
             "/api/leads",
@@ -34,7 +46,7 @@ pub async fn connected(app: &TestApp) -> (Account, String, Value) {
         )
         .await;
     lead.assert_status(201);
-    (account, guild, lead.body)
+    (account, guild, lead.json())
 }
 
 /// A server admin sets the bot's role to these permissions.
@@ -59,49 +71,54 @@ pub async fn set_bot_permissions(app: &TestApp, guild: &str, permissions: u64) {
 }
 
 /// Opens the lead's channel and, when the answer is 202, follows it until it is made or failed.
-pub async fn open_and_wait(app: &TestApp, token: &str, lead: &Value) -> Value {
+pub async fn open_and_wait(app: &TestApp, token: &str, lead_id: &str) -> Channel {
     let opened = app
-        .post(
-            "/api/discord/channels",
-            token,
-            json!({"leadId": lead["id"]}),
-        )
+        .post("/api/discord/channels", token, json!({"leadId": lead_id}))
         .await;
     assert!(
         matches!(opened.status.as_u16(), 200..=202),
         "{}",
         opened.text
     );
-    let path = format!(
-        "/api/discord/channels/{}",
-        lead["id"].as_str().unwrap_or_default()
-    );
-    let mut view = opened.body;
+    let path = format!("/api/discord/channels/{lead_id}");
+    let mut view: Channel = opened.json();
     // Behind a long queue (60 creations at Discord's pace take a minute), so a generous wait.
     for _ in 0..1500 {
-        if view["state"] != "provisioning" {
+        if view.state != "provisioning" {
             return view;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        view = app.get(&path, token).await.body;
+        view = app.get(&path, token).await.json();
     }
-    panic!("the channel never left provisioning: {view}");
+    panic!("the channel never left provisioning: {view:?}");
 }
 
-/// A company, a lead with an open channel, and the channel id.
-pub async fn lead_with_channel(app: &TestApp) -> (Account, String, Value, String) {
+/// A company, a lead with an open channel, and the channel's id.
+pub struct LeadWithChannel {
+    pub account: Account,
+    pub guild: String,
+    pub lead: Lead,
+    pub channel: String,
+}
+
+pub async fn lead_with_channel(app: &TestApp) -> LeadWithChannel {
     let (account, guild, lead) = connected(app).await;
     let opened = app
         .post(
             "/api/discord/channels",
             &account.token,
-            json!({"leadId": lead["id"]}),
+            json!({"leadId": lead.id}),
         )
         .await;
     opened.assert_status(201);
-    let channel = opened.body["channelId"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    (account, guild, lead, channel)
+    let channel = opened
+        .json::<Channel>()
+        .channel_id
+        .unwrap_or_else(|| panic!("an open channel has an id: {}", opened.text));
+    LeadWithChannel {
+        account,
+        guild,
+        lead,
+        channel,
+    }
 }

@@ -4,10 +4,15 @@ use std::path::PathBuf;
 
 use hmac::{Hmac, Mac};
 use reqwest::Method;
+use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard::sandbox::credentials::{GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET};
 
-use super::{Account, Auth, Reply, TestApp, oauth, schema::fixtures};
+use super::{
+    Account, Auth, Reply, TestApp, oauth,
+    schema::fixtures,
+    views::{GitHubSettings, Lead, Message},
+};
 
 /// The seeded repository.
 pub const REPO: &str = "sandbox-octocat/widgets";
@@ -204,8 +209,29 @@ pub async fn issue(app: &TestApp, repo: &str, title: &str, pull_request: bool) -
     reply.body["number"].as_u64().expect("number")
 }
 
+/// What one delivery of the simulated GitHub came to, as its controls answer.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    pub guid: String,
+    /// The receiver's status; `None` when it did not answer.
+    #[serde(deserialize_with = "super::views::nullable")]
+    pub status_code: Option<u16>,
+}
+
+/// The deliveries a control route made (`{"deliveries": [...]}`).
+#[track_caller]
+fn deliveries(reply: &Reply) -> Vec<Delivery> {
+    #[derive(Deserialize)]
+    struct Made {
+        deliveries: Vec<Delivery>,
+    }
+    reply.assert_status(200);
+    reply.json::<Made>().deliveries
+}
+
 /// Closes the issue on GitHub (merging a pull request with `merged`): the deliveries made.
-pub async fn close(app: &TestApp, repo: &str, number: u64, merged: bool) -> Vec<Value> {
+pub async fn close(app: &TestApp, repo: &str, number: u64, merged: bool) -> Vec<Delivery> {
     let reply = control(
         app,
         Method::POST,
@@ -213,15 +239,11 @@ pub async fn close(app: &TestApp, repo: &str, number: u64, merged: bool) -> Vec<
         Some(json!({"merged": merged})),
     )
     .await;
-    reply.assert_status(200);
-    reply.body["deliveries"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+    deliveries(&reply)
 }
 
 /// Reopens the issue on GitHub: the deliveries made.
-pub async fn reopen(app: &TestApp, repo: &str, number: u64) -> Vec<Value> {
+pub async fn reopen(app: &TestApp, repo: &str, number: u64) -> Vec<Delivery> {
     let reply = control(
         app,
         Method::POST,
@@ -229,15 +251,11 @@ pub async fn reopen(app: &TestApp, repo: &str, number: u64) -> Vec<Value> {
         None,
     )
     .await;
-    reply.assert_status(200);
-    reply.body["deliveries"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+    deliveries(&reply)
 }
 
 /// GitHub redelivers an event (same GUID): the deliveries made.
-pub async fn redeliver(app: &TestApp, guid: &str) -> Vec<Value> {
+pub async fn redeliver(app: &TestApp, guid: &str) -> Vec<Delivery> {
     let reply = control(
         app,
         Method::POST,
@@ -245,11 +263,7 @@ pub async fn redeliver(app: &TestApp, guid: &str) -> Vec<Value> {
         None,
     )
     .await;
-    reply.assert_status(200);
-    reply.body["deliveries"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+    deliveries(&reply)
 }
 
 /// Sets every token's remaining primary rate limit, resetting `reset_in` seconds from now.
@@ -268,51 +282,40 @@ pub async fn rate_limit(app: &TestApp, remaining: u32, reset_in: u64) {
     .assert_status(200);
 }
 
-pub async fn link(app: &TestApp, token: &str, lead: &Value, reference: &str) -> Reply {
+/// Links `reference` to the lead; the reply, for tests of refusals (read a made link with
+/// `.json::<Link>()`).
+pub async fn link(app: &TestApp, token: &str, lead: &Lead, reference: &str) -> Reply {
     app.post(
-        &format!("/api/leads/{}/links", lead["id"].as_str().expect("lead id")),
+        &format!("/api/leads/{}/links", lead.id),
         token,
         json!({ "ref": reference }),
     )
     .await
 }
 
-pub async fn lead_status(app: &TestApp, token: &str, lead: &Value) -> String {
-    let reply = app
-        .get(
-            &format!("/api/leads/{}", lead["id"].as_str().expect("lead id")),
-            token,
-        )
-        .await;
+pub async fn lead_status(app: &TestApp, token: &str, lead: &Lead) -> String {
+    let reply = app.get(&format!("/api/leads/{}", lead.id), token).await;
     reply.assert_status(200);
-    reply.body["status"].as_str().unwrap_or_default().to_owned()
+    reply.json::<Lead>().status
 }
 
 /// `GET /api/integrations/github`.
-pub async fn settings(app: &TestApp, token: &str) -> Value {
+pub async fn settings(app: &TestApp, token: &str) -> GitHubSettings {
     let reply = app.get("/api/integrations/github", token).await;
     reply.assert_status(200);
-    reply.body
+    reply.json()
 }
 
-/// The lead's outbound messages of this origin.
-pub async fn notes(app: &TestApp, token: &str, lead: &Value) -> Vec<Value> {
+/// The lead's messages of origin `github` (the status notes).
+pub async fn notes(app: &TestApp, token: &str, lead: &Lead) -> Vec<Message> {
     let reply = app
-        .get(
-            &format!(
-                "/api/leads/{}/messages?limit=100",
-                lead["id"].as_str().expect("lead id")
-            ),
-            token,
-        )
+        .get(&format!("/api/leads/{}/messages?limit=100", lead.id), token)
         .await;
     reply.assert_status(200);
-    reply.body["items"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+    reply
+        .items::<Message>()
         .into_iter()
-        .filter(|m| m["origin"] == "github")
+        .filter(|m| m.origin == "github")
         .collect()
 }
 

@@ -2,6 +2,7 @@ use std::net::SocketAddr;
 
 use reqwest::{Method, StatusCode, header};
 use sea_orm::{ConnectionTrait, Database};
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use switchboard::{config::Settings, http::AppState, server::Server};
 use uuid::Uuid;
@@ -13,6 +14,7 @@ pub mod oauth;
 pub mod receiver;
 pub mod schema;
 pub mod sse;
+pub mod views;
 
 /// The sandbox bot's token, for calling the simulated Discord as the bot.
 pub const BOT_TOKEN: &str = switchboard::sandbox::credentials::DISCORD_BOT_TOKEN;
@@ -286,6 +288,24 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// The body read as `T`, or the test fails showing the body.
+    #[track_caller]
+    pub fn json<T: DeserializeOwned>(&self) -> T {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| {
+            panic!(
+                "the body is not a {}: {e}; body: {}",
+                std::any::type_name::<T>(),
+                self.text
+            )
+        })
+    }
+
+    /// The items of a page of a list, read as `T`.
+    #[track_caller]
+    pub fn items<T: DeserializeOwned>(&self) -> Vec<T> {
+        self.json::<views::Page<T>>().items
+    }
+
     #[track_caller]
     pub fn assert_status(&self, expected: u16) -> &Self {
         assert_eq!(
@@ -322,8 +342,10 @@ impl Reply {
         self.assert_status(422);
         let fields: Vec<&str> = self.body["errors"]
             .as_array()
-            .map(|e| e.iter().filter_map(|e| e["field"].as_str()).collect())
-            .unwrap_or_default();
+            .unwrap_or_else(|| panic!("a 422 lists its errors: {}", self.text))
+            .iter()
+            .map(|e| e["field"].text())
+            .collect();
         assert!(
             fields.contains(&field),
             "expected field {field} in {}",
@@ -468,10 +490,10 @@ impl TestApp {
         (browser, reply)
     }
 
-    pub async fn create_lead(&self, token: &str, name: &str) -> Value {
+    pub async fn create_lead(&self, token: &str, name: &str) -> views::Lead {
         let reply = self.post("/api/leads", token, json!({"name": name})).await;
         reply.assert_status(201);
-        reply.body
+        reply.json()
     }
 
     /// A second replica on the same database and state store (same secrets).

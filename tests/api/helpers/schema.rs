@@ -56,7 +56,11 @@ pub fn discord_request_errors(method: &str, path: &str, instance: &Value) -> Vec
     document["$schema"] = json!("https://json-schema.org/draft/2020-12/schema");
     // Validate at the operation's schema with the whole document as the root for `$ref`s.
     let root = document.as_object_mut().expect("object");
-    for (k, v) in schema.as_object().cloned().unwrap_or_default() {
+    for (k, v) in schema
+        .as_object()
+        .cloned()
+        .expect("the request schema is an object")
+    {
         root.insert(k, v);
     }
     let validator = jsonschema::validator_for(&document).expect("a usable schema");
