@@ -28,6 +28,24 @@ async fn endpoint(app: &TestApp, account: &Account, url: &str, types: Option<&[&
     reply.body
 }
 
+/// A company with a lead and an endpoint at `receiver` taking `types` (all when `None`).
+struct Subscribed {
+    account: Account,
+    lead: Lead,
+    hook: Value,
+}
+
+async fn subscribed(app: &TestApp, receiver: &Receiver, types: Option<&[&str]>) -> Subscribed {
+    let account = app.signup("Webhook Co").await;
+    let lead = app.create_lead(&account.token, "Grace Hopper").await;
+    let hook = endpoint(app, &account, &receiver.url("/hooks"), types).await;
+    Subscribed {
+        account,
+        lead,
+        hook,
+    }
+}
+
 /// The message's `type`, after checking its Standard Webhooks signature with `secret`.
 fn verified(captured: &Captured, secret: &str) -> Value {
     let mut headers = http::HeaderMap::new();
@@ -137,16 +155,12 @@ gateway_test!(
 storage_test!(
     an_endpoint_failing_twice_gets_the_event_once_more_with_the_same_id,
     |app| {
-        let account = app.signup("Retry Co").await;
-        let lead = app.create_lead(&account.token, "Grace Hopper").await;
         let receiver = Receiver::scripted(&[500, 503]).await;
-        let hook = endpoint(
-            &app,
-            &account,
-            &receiver.url("/hooks"),
-            Some(&["lead.updated"]),
-        )
-        .await;
+        let Subscribed {
+            account,
+            lead,
+            hook,
+        } = subscribed(&app, &receiver, Some(&["lead.updated"])).await;
 
         rename(&app, &account, &lead, "Grace B. Hopper").await;
         let got = receiver.wait_for_count(3).await;
@@ -182,10 +196,12 @@ storage_test!(
 );
 
 storage_test!(an_endpoint_answering_410_is_disabled_at_once, |app| {
-    let account = app.signup("Gone Co").await;
-    let lead = app.create_lead(&account.token, "Grace Hopper").await;
     let receiver = Receiver::scripted(&[410]).await;
-    let hook = endpoint(&app, &account, &receiver.url("/hooks"), None).await;
+    let Subscribed {
+        account,
+        lead,
+        hook,
+    } = subscribed(&app, &receiver, None).await;
 
     rename(&app, &account, &lead, "Grace B. Hopper").await;
     receiver.wait_for_count(1).await;
@@ -212,16 +228,12 @@ storage_test!(an_endpoint_answering_410_is_disabled_at_once, |app| {
 });
 
 storage_test!(a_filtered_out_event_type_is_not_sent, |app| {
-    let account = app.signup("Filter Co").await;
-    let lead = app.create_lead(&account.token, "Grace Hopper").await;
     let receiver = Receiver::start().await;
-    let hook = endpoint(
-        &app,
-        &account,
-        &receiver.url("/hooks"),
-        Some(&["message.created"]),
-    )
-    .await;
+    let Subscribed {
+        account,
+        lead,
+        hook,
+    } = subscribed(&app, &receiver, Some(&["message.created"])).await;
 
     rename(&app, &account, &lead, "Grace B. Hopper").await;
     tokio::time::sleep(Duration::from_millis(600)).await;
@@ -408,16 +420,12 @@ async fn a_change_committed_before_a_restart_is_delivered_after_it() {
 storage_test!(
     after_a_rotation_both_secrets_verify_for_the_overlap,
     |app| {
-        let account = app.signup("Rotate Co").await;
-        let lead = app.create_lead(&account.token, "Grace Hopper").await;
         let receiver = Receiver::start().await;
-        let hook = endpoint(
-            &app,
-            &account,
-            &receiver.url("/hooks"),
-            Some(&["lead.updated"]),
-        )
-        .await;
+        let Subscribed {
+            account,
+            lead,
+            hook,
+        } = subscribed(&app, &receiver, Some(&["lead.updated"])).await;
         let old = hook["secret"].text().to_owned();
 
         let rotated = app
@@ -453,16 +461,12 @@ storage_test!(
 );
 
 storage_test!(a_delivery_can_be_resent_with_the_same_id, |app| {
-    let account = app.signup("Resend Co").await;
-    let lead = app.create_lead(&account.token, "Grace Hopper").await;
     let receiver = Receiver::start().await;
-    let hook = endpoint(
-        &app,
-        &account,
-        &receiver.url("/hooks"),
-        Some(&["lead.updated"]),
-    )
-    .await;
+    let Subscribed {
+        account,
+        lead,
+        hook,
+    } = subscribed(&app, &receiver, Some(&["lead.updated"])).await;
     rename(&app, &account, &lead, "Grace B. Hopper").await;
     receiver.wait_for_count(1).await;
     let log = wait_for(async || {
@@ -495,16 +499,12 @@ storage_test!(a_delivery_can_be_resent_with_the_same_id, |app| {
 
 storage_test!(an_endpoint_failing_for_five_days_is_disabled, |app| {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
-    let account = app.signup("Failing Co").await;
-    let lead = app.create_lead(&account.token, "Grace Hopper").await;
     let receiver = Receiver::answering(500, Duration::ZERO).await;
-    let hook = endpoint(
-        &app,
-        &account,
-        &receiver.url("/hooks"),
-        Some(&["lead.updated"]),
-    )
-    .await;
+    let Subscribed {
+        account,
+        lead,
+        hook,
+    } = subscribed(&app, &receiver, Some(&["lead.updated"])).await;
     // Its deliveries have been failing since six days ago.
     let id: uuid::Uuid = hook["id"].text().parse().expect("uuid");
     switchboard::entities::webhook_endpoint::Entity::update_many()
