@@ -600,3 +600,19 @@ storage_test!(
         assert_eq!(list.body[0]["verified"], false);
     }
 );
+
+storage_test!(a_429_with_retry_after_waits_at_least_that_long, |app| {
+    // The test schedule retries after 50 ms; the receiver asks for a second.
+    let receiver = Receiver::scripted_with_retry_after(&[429], 1).await;
+    let Subscribed { account, lead, .. } =
+        subscribed(&app, &receiver, Some(&["lead.updated"])).await;
+    rename(&app, &account, &lead, "Grace B. Hopper").await;
+    receiver.wait_for_count(1).await;
+    let refused_at = std::time::Instant::now();
+    receiver.wait_for_count(2).await;
+    assert!(
+        refused_at.elapsed() >= Duration::from_millis(850),
+        "retried after {:?}, before Retry-After",
+        refused_at.elapsed()
+    );
+});

@@ -54,6 +54,8 @@ struct Behaviour {
     delay: Duration,
     /// Answers for the next requests, in order, before `status`.
     script: Arc<Mutex<VecDeque<StatusCode>>>,
+    /// `Retry-After` seconds sent with scripted 429 and 503 answers.
+    retry_after: Option<u64>,
     seen: Arc<Mutex<Vec<Captured>>>,
 }
 
@@ -70,15 +72,20 @@ impl Receiver {
     }
 
     pub async fn answering(status: u16, delay: Duration) -> Self {
-        Self::serve(status, delay, &[]).await
+        Self::serve(status, delay, &[], None).await
     }
 
     /// Answers `script`'s statuses to the first requests, in order, then 200.
     pub async fn scripted(script: &[u16]) -> Self {
-        Self::serve(200, Duration::ZERO, script).await
+        Self::serve(200, Duration::ZERO, script, None).await
     }
 
-    async fn serve(status: u16, delay: Duration, script: &[u16]) -> Self {
+    /// As [`Receiver::scripted`], with `Retry-After: seconds` on the scripted 429 and 503s.
+    pub async fn scripted_with_retry_after(script: &[u16], seconds: u64) -> Self {
+        Self::serve(200, Duration::ZERO, script, Some(seconds)).await
+    }
+
+    async fn serve(status: u16, delay: Duration, script: &[u16], retry_after: Option<u64>) -> Self {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let behaviour = Behaviour {
             status: StatusCode::from_u16(status).expect("status"),
@@ -89,6 +96,7 @@ impl Receiver {
                     .map(|s| StatusCode::from_u16(*s).expect("status"))
                     .collect(),
             )),
+            retry_after,
             seen: seen.clone(),
         };
         let router = Router::new()
@@ -100,7 +108,17 @@ impl Receiver {
                         .push(Captured { headers, body });
                     tokio::time::sleep(b.delay).await;
                     let scripted = b.script.lock().expect("lock").pop_front();
-                    scripted.unwrap_or(b.status)
+                    let status = scripted.unwrap_or(b.status);
+                    let mut answer = axum::response::IntoResponse::into_response(status);
+                    if let Some(seconds) = b.retry_after
+                        && matches!(status.as_u16(), 429 | 503)
+                    {
+                        answer.headers_mut().insert(
+                            "retry-after",
+                            seconds.to_string().parse().expect("header value"),
+                        );
+                    }
+                    answer
                 },
             )
             .with_state(behaviour);
