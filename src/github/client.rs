@@ -92,15 +92,6 @@ pub enum ApiError {
     Unavailable(String),
 }
 
-impl ApiError {
-    pub fn retry_after(&self) -> Option<Duration> {
-        match self {
-            Self::RateLimited(wait) => Some(*wait),
-            _ => None,
-        }
-    }
-}
-
 #[derive(Serialize)]
 struct HookConfig<'a> {
     url: &'a str,
@@ -173,7 +164,9 @@ impl GitHubApi {
         *entry = (*entry).max(until);
     }
 
-    /// Reads what the rate-limit headers say, and blocks the token when it must wait.
+    /// Reads what the rate-limit headers say, and blocks the token until it may call again:
+    /// `retry-after` seconds, `x-ratelimit-reset` once `x-ratelimit-remaining` is 0, and at least
+    /// a minute (GitHub's advice) for a spent limit or a 429 that gives no time.
     fn note_limits(&self, token: &Secret<String>, status: StatusCode, headers: &header::HeaderMap) {
         let number = |name: &str| {
             headers
@@ -181,21 +174,23 @@ impl GitHubApi {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok())
         };
-        if let Some(wait) = number("retry-after") {
-            self.block(token, SystemTime::now() + Duration::from_secs(wait));
-        }
-        if number("x-ratelimit-remaining") == Some(0)
-            && let Some(reset) = number("x-ratelimit-reset")
-        {
-            self.block(token, UNIX_EPOCH + Duration::from_secs(reset));
-        } else if matches!(
-            status,
-            StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS
-        ) && number("retry-after").is_none()
-            && number("x-ratelimit-remaining") == Some(0)
-        {
-            // A limit without a reset time: GitHub advises waiting at least a minute.
-            self.block(token, SystemTime::now() + Duration::from_secs(60));
+        let now = SystemTime::now();
+        let spent = number("x-ratelimit-remaining") == Some(0);
+        let until = [
+            number("retry-after").map(|secs| now + Duration::from_secs(secs)),
+            number("x-ratelimit-reset")
+                .filter(|_| spent)
+                .map(|reset| UNIX_EPOCH + Duration::from_secs(reset)),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .or_else(|| {
+            (spent || status == StatusCode::TOO_MANY_REQUESTS)
+                .then(|| now + Duration::from_secs(60))
+        });
+        if let Some(until) = until {
+            self.block(token, until);
         }
     }
 
@@ -231,27 +226,25 @@ impl GitHubApi {
         if status.is_success() || status == StatusCode::NOT_MODIFIED {
             return Ok(response);
         }
-        let rate_limited = matches!(
+        // A 403 or 429 that spent the limit (see `note_limits`) is a wait, not a refusal.
+        if matches!(
             status,
             StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS
-        ) && self.wait_for(token).is_some();
+        ) && let Some(wait) = self.wait_for(token)
+        {
+            return Err(ApiError::RateLimited(wait.max(Duration::from_secs(1))));
+        }
         let message = response
             .json::<Message>()
             .await
             .map(|m| m.message)
             .unwrap_or_default();
         Err(match status {
-            _ if rate_limited => ApiError::RateLimited(
-                self.wait_for(token)
-                    .unwrap_or(Duration::from_secs(60))
-                    .max(Duration::from_secs(1)),
-            ),
             StatusCode::UNAUTHORIZED => ApiError::TokenRefused,
             StatusCode::NOT_FOUND | StatusCode::GONE => ApiError::NotFound(status.as_u16()),
             StatusCode::MOVED_PERMANENTLY => ApiError::Moved,
             StatusCode::FORBIDDEN => ApiError::Forbidden(message),
             StatusCode::UNPROCESSABLE_ENTITY => ApiError::Unprocessable(message),
-            StatusCode::TOO_MANY_REQUESTS => ApiError::RateLimited(Duration::from_secs(60)),
             other => ApiError::Unavailable(format!("HTTP {}", other.as_u16())),
         })
     }

@@ -25,9 +25,6 @@ pub struct PullRequestEvent {
 pub struct Issue {
     pub number: u32,
     pub title: String,
-    /// `open` or `closed`.
-    pub state: String,
-    pub html_url: String,
     /// Present when the issue is a pull request (GitHub's REST API treats pull requests as
     /// issues).
     #[serde(default)]
@@ -43,10 +40,7 @@ pub struct IssuePullRequest {
 
 #[derive(Debug, Deserialize)]
 pub struct PullRequest {
-    pub number: u32,
     pub title: String,
-    pub state: String,
-    pub html_url: String,
     /// `null` while a merge is not known yet; treated as not merged.
     #[serde(default)]
     pub merged: Option<bool>,
@@ -65,7 +59,6 @@ pub struct StateChange {
     pub repository: String,
     pub number: u32,
     pub title: String,
-    pub url: String,
     pub is_pull_request: bool,
     pub closed: bool,
     pub merged: bool,
@@ -83,7 +76,6 @@ impl IssuesEvent {
             repository: self.repository.full_name,
             number: self.issue.number,
             title: self.issue.title,
-            url: self.issue.html_url,
             is_pull_request: self.issue.pull_request.is_some(),
             merged: self
                 .issue
@@ -106,7 +98,6 @@ impl PullRequestEvent {
             repository: self.repository.full_name,
             number: self.number,
             title: self.pull_request.title,
-            url: self.pull_request.html_url,
             is_pull_request: true,
             merged: self.pull_request.merged.unwrap_or(false),
             closed,

@@ -117,7 +117,6 @@ pub async fn poll(app: &Services, row: integration::Model) -> Result<sync_log::M
                         repository: first.repository.clone(),
                         number,
                         title: issue.title.clone(),
-                        url: issue.html_url.clone(),
                         is_pull_request: issue.is_pull_request(),
                         closed: issue.closed(),
                         merged: issue.merged(),

@@ -273,7 +273,6 @@ mod tests {
             repository: "acme/widgets".into(),
             number: 12,
             title: "Widget breaks on save".into(),
-            url: "https://github.com/acme/widgets/issues/12".into(),
             is_pull_request: pr,
             closed,
             merged,

@@ -60,7 +60,8 @@ fn refused() -> Error {
     Error::new(
         ErrorKind::Unauthenticated,
         "invalid_signature",
-        "X-Hub-Signature-256 is missing or does not match the body under this webhook's secret.",
+        "X-Hub-Signature-256 is missing or does not match the body under this webhook's secret: \
+         give the hook the secret shown by GET /api/integrations/github.",
     )
 }
 
@@ -75,7 +76,14 @@ pub async fn receive(
         .one(&app.db)
         .await?
         .filter(|r| r.provider == "github" && r.status != IntegrationStatus::Revoked)
-        .ok_or_else(|| Error::not_found("webhook"))?;
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                "not_found",
+                "No connected GitHub integration has this webhook address: copy the Payload URL \
+                 from GET /api/integrations/github.",
+            )
+        })?;
     // Nothing is parsed, looked up by the payload, or logged of it before this check.
     let secret = hooks::secret(app, &row)?.ok_or_else(refused)?;
     signature::verify(secret.expose().as_bytes(), body, delivery.signature).map_err(|why| {

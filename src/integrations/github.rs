@@ -21,10 +21,10 @@ use super::{
     providers::{Grant, GrantDetails, IntegrationMetadata, Provider, ProviderError},
 };
 use crate::config::{Secret, Settings};
+use crate::github::client::API_VERSION;
 
 /// `repo` reads issues and pull requests in private repositories too.
 pub const SCOPES: [&str; 1] = ["repo"];
-const API_VERSION: &str = "2022-11-28";
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 pub struct GitHubTokenFields {

@@ -68,8 +68,6 @@ fn every_field_the_issues_type_reads_is_required_by_githubs_schema() {
         &["action"][..],
         &["issue", "number"],
         &["issue", "title"],
-        &["issue", "state"],
-        &["issue", "html_url"],
         &["repository", "full_name"],
     ] {
         assert_required("issues/closed.schema.json", path);
@@ -82,8 +80,6 @@ fn every_field_the_pull_request_type_reads_is_required_by_githubs_schema() {
         &["action"][..],
         &["number"],
         &["pull_request", "title"],
-        &["pull_request", "state"],
-        &["pull_request", "html_url"],
         &["pull_request", "merged"],
         &["repository", "full_name"],
     ] {
