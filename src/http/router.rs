@@ -72,7 +72,7 @@ pub fn build(state: AppState) -> Router {
     let cors = CorsLayer::new()
         // A list, not `exact`: other origins get no CORS headers at all.
         .allow_origin(AllowOrigin::list(
-            HeaderValue::from_str(&state.settings.frontend_origin).ok(),
+            HeaderValue::from_str(&state.settings.frontend_origin()).ok(),
         ))
         .allow_credentials(true)
         .allow_methods([
