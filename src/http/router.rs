@@ -22,7 +22,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{problem, routes};
+use super::{app, problem, routes};
 use crate::{
     error::Error,
     http::{AppState, openapi::ApiDoc},
@@ -145,13 +145,8 @@ pub fn build(state: AppState) -> Router {
                 .external_url_unchecked("/openapi.json", super::openapi::document(doc)),
         )
         .route("/metrics", axum::routing::get(routes::health::metrics))
-        .fallback(|| async {
-            Error::new(
-                crate::error::ErrorKind::NotFound,
-                "not_found",
-                "No such resource.",
-            )
-        })
+        // Everything else is the web app's (or a problem+json 404).
+        .fallback(app::serve)
         .route_layer(middleware::from_fn_with_state(
             state.metrics.clone(),
             track_metrics,
