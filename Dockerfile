@@ -2,14 +2,31 @@
 #
 # Switchboard container image.
 #   docker build -t switchboard .
-#   docker run -p 8080:8080 switchboard          # sandbox mode, SQLite in /var/lib/switchboard
+#   docker run -p 8080:8080 switchboard          # sandbox mode, SQLite in /var/lib/switchboard;
+#                                                # the web app at http://localhost:8080/ (PUBLIC_URL)
 # See docker-compose.yml for PostgreSQL + Redis + real provider credentials.
+
+# ---- web app ----------------------------------------------------------------------------------
+# Built here with Node.js, then embedded in the binary by the Rust build below (which then runs no
+# npm of its own: SWITCHBOARD_FRONTEND_DIST). Vite 7 needs Node.js 20.19 or later.
+FROM node:22-bookworm-slim AS frontend
+WORKDIR /src/frontend
+
+# The dependencies first, so a source change does not reinstall them.
+COPY frontend/package.json frontend/package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --no-audit --no-fund
+
+COPY frontend/ ./
+RUN npm run build:app -- --outDir /app-dist
 
 # ---- build ------------------------------------------------------------------------------------
 FROM rust:1.95-bookworm AS builder
 WORKDIR /src
 
 COPY . .
+COPY --from=frontend /app-dist /app-dist
+ENV SWITCHBOARD_FRONTEND_DIST=/app-dist
 
 # The registry and target directories live in BuildKit cache mounts, so rebuilds after a source
 # change only recompile what changed. A cache mount is not part of the image: copy the binary out.

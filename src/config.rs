@@ -72,8 +72,12 @@ pub struct Settings {
     pub public_url: Url,
     /// `PUBLIC_URL` was given; otherwise it follows the bound port.
     pub public_url_explicit: bool,
-    /// The one browser origin allowed by CORS and as `postMessage` target.
-    pub frontend_origin: String,
+    /// `FRONTEND_ORIGIN` when given; read [`Settings::frontend_origin`], which defaults to the
+    /// service's own origin.
+    pub frontend_origin: Option<String>,
+    /// `FRONTEND_DIR`: serve the web app from this directory (canonical, holding an
+    /// `index.html`), read at request time, instead of the build embedded in the binary.
+    pub frontend_dir: Option<PathBuf>,
     pub database_url: Secret<String>,
     pub redis_url: Option<Secret<String>>,
     pub jwt_secret: Secret<Vec<u8>>,
@@ -181,18 +185,29 @@ impl Settings {
             get("PUBLIC_URL"),
             &default_public_url(bind_addr),
         );
-        let frontend_origin = match get("FRONTEND_ORIGIN") {
-            None => "http://127.0.0.1:5173".to_owned(),
-            Some(raw) => match Url::parse(&raw) {
-                Ok(url) if url.origin().is_tuple() => url.origin().ascii_serialization(),
-                _ => {
-                    errors.push(format!(
-                        "FRONTEND_ORIGIN: `{raw}` is not an origin like https://app.example.com"
-                    ));
-                    String::new()
-                }
-            },
-        };
+        let frontend_origin = get("FRONTEND_ORIGIN").and_then(|raw| match Url::parse(&raw) {
+            Ok(url) if url.origin().is_tuple() => Some(url.origin().ascii_serialization()),
+            _ => {
+                errors.push(format!(
+                    "FRONTEND_ORIGIN: `{raw}` is not an origin like https://app.example.com"
+                ));
+                None
+            }
+        });
+        let frontend_dir = get("FRONTEND_DIR").and_then(|raw| match std::fs::canonicalize(&raw) {
+            Ok(dir) if dir.join("index.html").is_file() => Some(dir),
+            Ok(dir) if dir.is_dir() => {
+                errors.push(format!(
+                    "FRONTEND_DIR: `{raw}` has no index.html (build the app into it: \
+                     `npm run build:app -- --outDir {raw}` in frontend/)"
+                ));
+                None
+            }
+            _ => {
+                errors.push(format!("FRONTEND_DIR: `{raw}` is not a directory"));
+                None
+            }
+        });
         let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
         if !(database_url.starts_with("sqlite:")
             || database_url.starts_with("postgres://")
@@ -365,6 +380,7 @@ impl Settings {
             public_url,
             public_url_explicit,
             frontend_origin,
+            frontend_dir,
             database_url: Secret(database_url),
             redis_url: redis_url.map(Secret),
             jwt_secret: Secret(jwt_secret),
@@ -403,7 +419,8 @@ impl Settings {
             bind_addr,
             public_url: Url::parse("http://127.0.0.1").expect("static URL parses"),
             public_url_explicit: false,
-            frontend_origin: "http://127.0.0.1:5173".into(),
+            frontend_origin: None,
+            frontend_dir: None,
             database_url: Secret(database_url.to_owned()),
             redis_url: redis_url.map(|u| Secret(u.to_owned())),
             jwt_secret: Secret(jwt),
@@ -471,6 +488,15 @@ impl Settings {
         self.github
             .client_secret
             .get_or_insert_with(|| Secret(sandbox::GITHUB_CLIENT_SECRET.to_owned()));
+    }
+
+    /// The one browser origin allowed by CORS, for cookie-authenticated writes and as the OAuth
+    /// popup's `postMessage` target: `FRONTEND_ORIGIN`, or else the service's own origin, where
+    /// it serves the web app.
+    pub fn frontend_origin(&self) -> String {
+        self.frontend_origin
+            .clone()
+            .unwrap_or_else(|| self.public_url.origin().ascii_serialization())
     }
 
     /// The OAuth redirect URI for a provider: `{PUBLIC_URL}/api/integrations/{provider}/callback`.
@@ -726,6 +752,57 @@ mod tests {
         assert!(!s.sandbox);
         assert_eq!(s.secrets_source, SecretSource::Environment);
         assert_eq!(s.token_encryption_key.expose(), &[7u8; 32]);
+    }
+
+    #[test]
+    fn the_frontend_origin_is_the_services_own_unless_given() {
+        let (result, _dir) = settings(&[("PUBLIC_URL", "https://switchboard.example.com/base/")]);
+        let s = result.expect("valid");
+        assert_eq!(s.frontend_origin(), "https://switchboard.example.com");
+
+        let (result, _dir) = settings(&[("BIND_ADDR", "127.0.0.1:9090")]);
+        assert_eq!(
+            result.expect("valid").frontend_origin(),
+            "http://127.0.0.1:9090"
+        );
+
+        let (result, _dir) = settings(&[("FRONTEND_ORIGIN", "http://127.0.0.1:5173/")]);
+        assert_eq!(
+            result.expect("valid").frontend_origin(),
+            "http://127.0.0.1:5173"
+        );
+    }
+
+    #[test]
+    fn the_frontend_origin_follows_the_port_the_service_was_given() {
+        let (result, _dir) = settings(&[]);
+        let mut s = result.expect("valid");
+        // What `Server::bind` does when the OS picked the port.
+        s.public_url
+            .set_port(Some(41234))
+            .expect("an http URL has a port");
+        assert_eq!(s.frontend_origin(), "http://127.0.0.1:41234");
+    }
+
+    #[test]
+    fn frontend_dir_must_be_a_directory_holding_an_index_page() {
+        let app = tempfile::tempdir().expect("temp dir");
+        let path = app.path().to_str().expect("UTF-8").to_owned();
+        let (result, _dir) = settings(&[("FRONTEND_DIR", &path)]);
+        let err = result.expect_err("no index.html").to_string();
+        assert!(err.contains("has no index.html"), "{err}");
+
+        std::fs::write(app.path().join("index.html"), "<!doctype html>").expect("write");
+        let (result, _dir) = settings(&[("FRONTEND_DIR", &path)]);
+        let s = result.expect("valid");
+        assert_eq!(
+            s.frontend_dir,
+            Some(app.path().canonicalize().expect("canonical"))
+        );
+
+        let (result, _dir) = settings(&[("FRONTEND_DIR", "/no/such/dir")]);
+        let err = result.expect_err("missing").to_string();
+        assert!(err.contains("is not a directory"), "{err}");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use switchboard::ids::CompanyId;
 use switchboard::{
     config::{self, SecretSource, Settings},
     db,
-    http::openapi,
+    http::{app, openapi},
     server::{Server, shutdown_signal},
     telemetry,
 };
@@ -151,7 +151,30 @@ async fn serve() -> anyhow::Result<()> {
         "switchboard listening; API docs at {}docs",
         settings.public_url
     );
+    log_web_app(&server.state().settings);
     server.run(shutdown_signal()).await
+}
+
+/// Where the web app is, and which one it is.
+fn log_web_app(settings: &Settings) {
+    let url = &settings.public_url;
+    match app::source(settings) {
+        app::Source::Embedded => {
+            tracing::info!("web app at {url} (the build embedded in the binary)")
+        }
+        app::Source::Directory(dir) => tracing::info!(
+            frontend_dir = %dir.display(),
+            "web app at {url} (read from FRONTEND_DIR)"
+        ),
+        app::Source::NotBuilt => {
+            tracing::info!("web app at {url} (not built: a page saying so)");
+            tracing::warn!(
+                "the web app was not built into this binary (npm was missing or its build failed \
+                 at cargo build; its warnings said why): install Node.js 20.19 or later, then \
+                 `touch frontend/package.json` and build again, or set FRONTEND_DIR"
+            );
+        }
+    }
 }
 
 async fn migrate(action: MigrateAction) -> anyhow::Result<()> {

@@ -1,4 +1,5 @@
-//! The HTTP surface: routes, extractors and the problem+json envelope.
+//! The HTTP surface: routes, extractors, the problem+json envelope, and the web app at `/`.
+pub mod app;
 pub mod extract;
 pub mod openapi;
 pub mod popup;

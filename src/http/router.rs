@@ -22,7 +22,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{problem, routes};
+use super::{app, problem, routes};
 use crate::{
     error::Error,
     http::{AppState, openapi::ApiDoc},
@@ -74,7 +74,7 @@ pub fn build(state: AppState) -> Router {
     let cors = CorsLayer::new()
         // A list, not `exact`: other origins get no CORS headers at all.
         .allow_origin(AllowOrigin::list(
-            HeaderValue::from_str(&state.settings.frontend_origin).ok(),
+            HeaderValue::from_str(&state.settings.frontend_origin()).ok(),
         ))
         .allow_credentials(true)
         .allow_methods([
@@ -147,13 +147,8 @@ pub fn build(state: AppState) -> Router {
                 .external_url_unchecked("/openapi.json", super::openapi::document(doc)),
         )
         .route("/metrics", axum::routing::get(routes::health::metrics))
-        .fallback(|| async {
-            Error::new(
-                crate::error::ErrorKind::NotFound,
-                "not_found",
-                "No such resource.",
-            )
-        })
+        // Everything else is the web app's (or a problem+json 404).
+        .fallback(app::serve)
         .route_layer(middleware::from_fn_with_state(
             state.metrics.clone(),
             track_metrics,

@@ -248,11 +248,23 @@ storage_test!(
             )
             .await;
         evil.assert_problem(403, "cross_origin_request");
-        let own = app
+        // A separate development server is foreign too unless FRONTEND_ORIGIN names it.
+        let dev_server = app
             .send(
                 browser
                     .post(app.url("/api/leads"))
                     .header("origin", "http://127.0.0.1:5173"),
+                Auth::Cookie,
+                Some(json!({"name": "Planted too"})),
+            )
+            .await;
+        dev_server.assert_problem(403, "cross_origin_request");
+        // The web app the service serves is on its own origin.
+        let own = app
+            .send(
+                browser
+                    .post(app.url("/api/leads"))
+                    .header("origin", format!("http://{}", app.addr)),
                 Auth::Cookie,
                 Some(json!({"name": "Real"})),
             )
@@ -266,6 +278,29 @@ storage_test!(
         );
     }
 );
+
+#[tokio::test]
+async fn a_session_cookie_may_write_from_the_frontend_origin_when_it_is_configured() {
+    let app = crate::helpers::spawn_app_with(crate::helpers::Backend::Embedded, |s| {
+        s.frontend_origin = Some("http://127.0.0.1:5173".to_owned());
+    })
+    .await;
+    let account = app.signup("Dev Server Co").await;
+    let (browser, _login) = app.login_browser(&account).await;
+    let write = |origin: &'static str, name: &'static str| {
+        app.send(
+            browser.post(app.url("/api/leads")).header("origin", origin),
+            Auth::Cookie,
+            Some(json!({"name": name})),
+        )
+    };
+    write("http://127.0.0.1:5173", "From the dev server")
+        .await
+        .assert_status(201);
+    write("https://evil.example", "Planted")
+        .await
+        .assert_problem(403, "cross_origin_request");
+}
 
 storage_test!(login_can_choose_among_the_users_companies, |app| {
     let alice = app.signup("Alice Co").await;

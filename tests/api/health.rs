@@ -93,32 +93,45 @@ async fn the_docs_page_and_spec_are_served() {
     docs_page_is_served_from_the_binary(crate::helpers::spawn_app(Backend::Embedded).await).await;
 }
 
+/// The origin a CORS preflight from `origin` is allowed as, if any.
+async fn cors_allowed(app: &TestApp, origin: &str) -> Option<String> {
+    let preflight = app
+        .client
+        .request(Method::OPTIONS, app.url("/api/leads"))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        );
+    let reply = app.send(preflight, Auth::None, None).await;
+    reply
+        .headers
+        .get("access-control-allow-origin")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
 storage_test!(cors_allows_only_the_frontend_origin, |app| {
-    let preflight = |origin: &'static str| {
-        app.client
-            .request(Method::OPTIONS, app.url("/api/leads"))
-            .header("origin", origin)
-            .header("access-control-request-method", "POST")
-            .header(
-                "access-control-request-headers",
-                "authorization, content-type",
-            )
-    };
-    let allowed = app
-        .send(preflight("http://127.0.0.1:5173"), Auth::None, None)
-        .await;
+    // By default the web app is the one the service serves: its own origin is the only one.
+    let own = format!("http://{}", app.addr);
+    assert_eq!(cors_allowed(&app, &own).await, Some(own.clone()));
+    assert_eq!(cors_allowed(&app, "http://127.0.0.1:5173").await, None);
+    assert_eq!(cors_allowed(&app, "https://evil.example").await, None);
+});
+
+#[tokio::test]
+async fn cors_allows_a_frontend_served_elsewhere_when_frontend_origin_names_it() {
+    let app = crate::helpers::spawn_app_with(Backend::Embedded, |s| {
+        s.frontend_origin = Some("http://127.0.0.1:5173".to_owned());
+    })
+    .await;
     assert_eq!(
-        allowed
-            .headers
-            .get("access-control-allow-origin")
-            .and_then(|v| v.to_str().ok()),
+        cors_allowed(&app, "http://127.0.0.1:5173").await.as_deref(),
         Some("http://127.0.0.1:5173")
     );
-    let other = app
-        .send(preflight("https://evil.example"), Auth::None, None)
-        .await;
-    assert!(other.headers.get("access-control-allow-origin").is_none());
-});
+    assert_eq!(cors_allowed(&app, "https://evil.example").await, None);
+}
 
 #[tokio::test]
 #[ignore = "needs PostgreSQL and Redis: run scripts/test"]

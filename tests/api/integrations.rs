@@ -44,9 +44,12 @@ storage_test!(
                 .and_then(|v| v.to_str().ok()),
             Some("no-referrer")
         );
+        // The app is served by the service itself, so its origin is the service's.
+        let app_origin = format!("\"http://{}\"", app.addr);
         assert!(
-            page.text.contains("\"http://127.0.0.1:5173\""),
-            "posts only to the frontend origin"
+            page.text.contains(&format!("var origin = {app_origin};")),
+            "posts only to the web app's origin, {app_origin}: {}",
+            page.text
         );
 
         let discord = integration(&app, &account.token, "discord").await;

@@ -32,4 +32,5 @@ mod sessions;
 mod state_store;
 mod tenancy;
 mod validation;
+mod web_app;
 mod webhooks;

@@ -95,3 +95,22 @@ fn every_reference_resolves() {
         .collect();
     assert!(dangling.is_empty(), "unresolved references: {dangling:#?}");
 }
+
+/// Operation ids name operations one to one: generated clients key their types by them, so two
+/// operations sharing an id get each other's request and response types.
+#[test]
+fn operation_ids_are_unique() {
+    let spec: serde_json::Value =
+        serde_json::from_str(&switchboard::http::openapi::spec_json()).expect("spec is JSON");
+    let mut seen = std::collections::BTreeMap::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            let id = op["operationId"]
+                .as_str()
+                .expect("every operation has an id");
+            if let Some(first) = seen.insert(id.to_owned(), format!("{method} {path}")) {
+                panic!("operationId {id} names both {first} and {method} {path}");
+            }
+        }
+    }
+}

@@ -443,7 +443,7 @@ export interface paths {
          * @description Hooks Switchboard registered get the new secret at once; hooks set up by hand must be given
          *     it, or their deliveries are refused (401).
          */
-        post: operations["rotate_secret"];
+        post: operations["rotate_webhook_secret"];
         delete?: never;
         options?: never;
         head?: never;
@@ -834,14 +834,14 @@ export interface paths {
          *     joined: the people a lead can be. Answers `409 discord_not_connected` before Discord is
          *     connected.
          */
-        get: operations["list_members"];
+        get: operations["list_sandbox_members"];
         put?: never;
         /**
          * Add a member to the sandbox Discord server (sandbox mode)
          * @description Someone joins the company's server in the Discord simulator, as a lead would by accepting
          *     the server's invite. Their id can then be a lead's `discordUserId`.
          */
-        post: operations["add_member"];
+        post: operations["add_sandbox_member"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3182,7 +3182,7 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    rotate_secret: {
+    rotate_webhook_secret: {
         parameters: {
             query?: never;
             header?: never;
@@ -4094,7 +4094,7 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    list_members: {
+    list_sandbox_members: {
         parameters: {
             query?: never;
             header?: never;
@@ -4135,7 +4135,7 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    add_member: {
+    add_sandbox_member: {
         parameters: {
             query?: never;
             header?: never;

@@ -144,7 +144,7 @@ fn check_origin(method: &Method, headers: &HeaderMap, state: &AppState) -> Resul
         return Ok(());
     };
     let own = state.settings.public_url.origin().ascii_serialization();
-    if origin == state.settings.frontend_origin || origin == own {
+    if origin == state.settings.frontend_origin() || origin == own {
         return Ok(());
     }
     Err(Error::new(

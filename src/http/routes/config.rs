@@ -38,7 +38,7 @@ async fn app_config(State(state): State<AppState>) -> Json<AppConfig> {
             .as_str()
             .trim_end_matches('/')
             .to_owned(),
-        frontend_origin: settings.frontend_origin.clone(),
+        frontend_origin: settings.frontend_origin(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
     })
 }

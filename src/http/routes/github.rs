@@ -36,7 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         // `/integrations/github` is matched before `/integrations/{provider}`: GitHub's
         // disconnect lives here too.
         .routes(routes!(github_settings, disconnect_github))
-        .routes(routes!(rotate_secret))
+        .routes(routes!(rotate_webhook_secret))
         .routes(routes!(sync_now))
         .routes(routes!(sync_logs))
         .merge(
@@ -343,7 +343,7 @@ async fn disconnect_github(
         (status = 403, description = "`forbidden`: needs admin or owner", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`github_not_connected`", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn rotate_secret(
+async fn rotate_webhook_secret(
     State(state): State<AppState>,
     AdminPrincipal(principal): AdminPrincipal,
 ) -> Result<Json<GitHubSettings>> {

@@ -301,7 +301,7 @@ async fn callback(
         guild_id: query.guild_id,
         permissions: query.permissions,
     };
-    let origin = &state.settings.frontend_origin;
+    let origin = &state.settings.frontend_origin();
     Ok(match flow::callback(&state, provider, &params, binding.as_deref()).await {
         Ok(connected) => {
             popup::render(&popup::PopupMessage::success(connected.provider, connected.summary), origin, StatusCode::OK)

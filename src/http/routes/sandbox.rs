@@ -32,7 +32,7 @@ use crate::{
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_members, add_member))
+        .routes(routes!(list_sandbox_members, add_sandbox_member))
         .routes(routes!(reply_as_lead))
         .routes(routes!(close_link))
 }
@@ -102,7 +102,7 @@ pub struct SandboxMemberList {
         (status = 404, description = "`sandbox_only`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`discord_not_connected`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
     ))]
-async fn list_members(
+async fn list_sandbox_members(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<Json<SandboxMemberList>> {
@@ -135,7 +135,7 @@ pub struct NewSandboxMember {
         (status = 409, description = "`discord_not_connected`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` (`username`)", body = crate::http::problem::Problem, content_type = "application/problem+json"),
     ))]
-async fn add_member(
+async fn add_sandbox_member(
     State(state): State<AppState>,
     principal: Principal,
     ApiJson(body): ApiJson<NewSandboxMember>,
