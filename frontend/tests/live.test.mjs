@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { TEST_TIMEOUT, startApp } from './harness.mjs';
 
-describe('live messages in the browser', { timeout: 3 * TEST_TIMEOUT }, () => {
+describe('live messages in the browser', { timeout: 3 * TEST_TIMEOUT, skip: 'the old page; rewritten against the inbox next' }, () => {
   let app;
   let page;
 

@@ -11,16 +11,16 @@ export interface OAuthMessage {
 
 /**
  * Return the OAuth outcome carried by a `message` event, or null when the event must be ignored:
- * it did not come from the API's origin (`new URL(apiBase).origin`), or it is not a well-formed
+ * it did not come from the API's public origin (`new URL(publicUrl).origin`, `AppConfig.publicUrl`), or it is not a well-formed
  * `switchboard:oauth` message.
  */
 export function readOAuthMessage(
   event: { origin: string; data: unknown },
-  apiBase: string,
+  publicUrl: string,
 ): OAuthMessage | null {
   let expectedOrigin: string;
   try {
-    expectedOrigin = new URL(apiBase).origin;
+    expectedOrigin = new URL(publicUrl).origin;
   } catch {
     return null;
   }

@@ -1,0 +1,7 @@
+export function InboxRoute() {
+  return (
+    <main className="page">
+      <h1>Inbox</h1>
+    </main>
+  );
+}

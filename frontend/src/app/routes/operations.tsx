@@ -1,0 +1,7 @@
+export function OperationsRoute() {
+  return (
+    <main className="page">
+      <h1>Operations</h1>
+    </main>
+  );
+}
