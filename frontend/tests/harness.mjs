@@ -202,7 +202,7 @@ async function servesBuild(base, outDir) {
  * `api.base`), Chromium with one context and page on the app, and `offHost`, the requests the pages tried to make beyond
  * 127.0.0.1 (blocked). `close()` saves a screenshot to test-results/`name`.png and stops it all.
  */
-export async function startApp(name) {
+export async function startApp(name, { viewport = { width: 1000, height: 900 } } = {}) {
   assert.ok(
     existsSync(SERVER_BIN),
     `no server binary at ${SERVER_BIN}: build it with \`cargo build\` in the repository root, or set SWITCHBOARD_BIN`,
@@ -247,7 +247,7 @@ export async function startApp(name) {
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
       timeout: 30_000,
     });
-    app.context = await app.browser.newContext({ viewport: { width: 1000, height: 900 } });
+    app.context = await app.browser.newContext({ viewport });
     app.context.setDefaultTimeout(ACTION_TIMEOUT);
     // Belt and braces: the pages must never reach beyond this machine.
     await app.context.route(

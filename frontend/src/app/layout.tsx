@@ -53,7 +53,7 @@ function LiveIndicator({ state }: { state: StreamState }) {
       data-state={state}
       title={state === 'live' ? 'New messages appear as they arrive' : 'Live updates are paused; nothing is lost'}
     >
-      <span className="dot" aria-hidden="true" /> {LIVE_TEXT[state]}
+      <span className="dot" aria-hidden="true" /> <span className="live-text">{LIVE_TEXT[state]}</span>
     </span>
   );
 }
@@ -118,7 +118,7 @@ export function AppLayout() {
       </header>
       {config.data?.sandbox && (
         <p className="banner sandbox">
-          Sandbox mode: Discord and GitHub are simulated on this server. Nothing leaves this machine.
+          Sandbox mode: Discord and GitHub are simulated on this server.
         </p>
       )}
       {config.data && <OriginBanner publicUrl={config.data.publicUrl} />}

@@ -2,56 +2,16 @@
 // the query cache: a new message lands in its conversation, a delivery state changes in place, a
 // lead, channel or link is replaced by the version the event carries. Only what cannot be patched
 // is refetched. The browser reconnects by itself and sends `Last-Event-ID`, so nothing is lost.
-import { useQueryClient, type InfiniteData, type QueryClient } from '@tanstack/react-query';
+import { useQueryClient, type QueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import type { Schema } from '../api/client';
+import { upsertLead, upsertMessage, type Pages } from '../api/cache';
 import { keys } from '../api/keys';
 import { openLiveStream, streamUrl, type LiveEvent, type StreamState } from '../api/live';
 import { useToast, type ToastInput } from '../components/toast';
 
 type Lead = Schema<'LeadView'>;
 type Message = Schema<'MessageView'>;
-type Pages<T> = InfiniteData<{ items: T[]; nextCursor?: string | null }, unknown>;
-
-/** Replace the item with `item.id` in every page; true if it was there. */
-function replaceIn<T extends { id: string }>(pages: Pages<T>, item: T): Pages<T> | null {
-  let found = false;
-  const next = pages.pages.map((page) => ({
-    ...page,
-    items: page.items.map((existing) => {
-      if (existing.id !== item.id) return existing;
-      found = true;
-      return item;
-    }),
-  }));
-  return found ? { ...pages, pages: next } : null;
-}
-
-/** Put a message into its conversation (newest first): replace it, or add it at the top. */
-export function upsertMessage(queryClient: QueryClient, message: Message): void {
-  queryClient.setQueryData<Pages<Message>>(keys.messages(message.leadId), (pages) => {
-    if (!pages) return pages;
-    const replaced = replaceIn(pages, message);
-    if (replaced) return replaced;
-    const [first, ...rest] = pages.pages;
-    if (!first) return pages;
-    return { ...pages, pages: [{ ...first, items: [message, ...first.items] }, ...rest] };
-  });
-}
-
-/** Put a lead into its own query and every list it is in. */
-export function upsertLead(queryClient: QueryClient, lead: Lead): void {
-  queryClient.setQueryData(keys.lead(lead.id), lead);
-  let missing = false;
-  queryClient.setQueriesData<Pages<Lead>>({ queryKey: keys.leadLists() }, (pages) => {
-    if (!pages) return pages;
-    const replaced = replaceIn(pages, lead);
-    if (!replaced) missing = true;
-    return replaced ?? pages;
-  });
-  // A lead that is new to a list, or left it (another status), needs the list's own order.
-  if (missing) void queryClient.invalidateQueries({ queryKey: keys.leadLists() });
-}
 
 /** The lead's name as the cache knows it, for toasts. */
 function leadName(queryClient: QueryClient, leadId: string | null | undefined): string {

@@ -46,7 +46,6 @@ export function IntegrationsPanel({ canManage }: { canManage: boolean }) {
 
   function connect(provider: Provider) {
     const before = versionOf(integrationOf(integrations.data?.items, provider.id));
-    toast({ text: `Waiting for ${provider.name}: finish in the pop-up window.` });
     // Called synchronously from the click: the popup opens before anything is awaited.
     const flow = runOAuthPopup({
       provider: provider.id,
