@@ -602,6 +602,7 @@ async fn measure_inbound(
             // Another member of the server than the lead: no join is recorded.
             author_id: snowflake(700_000_000_000_000_000 + (i % channels.len()) as u64),
             author_bot: false,
+            author_name: None,
             webhook_id: None,
             kind: 0,
             nonce: None,

@@ -14,6 +14,7 @@ mod m20261124_000010_create_pending_events;
 mod m20261201_000011_lead_lifecycle;
 mod m20261206_000012_github_links;
 mod m20261206_000013_webhook_endpoints;
+mod m20261206_000014_inbox;
 mod util;
 
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000011_lead_lifecycle::Migration),
             Box::new(m20261206_000012_github_links::Migration),
             Box::new(m20261206_000013_webhook_endpoints::Migration),
+            Box::new(m20261206_000014_inbox::Migration),
         ]
     }
 }

@@ -256,6 +256,9 @@ pub struct Inbound {
     pub guild_id: Option<Snowflake>,
     pub author_id: Snowflake,
     pub author_bot: bool,
+    /// The name Discord shows for the author here: their server nickname, else their display
+    /// name, else their username.
+    pub author_name: Option<String>,
     pub webhook_id: Option<Snowflake>,
     /// Discord's message type: 0 is a plain message, 19 a reply; the others are system
     /// messages (pins, joins, …).
@@ -286,6 +289,12 @@ impl Inbound {
             guild_id: m.guild_id.map(snowflake),
             author_id: snowflake(m.author.id),
             author_bot: m.author.bot,
+            author_name: m
+                .member
+                .as_ref()
+                .and_then(|member| member.nick.clone())
+                .or_else(|| m.author.global_name.clone())
+                .or_else(|| Some(m.author.name.clone())),
             webhook_id: m.webhook_id.map(snowflake),
             kind: u8::from(m.kind),
             nonce: m.nonce.as_ref().map(|n| match n {

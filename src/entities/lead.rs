@@ -16,6 +16,15 @@ pub struct Model {
     pub discord_joined_channel: bool,
     pub status: LeadStatus,
     pub last_contact_at: Option<DateTimeUtc>,
+    /// The newest message's time, or the lead's creation: what the inbox sorts by.
+    pub last_activity_at: DateTimeUtc,
+    /// The newest message: the start of its text, its direction and who wrote it.
+    pub last_message_preview: Option<String>,
+    pub last_message_direction: Option<super::message::Direction>,
+    pub last_message_author: Option<String>,
+    pub last_message_at: Option<DateTimeUtc>,
+    /// Inbound messages since a teammate last read the conversation.
+    pub unread_count: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

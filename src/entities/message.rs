@@ -14,6 +14,9 @@ pub struct Model {
     pub direction: Direction,
     /// `crm:{userId}`, `crm:api_key:{id}`, `discord:{userId}`.
     pub author_meta_id: String,
+    /// Who wrote it, as a person reads it, when it was written: a teammate's email, an API
+    /// key's name, a Discord member's name. `None` for rows older than the column.
+    pub author_name: Option<String>,
     pub content: String,
     pub state: MessageState,
     /// Unique when set: a Discord message is stored once.

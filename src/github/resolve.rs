@@ -188,6 +188,7 @@ async fn post_note(
         text,
         "github",
         format!("github:{}", link.reference),
+        "GitHub",
     )
     .await?;
     Ok(true)

@@ -22,7 +22,12 @@ use crate::http::problem::{PROBLEM_JSON, Problem};
             Errors are `application/problem+json` with a stable `code`.",
         license(name = "MIT")
     ),
-    components(schemas(Problem, crate::error::FieldError, crate::webhooks::view::WebhookTestMessage)),
+    components(schemas(
+        Problem,
+        crate::error::FieldError,
+        crate::webhooks::view::WebhookTestMessage,
+        crate::http::popup::PopupMessage,
+    )),
     modifiers(&Security),
     tags(
         (name = "auth", description = "Sign-up, log-in and the current principal"),
@@ -35,6 +40,8 @@ use crate::http::problem::{PROBLEM_JSON, Problem};
         (name = "webhooks", description = "The company's webhook endpoints: every event pushed to its CRM backend, signed per Standard Webhooks"),
         (name = "github", description = "GitHub issues and pull requests linked to leads, and GitHub's webhook"),
         (name = "operations", description = "Health and readiness"),
+        (name = "meta", description = "What the web app needs to know about this server"),
+        (name = "sandbox", description = "Sandbox mode only: act as a lead in the Discord simulator, or as someone on the GitHub simulator"),
     )
 )]
 pub struct ApiDoc;

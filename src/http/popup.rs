@@ -7,30 +7,56 @@ use base64::{Engine, engine::general_purpose::STANDARD as B64};
 use rand::RngCore;
 use serde::Serialize;
 
-/// What the page posts to `window.opener` (and only to the frontend's origin).
-#[derive(Debug, Serialize, PartialEq, Eq)]
+/// What the OAuth popup's last page posts to `window.opener` with `postMessage`, only to the
+/// web app's origin (`FRONTEND_ORIGIN`). The web app accepts it only from the service's origin
+/// (`PUBLIC_URL`).
+#[derive(Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = OAuthPopupMessage)]
 pub struct PopupMessage {
-    /// Always `switchboard:oauth`.
     #[serde(rename = "type")]
-    pub kind: &'static str,
+    pub kind: PopupMessageType,
+    /// `discord` or `github`.
     pub provider: String,
-    /// `success` or `error`.
-    pub status: &'static str,
+    pub status: PopupStatus,
+    /// The problem's `code` when `status` is `error` (`access_denied`, `state_invalid`, …).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub code: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
 
-pub const MESSAGE_TYPE: &str = "switchboard:oauth";
+/// The message's kind: always `switchboard:oauth`.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub enum PopupMessageType {
+    #[serde(rename = "switchboard:oauth")]
+    SwitchboardOauth,
+}
+
+/// How the connection went.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PopupStatus {
+    Success,
+    Error,
+}
+
+impl PopupStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Error => "error",
+        }
+    }
+}
 
 impl PopupMessage {
     pub fn success(provider: &str, message: String) -> Self {
         Self {
-            kind: MESSAGE_TYPE,
+            kind: PopupMessageType::SwitchboardOauth,
             provider: provider.to_owned(),
-            status: "success",
+            status: PopupStatus::Success,
             code: None,
             message: Some(message),
         }
@@ -38,9 +64,9 @@ impl PopupMessage {
 
     pub fn error(provider: &str, code: &'static str, message: String) -> Self {
         Self {
-            kind: MESSAGE_TYPE,
+            kind: PopupMessageType::SwitchboardOauth,
             provider: provider.to_owned(),
-            status: "error",
+            status: PopupStatus::Error,
             code: Some(code),
             message: Some(message),
         }
@@ -75,7 +101,7 @@ pub fn render(message: &PopupMessage, frontend_origin: &str, status: StatusCode)
         "github" => "GitHub",
         other => other,
     };
-    let (title, text) = if message.status == "success" {
+    let (title, text) = if message.status == PopupStatus::Success {
         (
             format!("{provider} connected"),
             message.message.clone().unwrap_or_default(),
@@ -132,7 +158,7 @@ h1 {{ font-size: 1.25rem; margin: 0 0 .5rem; }}
         title = escape_html(&title),
         title_html = escape_html(&title),
         text_html = escape_html(&text),
-        status_attr = message.status,
+        status_attr = message.status.as_str(),
         message_json = script_json(message),
         origin_json = script_json(&frontend_origin),
     );

@@ -53,7 +53,9 @@ pub fn api() -> OpenApiRouter<AppState> {
                 .merge(routes::events::router())
                 .merge(routes::github::router())
                 .merge(routes::webhook_endpoints::router())
-                .merge(routes::routing::router()),
+                .merge(routes::routing::router())
+                .merge(routes::config::router())
+                .merge(routes::sandbox::router()),
         )
 }
 

@@ -4,7 +4,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::{
-    entities::lead::{self, LeadStatus},
+    entities::{
+        lead::{self, LeadStatus},
+        message::Direction,
+    },
     error::{Error, Result},
     ids::{LeadId, UserId},
     types::Snowflake,
@@ -30,8 +33,28 @@ pub struct LeadView {
     discord_joined_channel: bool,
     status: LeadStatus,
     last_contact_at: Option<DateTime<Utc>>,
+    /// The newest message's time, or the lead's creation before any: the inbox's order
+    /// (`GET /leads?sort=recent`).
+    last_activity_at: DateTime<Utc>,
+    /// The newest message in the conversation, for the lead list; `null` before any.
+    last_message: Option<LastMessageView>,
+    /// Inbound messages since a teammate last read the conversation (`POST
+    /// /leads/{leadId}/read`); shared by the company's teammates.
+    unread_count: i32,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+}
+
+/// The start of a conversation's newest message.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LastMessageView {
+    /// Up to 140 characters of its text, on one line.
+    preview: String,
+    direction: Direction,
+    /// Who wrote it, as a person reads it; `null` when not known.
+    author_name: Option<String>,
+    at: DateTime<Utc>,
 }
 
 impl TryFrom<lead::Model> for LeadView {
@@ -50,6 +73,21 @@ impl TryFrom<lead::Model> for LeadView {
             discord_invite_sent: l.discord_invite_sent,
             discord_joined_channel: l.discord_joined_channel,
             last_contact_at: l.last_contact_at,
+            last_activity_at: l.last_activity_at,
+            last_message: match (
+                l.last_message_preview,
+                l.last_message_direction,
+                l.last_message_at,
+            ) {
+                (Some(preview), Some(direction), Some(at)) => Some(LastMessageView {
+                    preview,
+                    direction,
+                    author_name: l.last_message_author,
+                    at,
+                }),
+                _ => None,
+            },
+            unread_count: l.unread_count,
             created_at: l.created_at,
             updated_at: l.updated_at,
         })

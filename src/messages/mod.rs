@@ -22,8 +22,8 @@ use crate::{
     change::Change,
     channels,
     discord::model::NewMessage,
-    entities::{job, lead_channel, message},
-    error::{Error, Result, is_unique_violation},
+    entities::{api_key, job, lead_channel, message, user},
+    error::{Error, ErrorKind, Result, is_unique_violation},
     integrations::{Health, store},
     jobs::{self, Failure},
     leads,
@@ -89,6 +89,21 @@ fn author_of(principal: &Principal) -> String {
         (_, Some(user)) => format!("crm:{user}"),
         _ => "crm:system".to_owned(),
     }
+}
+
+/// The name a teammate reads as the author: the user's name or email, or the API key's name.
+async fn author_name(db: &impl ConnectionTrait, principal: &Principal) -> Result<Option<String>> {
+    Ok(match (&principal.method, principal.user_id) {
+        (AuthMethod::ApiKey { key_id }, _) => api_key::Entity::find_by_id(*key_id)
+            .one(db)
+            .await?
+            .map(|k| k.name),
+        (_, Some(user)) => user::Entity::find_by_id(user)
+            .one(db)
+            .await?
+            .map(|u| u.name.unwrap_or(u.email)),
+        _ => Some("Switchboard".to_owned()),
+    })
 }
 
 /// The nonce Discord deduplicates on: 25 characters of the message id (its random part).
@@ -192,7 +207,8 @@ async fn send_locked(
         ));
     }
     let mut change = app.begin().await?;
-    let mut row = outbound(&channel, author_of(principal), content.0, "api");
+    let name = author_name(&app.db, principal).await?;
+    let mut row = outbound(&channel, author_of(principal), name, content.0, "api");
     row.idempotency_key = Set(key.map(|k| k.0.clone()));
     row.request_hash = Set(key.map(|_| hash.to_owned()));
     let inserted = message::Entity::insert(row)
@@ -210,6 +226,7 @@ async fn send_locked(
         }
         Err(err) => return Err(err.into()),
     };
+    leads::activity::record(&change, &message).await?;
     // Workers leave it to this request for a moment; they take over if the attempt below
     // cannot finish (this process dies, say).
     let job = jobs::enqueue_after(
@@ -244,6 +261,7 @@ async fn send_locked(
 fn outbound(
     channel: &lead_channel::Model,
     author: String,
+    author_name: Option<String>,
     content: String,
     origin: &str,
 ) -> message::ActiveModel {
@@ -256,6 +274,7 @@ fn outbound(
         channel_id: Set(channel.channel_id),
         direction: Set(Direction::Outbound),
         author_meta_id: Set(author),
+        author_name: Set(author_name),
         content: Set(content),
         state: Set(MessageState::Queued),
         discord_message_id: Set(None),
@@ -279,11 +298,20 @@ pub async fn enqueue_note(
     content: String,
     origin: &str,
     author: String,
+    author_name: &str,
 ) -> Result<message::Model> {
     let content: String = content.chars().take(MAX_CONTENT_CHARS).collect();
-    let message = message::Entity::insert(outbound(channel, author, content, origin))
+    let row = outbound(
+        channel,
+        author,
+        Some(author_name.to_owned()),
+        content,
+        origin,
+    );
+    let message = message::Entity::insert(row)
         .exec_with_returning(&*change)
         .await?;
+    leads::activity::record(&*change, &message).await?;
     jobs::enqueue(
         &*change,
         Some(channel.company_id),
@@ -509,6 +537,61 @@ pub async fn retry_job(app: &Services, company_id: CompanyId, job_id: Uuid) -> R
     let job = jobs::make_pending(&change, dead).await?;
     change.commit().await?;
     Ok(job)
+}
+
+/// Sends a failed message again, as the same message: its dead delivery job runs again (or a
+/// new one, when none is left), with the same Discord nonce, so a delivery that did reach
+/// Discord after all is not posted twice. Only a failed outbound message can be retried.
+pub async fn retry_message(
+    app: &Services,
+    company_id: CompanyId,
+    message_id: Uuid,
+) -> Result<message::Model> {
+    let failed = message::Entity::find()
+        .filter(message::Column::CompanyId.eq(company_id))
+        .filter(message::Column::Id.eq(message_id))
+        .one(&app.db)
+        .await?
+        .ok_or_else(|| Error::new(ErrorKind::NotFound, "message_not_found", "No such message."))?;
+    if failed.direction != Direction::Outbound || failed.state != MessageState::Failed {
+        return Err(Error::conflict(
+            "message_not_failed",
+            "Only a failed message can be retried.",
+        ));
+    }
+    let dead = jobs::find_for(company_id)
+        .filter(job::Column::Kind.eq(DELIVER))
+        .filter(job::Column::State.eq(jobs::JobState::Dead))
+        .order_by_desc(job::Column::Id)
+        .all(&app.db)
+        .await?
+        .into_iter()
+        .find(|job| message_of(job) == Some(message_id));
+    match dead {
+        Some(job) => {
+            retry_job(app, company_id, job.id).await?;
+        }
+        None => {
+            let mut change = app.begin().await?;
+            let mut active = failed.into_active_model();
+            active.state = Set(MessageState::Queued);
+            active.failure_reason = Set(None);
+            active.updated_at = Set(Utc::now());
+            save_in(&mut change, active).await?;
+            jobs::enqueue(
+                &change,
+                Some(company_id),
+                DELIVER,
+                serde_json::json!({ "messageId": message_id }),
+            )
+            .await?;
+            change.commit().await?;
+        }
+    }
+    message::Entity::find_by_id(message_id)
+        .one(&app.db)
+        .await?
+        .ok_or_else(|| Error::new(ErrorKind::NotFound, "message_not_found", "No such message."))
 }
 
 fn message_of(job: &job::Model) -> Option<Uuid> {

@@ -21,6 +21,9 @@ pub struct MessageView {
     content: String,
     /// `crm:{userId}`, `crm:api_key:{id}` or `discord:{userId}`.
     author: String,
+    /// Who wrote it, as a person reads it: a teammate's name or email, an API key's name, the
+    /// Discord member's nickname or name, `GitHub` for a status note. `null` when not known.
+    author_name: Option<String>,
     #[schema(value_type = Option<String>)]
     discord_message_id: Option<Snowflake>,
     /// Where it came from: `api` (sent through the API), `discord` or `discord_dm` (the lead's
@@ -42,6 +45,7 @@ impl From<message::Model> for MessageView {
             state: m.state,
             content: m.content,
             author: m.author_meta_id,
+            author_name: m.author_name,
             discord_message_id: m.discord_message_id,
             origin: m.origin,
             failure_reason: m.failure_reason,

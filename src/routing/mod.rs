@@ -438,6 +438,7 @@ pub fn stored_row(
         channel_id: message.channel_id,
         direction: message::Direction::Inbound,
         author_meta_id: format!("discord:{}", message.author_id),
+        author_name: message.author_name.clone(),
         content: message.content.clone(),
         state: message::MessageState::Received,
         discord_message_id: Some(message.message_id),
@@ -476,6 +477,7 @@ async fn store(
             events: Vec::new(),
         });
     }
+    crate::leads::activity::record(txn, &row).await?;
     if !direct {
         lead_channel::Entity::update_many()
             .col_expr(
@@ -646,6 +648,7 @@ mod tests {
             guild_id: Some(GUILD),
             author_id: LEAD_USER,
             author_bot: false,
+            author_name: None,
             webhook_id: None,
             kind: 0,
             nonce: None,

@@ -34,13 +34,15 @@ storage_test!(
         )
         .await
         .assert_status(201);
-        app.post(
-            "/api/discord/send-message",
-            &a.token,
-            json!({"leadId": lead_id, "content": "For A's eyes"}),
-        )
-        .await
-        .assert_status(201);
+        let sent = app
+            .post(
+                "/api/discord/send-message",
+                &a.token,
+                json!({"leadId": lead_id, "content": "For A's eyes"}),
+            )
+            .await;
+        sent.assert_status(201);
+        let message_id = sent.json::<crate::helpers::views::Message>().id;
         crate::helpers::github::connect(&app, &a).await;
         let link = crate::helpers::github::link(
             &app,
@@ -155,6 +157,30 @@ storage_test!(
                 "/api/jobs/{jobId}/retry",
                 format!("/api/jobs/{job_id}/retry"),
                 Some(json!({})),
+            ),
+            (
+                Method::POST,
+                "/api/leads/{leadId}/read",
+                format!("/api/leads/{lead_id}/read"),
+                Some(json!({})),
+            ),
+            (
+                Method::POST,
+                "/api/messages/{messageId}/retry",
+                format!("/api/messages/{message_id}/retry"),
+                Some(json!({})),
+            ),
+            (
+                Method::POST,
+                "/api/sandbox/leads/{leadId}/reply",
+                format!("/api/sandbox/leads/{lead_id}/reply"),
+                Some(json!({"content": "Not mine to say"})),
+            ),
+            (
+                Method::POST,
+                "/api/sandbox/links/{linkId}/close",
+                format!("/api/sandbox/links/{link_id}/close"),
+                None,
             ),
             (
                 Method::GET,

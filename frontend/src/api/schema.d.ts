@@ -184,6 +184,26 @@ export interface paths {
         patch: operations["change_member_role"];
         trace?: never;
     };
+    "/api/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The server's configuration, as the web app needs it
+         * @description Public: answered without credentials.
+         */
+        get: operations["app_config"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/discord/channels": {
         parameters: {
             query?: never;
@@ -578,7 +598,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List leads, newest first */
+        /**
+         * List leads
+         * @description Newest lead first, or with `sort=recent` the conversation with the most recent message
+         *     first. A cursor belongs to the order it came from.
+         */
         get: operations["list_leads"];
         put?: never;
         /** Create a lead */
@@ -699,6 +723,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/leads/{leadId}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark a conversation read
+         * @description Nothing in the lead's conversation is unread any more (`unreadCount` 0), for every teammate;
+         *     the live streams get `lead.updated` when that changed something. Answers the lead.
+         */
+        post: operations["mark_read"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/links": {
         parameters: {
             query?: never;
@@ -733,6 +778,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/messages/{messageId}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry a failed message
+         * @description Queues a failed outbound message for delivery again: the same message (same id and Discord
+         *     nonce, so it is never posted twice), its state back to `queued`, then `sent` or `failed`
+         *     again as the live streams tell (`message.updated`).
+         */
+        post: operations["retry_message"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/routing-events": {
         parameters: {
             query?: never;
@@ -748,6 +815,80 @@ export interface paths {
         get: operations["list_routing_events"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sandbox/discord/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The sandbox Discord server's members (sandbox mode)
+         * @description The members of the company's connected server in the Discord simulator, in the order they
+         *     joined: the people a lead can be. Answers `409 discord_not_connected` before Discord is
+         *     connected.
+         */
+        get: operations["list_members"];
+        put?: never;
+        /**
+         * Add a member to the sandbox Discord server (sandbox mode)
+         * @description Someone joins the company's server in the Discord simulator, as a lead would by accepting
+         *     the server's invite. Their id can then be a lead's `discordUserId`.
+         */
+        post: operations["add_member"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sandbox/leads/{leadId}/reply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reply as the lead (sandbox mode)
+         * @description The lead posts `content` in their channel from Discord's client, in the simulator. The reply
+         *     then reaches Switchboard over the gateway and is routed, stored and pushed live like any
+         *     other (`message.created`); this answers before that, when the simulator took the post.
+         *     `409 sandbox_refused` says why Discord would not let them post (not a member, cannot see
+         *     the channel, archived).
+         */
+        post: operations["reply_as_lead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sandbox/links/{linkId}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close a linked issue on GitHub (sandbox mode)
+         * @description Closes the linked issue or pull request on the GitHub simulator, as someone on GitHub
+         *     would. GitHub's webhook then reaches Switchboard and is applied like any other: the link
+         *     turns `closed` and the lead is resolved when nothing linked is open (`link.updated`,
+         *     `lead.updated`). Closing a closed one changes nothing.
+         */
+        post: operations["close_link"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1085,6 +1226,19 @@ export interface components {
             /** Format: date-time */
             revokedAt?: string | null;
             role: components["schemas"]["Role"];
+        };
+        AppConfig: {
+            /** @description The origin the OAuth popup's message is posted to (`FRONTEND_ORIGIN`). */
+            frontendOrigin: string;
+            /**
+             * @description The service's public base URL (`PUBLIC_URL`). OAuth popups return to it, so the web app
+             *     must be opened on this origin for sign-in popups to reach it.
+             */
+            publicUrl: string;
+            /** @description Discord and GitHub are the built-in simulators (no `DISCORD_BOT_TOKEN` configured). */
+            sandbox: boolean;
+            /** @description The server's version. */
+            version: string;
         };
         AttemptList: {
             items: components["schemas"]["AttemptView"][];
@@ -1441,6 +1595,16 @@ export interface components {
          * @enum {string}
          */
         KeyRole: "member" | "admin";
+        /** @description The start of a conversation's newest message. */
+        LastMessageView: {
+            /** Format: date-time */
+            at: string;
+            /** @description Who wrote it, as a person reads it; `null` when not known. */
+            authorName?: string | null;
+            direction: components["schemas"]["Direction"];
+            /** @description Up to 140 characters of its text, on one line. */
+            preview: string;
+        };
         LeadChannelList: {
             items: components["schemas"]["LeadChannelView"][];
             nextCursor?: string | null;
@@ -1491,12 +1655,25 @@ export interface components {
             email?: string | null;
             /** Format: uuid */
             id: string;
+            /**
+             * Format: date-time
+             * @description The newest message's time, or the lead's creation before any: the inbox's order
+             *     (`GET /leads?sort=recent`).
+             */
+            lastActivityAt: string;
             /** Format: date-time */
             lastContactAt?: string | null;
+            lastMessage?: null | components["schemas"]["LastMessageView"];
             name: string;
             /** Format: uuid */
             ownerUserId?: string | null;
             status: components["schemas"]["LeadStatus"];
+            /**
+             * Format: int32
+             * @description Inbound messages since a teammate last read the conversation (`POST
+             *     /leads/{leadId}/read`); shared by the company's teammates.
+             */
+            unreadCount: number;
             /** Format: date-time */
             updatedAt: string;
         };
@@ -1610,6 +1787,11 @@ export interface components {
         MessageView: {
             /** @description `crm:{userId}`, `crm:api_key:{id}` or `discord:{userId}`. */
             author: string;
+            /**
+             * @description Who wrote it, as a person reads it: a teammate's name or email, an API key's name, the
+             *     Discord member's nickname or name, `GitHub` for a status note. `null` when not known.
+             */
+            authorName?: string | null;
             channelId: string;
             content: string;
             /** Format: date-time */
@@ -1631,6 +1813,27 @@ export interface components {
             sentAt?: string | null;
             state: components["schemas"]["MessageState"];
         };
+        NewSandboxMember: {
+            /**
+             * @description 2 to 32 characters, as Discord's usernames.
+             * @example grace.hopper
+             */
+            username: string;
+        };
+        /**
+         * @description What the OAuth popup's last page posts to `window.opener` with `postMessage`, only to the
+         *     web app's origin (`FRONTEND_ORIGIN`). The web app accepts it only from the service's origin
+         *     (`PUBLIC_URL`).
+         */
+        OAuthPopupMessage: {
+            /** @description The problem's `code` when `status` is `error` (`access_denied`, `state_invalid`, …). */
+            code?: string | null;
+            message?: string | null;
+            /** @description `discord` or `github`. */
+            provider: string;
+            status: components["schemas"]["PopupStatus"];
+            type: components["schemas"]["PopupMessageType"];
+        };
         OpenChannelRequest: {
             /** Format: uuid */
             leadId: string;
@@ -1640,6 +1843,16 @@ export interface components {
          * @enum {string}
          */
         Outcome: "processed" | "duplicate" | "pong" | "ignored";
+        /**
+         * @description The message's kind: always `switchboard:oauth`.
+         * @enum {string}
+         */
+        PopupMessageType: "switchboard:oauth";
+        /**
+         * @description How the connection went.
+         * @enum {string}
+         */
+        PopupStatus: "success" | "error";
         /**
          * @description An error response (RFC 9457). `code` is stable and meant for programs; `detail` for people.
          * @example {
@@ -1746,6 +1959,21 @@ export interface components {
          * @enum {string}
          */
         RoutingSource: "gateway" | "catchup";
+        /** @description A member of the sandbox Discord server. */
+        SandboxMember: {
+            /** @description The Switchboard bot itself. */
+            bot: boolean;
+            /** @description Their Discord user id: what a lead's `discordUserId` takes. */
+            id: string;
+            username: string;
+        };
+        SandboxMemberList: {
+            items: components["schemas"]["SandboxMember"][];
+        };
+        SandboxReply: {
+            /** @description 1 to 2,000 characters. */
+            content: string;
+        };
         SendMessageRequest: {
             /** @description 1 to 2,000 characters; line breaks allowed. */
             content: string;
@@ -2436,6 +2664,28 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    app_config: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The configuration */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppConfig"];
+                };
+            };
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -3275,6 +3525,16 @@ export interface operations {
                 status?: components["schemas"]["LeadStatus"];
                 /** @description Only leads owned by this member. */
                 ownerUserId?: string;
+                /**
+                 * @description Only leads whose name, email or Discord username contains this (ignoring case; 1–100
+                 *     characters).
+                 */
+                q?: string;
+                /**
+                 * @description `created` (newest lead first, the default) or `recent` (most recent message first: the
+                 *     inbox's order).
+                 */
+                sort?: "created" | "recent";
                 /** @description How many (1–100, default 50). */
                 limit?: number;
                 /** @description `nextCursor` from the previous page. */
@@ -3649,6 +3909,41 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    mark_read: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                leadId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The lead, read */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadView"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `lead_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     list_links: {
         parameters: {
             query?: {
@@ -3703,6 +3998,50 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    retry_message: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                messageId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued again */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageView"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `message_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `message_not_failed` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     list_routing_events: {
         parameters: {
             query?: {
@@ -3751,6 +4090,201 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    list_members: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The server's members */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxMemberList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `sandbox_only` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `discord_not_connected` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    add_member: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewSandboxMember"];
+            };
+        };
+        responses: {
+            /** @description Joined */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxMember"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `sandbox_only` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `discord_not_connected` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` (`username`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    reply_as_lead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                leadId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SandboxReply"];
+            };
+        };
+        responses: {
+            /** @description Posted in the simulator; the reply follows over the gateway */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `lead_not_found`, `sandbox_only` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `lead_has_no_discord_user`, `lead_has_no_channel`, `sandbox_refused` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` (`content`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    close_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                linkId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Closed on the GitHub simulator; its webhook follows */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `link_not_found`, `sandbox_only` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `sandbox_refused` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["ValidationFailed"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

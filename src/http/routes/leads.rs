@@ -9,7 +9,7 @@ use crate::{
     error::Result,
     http::AppState,
     http::extract::{ApiJson, ApiPath, ApiQuery},
-    leads::{self, LeadFilter, LeadStatus, LeadUpdate, LeadView, NewLead},
+    leads::{self, LeadFilter, LeadSort, LeadStatus, LeadUpdate, LeadView, NewLead, Search},
     pagination::PageParams,
     tenancy::Principal,
     types::{DiscordUsername, Email, PersonName, Snowflake},
@@ -19,6 +19,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_lead, list_leads))
         .routes(routes!(get_lead, update_lead, delete_lead))
+        .routes(routes!(mark_read))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -84,6 +85,14 @@ pub struct LeadListParams {
     /// Only leads owned by this member.
     #[param(value_type = Option<Uuid>)]
     owner_user_id: Option<UserId>,
+    /// Only leads whose name, email or Discord username contains this (ignoring case; 1–100
+    /// characters).
+    #[param(max_length = 100)]
+    q: Option<String>,
+    /// `created` (newest lead first, the default) or `recent` (most recent message first: the
+    /// inbox's order).
+    #[param(inline)]
+    sort: Option<LeadSort>,
     /// How many (1–100, default 50).
     #[param(minimum = 1, maximum = 100)]
     limit: Option<u64>,
@@ -99,7 +108,10 @@ pub struct LeadList {
     next_cursor: Option<String>,
 }
 
-/// List leads, newest first
+/// List leads
+///
+/// Newest lead first, or with `sort=recent` the conversation with the most recent message
+/// first. A cursor belongs to the order it came from.
 #[utoipa::path(get, path = "/leads", tag = "leads",
     params(LeadListParams),
     responses((status = 200, description = "A page of leads", body = LeadList)))]
@@ -108,16 +120,30 @@ async fn list_leads(
     principal: Principal,
     ApiQuery(params): ApiQuery<LeadListParams>,
 ) -> Result<Json<LeadList>> {
-    let (limit, cursor) = PageParams {
+    let (limit, _) = PageParams {
         limit: params.limit,
-        cursor: params.cursor,
+        cursor: None,
     }
     .parse()?;
     let filter = LeadFilter {
         status: params.status,
         owner_user_id: params.owner_user_id,
+        search: params
+            .q
+            .as_deref()
+            .map(|q| Search::parse("q", q))
+            .transpose()?
+            .flatten(),
     };
-    let page = leads::list(&state.db, principal.company_id, filter, limit, cursor).await?;
+    let page = leads::list(
+        &state.db,
+        principal.company_id,
+        filter,
+        params.sort.unwrap_or_default(),
+        limit,
+        params.cursor.as_deref(),
+    )
+    .await?;
     let items = page
         .items
         .into_iter()
@@ -236,4 +262,23 @@ async fn delete_lead(
 ) -> Result<StatusCode> {
     crate::channels::delete_lead(&state, &principal, path.lead_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Mark a conversation read
+///
+/// Nothing in the lead's conversation is unread any more (`unreadCount` 0), for every teammate;
+/// the live streams get `lead.updated` when that changed something. Answers the lead.
+#[utoipa::path(post, path = "/leads/{leadId}/read", tag = "leads",
+    params(LeadPath),
+    responses(
+        (status = 200, description = "The lead, read", body = LeadView),
+        (status = 404, description = "`lead_not_found`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ))]
+async fn mark_read(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(path): ApiPath<LeadPath>,
+) -> Result<Json<LeadView>> {
+    let lead = leads::mark_read(&state, principal.company_id, path.lead_id).await?;
+    Ok(Json(lead.try_into()?))
 }

@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(lead_messages))
         .routes(routes!(list_jobs))
         .routes(routes!(retry_job))
+        .routes(routes!(retry_message))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -209,4 +210,32 @@ async fn retry_job(
 ) -> Result<Json<JobView>> {
     let job = messages::retry_job(&state, principal.company_id, path.job_id).await?;
     Ok(Json(job.into()))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Path)]
+pub struct MessagePath {
+    message_id: Uuid,
+}
+
+/// Retry a failed message
+///
+/// Queues a failed outbound message for delivery again: the same message (same id and Discord
+/// nonce, so it is never posted twice), its state back to `queued`, then `sent` or `failed`
+/// again as the live streams tell (`message.updated`).
+#[utoipa::path(post, path = "/messages/{messageId}/retry", tag = "messages",
+    params(MessagePath),
+    responses(
+        (status = 202, description = "Queued again", body = MessageView),
+        (status = 404, description = "`message_not_found`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`message_not_failed`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ))]
+async fn retry_message(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(path): ApiPath<MessagePath>,
+) -> Result<(StatusCode, Json<MessageView>)> {
+    let message = messages::retry_message(&state, principal.company_id, path.message_id).await?;
+    Ok((StatusCode::ACCEPTED, Json(message.into())))
 }

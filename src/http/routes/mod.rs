@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod channels;
 pub mod companies;
+pub mod config;
 pub mod events;
 pub mod github;
 pub mod health;
@@ -11,6 +12,7 @@ pub mod integrations;
 pub mod leads;
 pub mod messages;
 pub mod routing;
+pub mod sandbox;
 pub mod webhook_endpoints;
 
 /// Double option for PATCH bodies: absent → `None`, `null` → `Some(None)`.

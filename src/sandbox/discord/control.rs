@@ -504,3 +504,65 @@ pub(super) async fn outage(
         None => error(StatusCode::NOT_FOUND, 10004, "Unknown Guild"),
     }
 }
+
+/// A member of a simulated server, as the web app's sandbox helpers list them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    pub id: u64,
+    pub username: String,
+    pub bot: bool,
+}
+
+/// The members of a server the bot is in, in the order they joined; `None` for an unknown
+/// server.
+pub fn members(sandbox: &Sandbox, guild: u64) -> Option<Vec<Member>> {
+    sandbox.discord.bot_access(guild)?;
+    let bot = sandbox.discord.bot_id().parse::<u64>().ok();
+    let mut members = sandbox.discord.channels.members_of(guild);
+    members.sort_by_key(|m| (m.joined_at, m.user_id));
+    Some(
+        members
+            .into_iter()
+            .map(|m| Member {
+                bot: Some(m.user_id) == bot,
+                id: m.user_id,
+                username: m.username,
+            })
+            .collect(),
+    )
+}
+
+/// Someone joins the server with `username` (as [`add_member`] does).
+pub fn join(sandbox: &Sandbox, guild: u64, username: &str) -> Result<Member, String> {
+    if sandbox.discord.bot_access(guild).is_none() {
+        return Err("Unknown Guild".to_owned());
+    }
+    let username = username.trim();
+    if !valid_username(username) {
+        return Err("A Discord username is 2 to 32 characters.".to_owned());
+    }
+    let user_id = sandbox.discord.snowflake();
+    let member = sandbox
+        .discord
+        .channels
+        .add_member(guild, user_id, username);
+    Ok(Member {
+        id: member.user_id,
+        username: member.username,
+        bot: false,
+    })
+}
+
+/// A member posts in a channel from Discord's client (as [`post_as_member`] does): the message
+/// reaches the bot over the gateway like any other. Returns the new message's id, or why
+/// Discord's client would refuse it.
+pub fn post_as(sandbox: &Sandbox, channel: u64, author: u64, content: &str) -> Result<u64, String> {
+    let channel = sandbox
+        .discord
+        .channels
+        .channel(channel)
+        .ok_or_else(|| "Unknown Channel: it no longer exists in the server.".to_owned())?;
+    post_member_message(sandbox, &channel, author, content)
+        .map(|m| m.id)
+        .map_err(|refusal| refusal.text().to_owned())
+}

@@ -28,6 +28,8 @@ use crate::sandbox::{OAuthApp, Sandbox, random_hex};
 pub mod channels;
 mod chat;
 mod control;
+
+pub use control::{Member, join, members, post_as};
 pub mod gateway;
 mod guilds;
 mod json;

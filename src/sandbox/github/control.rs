@@ -430,3 +430,26 @@ async fn set_delivery_timeout(
         .set_timeout(Duration::from_millis(body.timeout_ms.max(1)));
     StatusCode::NO_CONTENT.into_response()
 }
+
+/// Closes an issue or pull request of `owner/repo` as someone on GitHub would; its webhook goes
+/// out like any other. Closing a closed one changes nothing.
+pub async fn close_issue(sandbox: &Sandbox, repository: &str, number: u64) -> Result<(), String> {
+    let (owner, name) = repository
+        .split_once('/')
+        .ok_or_else(|| format!("{repository} is not owner/repo"))?;
+    change_state(
+        sandbox,
+        owner,
+        name,
+        number,
+        Change::Close { merged: false },
+    )
+    .await
+    .map(drop)
+    .map_err(|refused| match refused.status() {
+        StatusCode::NOT_FOUND => {
+            format!("{repository}#{number} does not exist on the sandbox GitHub.")
+        }
+        status => format!("The sandbox GitHub refused to close it ({status})."),
+    })
+}

@@ -33,6 +33,8 @@ mod repos;
 mod shapes;
 mod web;
 
+pub use control::close_issue;
+
 pub use deliveries::{signature_1, signature_256};
 
 /// The sandbox's one GitHub user: every token acts for it.

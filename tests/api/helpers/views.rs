@@ -48,6 +48,22 @@ pub struct Lead {
     pub status: String,
     #[serde(deserialize_with = "nullable")]
     pub last_contact_at: Option<String>,
+    pub last_activity_at: String,
+    #[serde(deserialize_with = "nullable")]
+    pub last_message: Option<LastMessage>,
+    pub unread_count: i64,
+}
+
+/// `LastMessageView`: the start of a conversation's newest message.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LastMessage {
+    pub preview: String,
+    /// `outbound` or `inbound`.
+    pub direction: String,
+    #[serde(deserialize_with = "nullable")]
+    pub author_name: Option<String>,
+    pub at: String,
 }
 
 impl Lead {
@@ -95,6 +111,8 @@ pub struct Message {
     pub content: String,
     /// `crm:{userId}`, `crm:api_key:{id}` or `discord:{userId}`.
     pub author: String,
+    #[serde(deserialize_with = "nullable")]
+    pub author_name: Option<String>,
     #[serde(deserialize_with = "nullable")]
     pub discord_message_id: Option<String>,
     /// `api`, `discord`, `discord_dm` or `github`.
