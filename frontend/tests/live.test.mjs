@@ -55,30 +55,20 @@ describe('the inbox, live, in the browser', { timeout: 4 * TEST_TIMEOUT }, () =>
     await popupClosed;
     await page.locator('.toast').filter({ hasText: 'Discord connected' }).waitFor();
 
-    // The lead is a member of the server (the simulator's control API adds one).
-    const servers = await (await fetch(`${app.api.base}/sandbox/discord/servers`)).json();
-    const server = (servers.items ?? servers).find((s) => s.name === 'Acme Support');
-    assert.ok(server, `no Acme Support in ${JSON.stringify(servers)}`);
-    const member = await (
-      await fetch(`${app.api.base}/sandbox/discord/servers/${server.id}/members`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username: 'ada.lovelace' }),
-      })
-    ).json();
-    assert.match(member.user?.id ?? '', /^[0-9]+$/, JSON.stringify(member));
-
     await page.getByRole('link', { name: 'Inbox' }).click();
     await page.getByRole('button', { name: 'New lead' }).click();
     const dialog = page.getByRole('dialog', { name: 'New lead' });
     // A 422 lands beside the field it names.
-    await dialog.getByLabel('Name').fill('Ada Lovelace');
+    await dialog.getByLabel('Name', { exact: true }).fill('Ada Lovelace');
     await dialog.getByLabel('Email').fill('not an email');
     await dialog.getByRole('button', { name: 'Add lead' }).click();
     await dialog.getByRole('alert').filter({ hasText: /email/i }).waitFor();
     assert.equal(await dialog.getByLabel('Email').getAttribute('aria-invalid'), 'true');
     await dialog.getByLabel('Email').fill('ada@example.com');
-    await dialog.getByLabel('Discord user ID').fill(member.user.id);
+    // Sandbox mode: the lead joins the simulated server, which fills in her Discord user id.
+    await dialog.getByLabel('Add a member (username)').fill('ada.lovelace');
+    await dialog.getByRole('button', { name: 'Add member' }).click();
+    await page.waitForFunction(() => /^[0-9]+$/.test(document.querySelector('dialog input[inputmode="numeric"]')?.value ?? ''));
     await dialog.getByRole('button', { name: 'Add lead' }).click();
     await page.waitForURL(/\/leads\/[0-9a-f-]{36}$/);
     await page.getByRole('heading', { name: 'Ada Lovelace', level: 2 }).first().waitFor();
@@ -138,6 +128,48 @@ describe('the inbox, live, in the browser', { timeout: 4 * TEST_TIMEOUT }, () =>
     assert.equal(await messages().locator('.message').count(), 3);
   });
 
+  test('a reply to another lead: it moves to the top, unread, until opened', { timeout: TEST_TIMEOUT }, async () => {
+    const adaUrl = page.url();
+    const adaId = adaUrl.split('/leads/')[1];
+    // A second lead, picked from the sandbox server's members.
+    await page.getByRole('button', { name: 'New lead' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New lead' });
+    await dialog.getByLabel('Name', { exact: true }).fill('Charles Babbage');
+    await dialog.getByLabel('Add a member (username)').fill('charles.b');
+    await dialog.getByRole('button', { name: 'Add member' }).click();
+    await page.waitForFunction(() => /^[0-9]+$/.test(document.querySelector('dialog input[inputmode="numeric"]')?.value ?? ''));
+    await dialog.getByRole('button', { name: 'Add lead' }).click();
+    await page.waitForURL((url) => url.pathname.startsWith('/leads/') && !url.pathname.endsWith(adaId));
+    await page.getByRole('heading', { name: 'Charles Babbage', level: 2 }).first().waitFor();
+    const rows = page.getByRole('list', { name: 'open leads' }).locator('.lead-row');
+    await rows.first().filter({ hasText: 'Charles Babbage' }).waitFor();
+
+    // Ada answers (the sandbox's "reply as the lead", through the simulated Discord client) while
+    // Charles is open: her row moves to the top with the preview and one unread message.
+    await page.evaluate(async (leadId) => {
+      const response = await fetch(`/api/sandbox/leads/${leadId}/reply`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ content: 'Any news   about\nmy order?' }),
+      });
+      if (response.status !== 202) throw new Error(`reply: ${response.status} ${await response.text()}`);
+    }, adaId);
+    const ada = rows.filter({ hasText: 'Ada Lovelace' });
+    await ada.locator('[data-field="unread"]').filter({ hasText: /^1$/ }).waitFor();
+    assert.equal(await ada.locator('[data-field="preview"]').textContent(), 'Any news about my order?');
+    await rows.first().filter({ hasText: 'Ada Lovelace' }).waitFor();
+
+    // Opening her conversation reads it, for the whole team.
+    await ada.getByRole('link').click();
+    await messages().getByText('my order?').waitFor();
+    await ada.locator('[data-field="unread"]').waitFor({ state: 'detached' });
+    await page.waitForFunction(async (leadId) => {
+      const lead = await (await fetch(`/api/leads/${leadId}`)).json();
+      return lead.unreadCount === 0;
+    }, adaId);
+    assert.equal(page.url(), adaUrl);
+  });
+
   test('status: resolve moves the lead to the Resolved tab', { timeout: TEST_TIMEOUT }, async () => {
     await side().getByRole('button', { name: 'Resolve' }).click();
     await side().locator('[data-field="lead-status"]').filter({ hasText: /^resolved$/ }).waitFor();
@@ -150,7 +182,7 @@ describe('the inbox, live, in the browser', { timeout: 4 * TEST_TIMEOUT }, () =>
 
   test('at phone width one pane shows at a time, without sideways scrolling', { timeout: TEST_TIMEOUT }, async () => {
     await page.setViewportSize({ width: 375, height: 800 });
-    await messages().getByText('Still there?').waitFor();
+    await messages().getByText('my order?').waitFor();
     assert.equal(await page.getByRole('region', { name: 'Leads' }).isVisible(), false);
     const noSideways = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
     assert.equal(await noSideways(), true, 'no horizontal scroll in the conversation');

@@ -53,3 +53,61 @@ export function upsertLead(queryClient: QueryClient, lead: Lead): void {
   if (missing) void queryClient.invalidateQueries({ queryKey: keys.leadLists() });
 }
 
+
+/** The lead list's preview of a message, as the API makes it: one line, 140 characters. */
+export function previewOf(content: string): string {
+  return content.split(/\s+/).filter(Boolean).join(' ').slice(0, 140);
+}
+
+/** The query filters of a lead list's key (`['get', '/api/leads', { params: { query } }, 'pages']`). */
+function listQuery(key: readonly unknown[]): { status?: string; q?: string; sort?: string } {
+  const init = key[2] as { params?: { query?: { status?: string; q?: string; sort?: string } } } | undefined;
+  return init?.params?.query ?? {};
+}
+
+/**
+ * A new message changes its lead's summary: the last message, the last activity, the unread
+ * count (an inbound message, unless `read`: the conversation is open). In lists sorted by
+ * recent activity the lead moves to the top. A lead the cache already shows with this message
+ * (or a newer one) is left alone, so a refetch and the event cannot count it twice.
+ */
+export function applyMessageToLead(queryClient: QueryClient, message: Message, read: boolean): void {
+  const at = Date.parse(message.createdAt);
+  const patch = (lead: Lead): Lead | null => {
+    if (Date.parse(lead.lastActivityAt) >= at && lead.lastMessage && Date.parse(lead.lastMessage.at) >= at) return null;
+    return {
+      ...lead,
+      lastActivityAt: message.createdAt,
+      lastMessage: {
+        at: message.createdAt,
+        direction: message.direction,
+        preview: previewOf(message.content),
+        authorName: message.authorName ?? null,
+      },
+      unreadCount: message.direction === 'inbound' && !read ? lead.unreadCount + 1 : lead.unreadCount,
+    };
+  };
+
+  const single = queryClient.getQueryData<Lead>(keys.lead(message.leadId));
+  const patchedSingle = single && patch(single);
+  if (patchedSingle) queryClient.setQueryData(keys.lead(message.leadId), patchedSingle);
+
+  let seen = false;
+  for (const [key, pages] of queryClient.getQueriesData<Pages<Lead>>({ queryKey: keys.leadLists() })) {
+    if (!pages) continue;
+    const existing = pages.pages.flatMap((page) => page.items).find((lead) => lead.id === message.leadId);
+    if (!existing) continue;
+    seen = true;
+    const patched = patch(existing);
+    if (!patched) continue;
+    if (listQuery(key).sort === 'recent') {
+      const without = pages.pages.map((page) => ({ ...page, items: page.items.filter((lead) => lead.id !== patched.id) }));
+      const [first, ...rest] = without;
+      if (first) queryClient.setQueryData<Pages<Lead>>(key, { ...pages, pages: [{ ...first, items: [patched, ...first.items] }, ...rest] });
+    } else {
+      queryClient.setQueryData<Pages<Lead>>(key, replaceIn(pages, patched) ?? pages);
+    }
+  }
+  // A lead that is in no list yet (older than the pages read, or filtered out): ask again.
+  if (!seen) void queryClient.invalidateQueries({ queryKey: keys.leadLists() });
+}

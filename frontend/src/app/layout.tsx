@@ -1,6 +1,6 @@
 // The signed-in frame: top bar (company, user, log out), navigation, banners, the live indicator.
 import type { ReactNode } from 'react';
-import { Navigate, NavLink, Outlet, useLocation, useNavigate } from 'react-router';
+import { Navigate, NavLink, Outlet, useLocation, useMatch, useNavigate } from 'react-router';
 import { useAppConfig } from '../api/config';
 import type { StreamState } from '../api/live';
 import { Skeleton } from '../components/skeleton';
@@ -79,7 +79,8 @@ export function AppLayout() {
   const config = useAppConfig();
   const logout = useLogout();
   const navigate = useNavigate();
-  const live = useLiveEvents(Boolean(me.data?.user));
+  const openLead = useMatch('/leads/:leadId')?.params.leadId;
+  const live = useLiveEvents(Boolean(me.data?.user), openLead);
   const data = me.data;
   if (!data?.user) return null;
 

@@ -5,7 +5,7 @@
 import { useQueryClient, type QueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import type { Schema } from '../api/client';
-import { upsertLead, upsertMessage, type Pages } from '../api/cache';
+import { applyMessageToLead, upsertLead, upsertMessage, type Pages } from '../api/cache';
 import { keys } from '../api/keys';
 import { openLiveStream, streamUrl, type LiveEvent, type StreamState } from '../api/live';
 import { useToast, type ToastInput } from '../components/toast';
@@ -25,15 +25,20 @@ function leadName(queryClient: QueryClient, leadId: string | null | undefined): 
   return 'a lead';
 }
 
+/**
+ * Apply one event. `openLeadId` is the conversation on screen: its new messages are being read,
+ * so they do not count as unread (the conversation marks them read on the API).
+ */
 export function applyLiveEvent(
   queryClient: QueryClient,
   event: LiveEvent,
   toast: (toast: ToastInput) => void,
+  openLeadId: string | undefined,
 ): void {
   switch (event.type) {
     case 'message.created':
       upsertMessage(queryClient, event.data);
-      void queryClient.invalidateQueries({ queryKey: keys.leadLists() });
+      applyMessageToLead(queryClient, event.data, event.data.leadId === openLeadId);
       break;
     case 'message.updated': {
       const before = queryClient
@@ -75,18 +80,22 @@ export function applyLiveEvent(
 }
 
 /** Open the company stream while `enabled`; the stream's state, for the "live" indicator. */
-export function useLiveEvents(enabled: boolean): StreamState {
+export function useLiveEvents(enabled: boolean, openLeadId: string | undefined): StreamState {
   const queryClient = useQueryClient();
   const toast = useToast();
   const [state, setState] = useState<StreamState>('closed');
   const toastRef = useRef(toast);
-  toastRef.current = toast;
+  const openRef = useRef(openLeadId);
+  useEffect(() => {
+    toastRef.current = toast;
+    openRef.current = openLeadId;
+  });
 
   useEffect(() => {
     if (!enabled) return;
     const stream = openLiveStream(
       streamUrl('', '/api/events'),
-      (event) => applyLiveEvent(queryClient, event, toastRef.current),
+      (event) => applyLiveEvent(queryClient, event, toastRef.current, openRef.current),
       setState,
     );
     return () => stream.close();

@@ -2,7 +2,7 @@
 // (as in Chatwoot or Intercom). Up to 768 px wide one pane shows at a time, with a way back.
 // This route composes the features: leads (list, details, channel, links), inbox (conversation)
 // and, in sandbox mode, sandbox (members, replying as the lead, closing links on GitHub).
-import { useState } from 'react';
+import { useCallback, useRef, useState } from 'react';
 import { Link, useLocation, useNavigate, useParams } from 'react-router';
 import { useAppConfig } from '../../api/config';
 import { EmptyState } from '../../components/empty-state';
@@ -10,12 +10,14 @@ import { Modal } from '../../components/modal';
 import { Skeleton } from '../../components/skeleton';
 import { useMe } from '../../features/auth/api/session';
 import { Conversation } from '../../features/inbox/components/conversation';
-import { useChannel, useLead } from '../../features/leads/api/leads';
+import type { Message } from '../../features/inbox/api/messages';
+import { useChannel, useLead, useMarkRead } from '../../features/leads/api/leads';
 import { ChannelPanel } from '../../features/leads/components/channel-panel';
 import { LeadDetails, StatusActions } from '../../features/leads/components/lead-details';
 import { LeadList } from '../../features/leads/components/lead-list';
 import { LinksPanel } from '../../features/leads/components/links-panel';
 import { NewLeadForm } from '../../features/leads/components/new-lead-form';
+import { CloseOnGitHub, MemberPicker, ReplyAsLead } from '../../features/sandbox/components/sandbox-tools';
 import { toProblem } from '../../lib/problem';
 
 function LeadWorkspace({ leadId }: { leadId: string }) {
@@ -26,6 +28,24 @@ function LeadWorkspace({ leadId }: { leadId: string }) {
   const { search } = useLocation();
   const [details, setDetails] = useState(false);
   const sandbox = config.data?.sandbox === true;
+  const markRead = useMarkRead();
+  const marked = useRef<{ leadId: string; messageId: string } | null>(null);
+  const unread = lead.data?.unreadCount ?? 0;
+
+  // Reading the conversation marks it read: when it opens with unread messages, and whenever a
+  // new inbound message arrives while it is open.
+  const onSeen = useCallback(
+    (newest: Message) => {
+      const before = marked.current;
+      if (before?.leadId === leadId && before.messageId === newest.id) return;
+      marked.current = { leadId, messageId: newest.id };
+      if (before?.leadId !== leadId && unread === 0) return;
+      markRead.mutate({ params: { path: { leadId } } });
+    },
+    // `markRead.mutate` is stable; `unread` only matters when the lead opens.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [leadId, unread],
+  );
 
   if (lead.isPending) {
     return (
@@ -56,6 +76,7 @@ function LeadWorkspace({ leadId }: { leadId: string }) {
         lead={current}
         myUserId={me.data?.user?.id}
         channel={channel.isPending ? undefined : (channel.data ?? null)}
+        onSeen={onSeen}
         headerActions={
           <>
             <Link to={`/${search}`} className="button-like secondary small mobile-only" aria-label="Back to leads">
@@ -95,9 +116,28 @@ function LeadWorkspace({ leadId }: { leadId: string }) {
           </section>
           <section aria-labelledby="side-links">
             <h3 id="side-links">GitHub</h3>
-            <LinksPanel lead={current} />
+            <LinksPanel
+              lead={current}
+              {...(sandbox
+                ? {
+                    linkActions: (link) =>
+                      link.state === 'open' ? (
+                        <CloseOnGitHub linkId={link.id} label={`${link.repository}#${link.number}`} />
+                      ) : null,
+                  }
+                : {})}
+            />
           </section>
-          {sandbox && null}
+          {sandbox && (
+            <section aria-labelledby="side-sandbox" className="sandbox-section">
+              <h3 id="side-sandbox">Sandbox</h3>
+              {current.discordUserId ? (
+                <ReplyAsLead leadId={current.id} leadName={current.name} />
+              ) : (
+                <p className="hint">Give the lead a Discord user id to reply as them.</p>
+              )}
+            </section>
+          )}
         </div>
       </aside>
     </>
@@ -109,6 +149,7 @@ export function InboxRoute() {
   const navigate = useNavigate();
   const { search } = useLocation();
   const [adding, setAdding] = useState(false);
+  const config = useAppConfig();
 
   return (
     <main className="inbox" data-view={leadId ? 'lead' : 'list'}>
@@ -122,6 +163,7 @@ export function InboxRoute() {
       )}
       <Modal open={adding} onClose={() => setAdding(false)} title="New lead">
         <NewLeadForm
+          {...(config.data?.sandbox ? { discordPicker: (pick) => <MemberPicker onPick={pick} /> } : {})}
           onCancel={() => setAdding(false)}
           onCreated={(lead) => {
             setAdding(false);

@@ -41,3 +41,16 @@ export function useSendMessage(leadId: string) {
     onSuccess: (message) => upsertMessage(queryClient, message, true),
   });
 }
+
+/** Queue a failed message again: the same message, never posted twice. */
+export function useRetryMessage() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: async (messageId: string) => {
+      const { data, error } = await api.POST('/api/messages/{messageId}/retry', { params: { path: { messageId } } });
+      if (error || !data) throw error;
+      return data;
+    },
+    onSuccess: (message) => upsertMessage(queryClient, message),
+  });
+}

@@ -9,7 +9,8 @@ import { FormError } from '../../../components/field-error';
 import { Skeleton } from '../../../components/skeleton';
 import { clockTime, dayKey, dayLabel, fullDateTime } from '../../../lib/format';
 import { toProblem } from '../../../lib/problem';
-import { useMessages, type Message } from '../api/messages';
+import { useToast } from '../../../components/toast';
+import { useMessages, useRetryMessage, type Message } from '../api/messages';
 import { Composer } from './composer';
 
 type Lead = Schema<'LeadView'>;
@@ -17,7 +18,7 @@ type Channel = Schema<'LeadChannelView'>;
 
 /** Who wrote a message, as people say it. */
 export function authorOf(message: Message, lead: Lead, myUserId: string | undefined): string {
-  const named = (message as { authorName?: string | null }).authorName;
+  const named = message.authorName;
   const { author } = message;
   if (author === `crm:${myUserId}`) return 'You';
   if (author.startsWith('discord:')) {
@@ -35,7 +36,7 @@ export function authorOf(message: Message, lead: Lead, myUserId: string | undefi
 
 /** The Discord username under a lead's own message, when the API names it. */
 function handleOf(message: Message, lead: Lead): string | null {
-  const named = (message as { authorName?: string | null }).authorName;
+  const named = message.authorName;
   return named && message.author === `discord:${lead.discordUserId}` && named !== lead.name ? `@${named}` : null;
 }
 
@@ -46,17 +47,29 @@ const STATE_TEXT: Record<Message['state'], string> = {
   received: 'received',
 };
 
-function MessageItem({
-  message,
-  author,
-  handle,
-  retry,
-}: {
-  message: Message;
-  author: string;
-  handle: string | null;
-  retry?: (message: Message) => ReactNode;
-}) {
+function RetryButton({ message }: { message: Message }) {
+  const retry = useRetryMessage();
+  const toast = useToast();
+  return (
+    <button
+      type="button"
+      className="small"
+      disabled={retry.isPending}
+      onClick={() =>
+        retry.mutate(message.id, {
+          onError: (error) => {
+            const problem = toProblem(error);
+            toast({ kind: 'error', text: `Could not retry: ${problem.detail}`, code: problem.code });
+          },
+        })
+      }
+    >
+      Retry
+    </button>
+  );
+}
+
+function MessageItem({ message, author, handle }: { message: Message; author: string; handle: string | null }) {
   return (
     <li
       className="message"
@@ -82,7 +95,7 @@ function MessageItem({
         {message.state === 'failed' && (
           <div className="failure" role="note">
             <span>Not delivered: {message.failureReason ?? 'unknown reason'}</span>
-            {retry?.(message)}
+            {message.direction === 'outbound' && <RetryButton message={message} />}
           </div>
         )}
       </div>
@@ -97,13 +110,11 @@ export interface ConversationProps {
   channel: Channel | null | undefined;
   /** Buttons for the header (back to the list, details). */
   headerActions?: ReactNode;
-  /** A Retry button for a failed message. */
-  retry?: (message: Message) => ReactNode;
   /** Called with the newest inbound message whenever it changes while shown. */
   onSeen?: (newestInbound: Message) => void;
 }
 
-export function Conversation({ lead, myUserId, channel, headerActions, retry, onSeen }: ConversationProps) {
+export function Conversation({ lead, myUserId, channel, headerActions, onSeen }: ConversationProps) {
   const messages = useMessages(lead.id);
   const scroller = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
@@ -234,7 +245,6 @@ export function Conversation({ lead, myUserId, channel, headerActions, retry, on
                     message={message}
                     author={authorOf(message, lead, myUserId)}
                     handle={handleOf(message, lead)}
-                    {...(retry ? { retry } : {})}
                   />
                 ))}
               </ol>

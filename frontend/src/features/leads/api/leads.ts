@@ -2,6 +2,7 @@
 // editing them, their Discord channel and their GitHub links.
 import { useInfiniteQuery, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, type Schema } from '../../../api/client';
+import { upsertLead } from '../../../api/cache';
 import { keys, type LeadListQuery } from '../../../api/keys';
 import { $api } from '../../../api/query';
 
@@ -52,6 +53,14 @@ export function useUpdateLead() {
       queryClient.setQueryData(keys.lead(lead.id), lead);
       return queryClient.invalidateQueries({ queryKey: keys.leadLists() });
     },
+  });
+}
+
+/** Nothing in the conversation is unread any more, for every teammate. */
+export function useMarkRead() {
+  const queryClient = useQueryClient();
+  return $api.useMutation('post', '/api/leads/{leadId}/read', {
+    onSuccess: (lead) => upsertLead(queryClient, lead),
   });
 }
 

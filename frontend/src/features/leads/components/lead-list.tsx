@@ -45,18 +45,32 @@ function SearchBox({ value, onChange }: { value: string; onChange: (q: string) =
   );
 }
 
+function previewOf(lead: Lead): string {
+  const last = lead.lastMessage;
+  if (!last) return 'No messages yet';
+  // Who answered the lead: the teammate's (or key's) name, without the email's domain.
+  const who = last.direction === 'outbound' ? `${last.authorName?.split('@')[0] ?? 'Sent'}: ` : '';
+  return `${who}${last.preview}`;
+}
+
 function LeadRow({ lead, selected, search }: { lead: Lead; selected: boolean; search: string }) {
-  const preview = lead.email ?? (lead.discordUsername ? `@${lead.discordUsername}` : 'No messages yet');
-  const at = lead.updatedAt;
+  const unread = selected ? 0 : lead.unreadCount;
   return (
-    <li className="lead-row" data-lead-id={lead.id} data-selected={selected || undefined}>
+    <li className="lead-row" data-lead-id={lead.id} data-unread={unread > 0 || undefined}>
       <Link to={`/leads/${lead.id}${search}`} aria-current={selected ? 'page' : undefined}>
         <span className="lead-row-top">
           <span className="lead-name">{lead.name}</span>
-          <RelativeTime at={at} className="lead-time" />
+          <RelativeTime at={lead.lastActivityAt} className="lead-time" />
         </span>
         <span className="lead-row-bottom">
-          <span className="lead-preview">{preview}</span>
+          <span className="lead-preview" data-field="preview">
+            {previewOf(lead)}
+          </span>
+          {unread > 0 && (
+            <span className="unread" data-field="unread" aria-label={`${unread} unread`}>
+              {unread}
+            </span>
+          )}
           {lead.status !== 'open' && (
             <span className="badge" data-status={lead.status}>
               {lead.status}
@@ -71,7 +85,7 @@ function LeadRow({ lead, selected, search }: { lead: Lead; selected: boolean; se
 export function LeadList({ selectedId, onNewLead }: { selectedId: string | undefined; onNewLead: () => void }) {
   const [params, setParams] = useSearchParams();
   const { status, q } = useLeadFilters();
-  const list = useLeadList({ status, ...(q ? { q } : {}) });
+  const list = useLeadList({ status, sort: 'recent', ...(q ? { q } : {}) });
   const search = params.toString() ? `?${params.toString()}` : '';
   const leads = list.data?.pages.flatMap((page) => page.items) ?? [];
 
