@@ -196,4 +196,13 @@ describe('the inbox, live, in the browser', { timeout: 4 * TEST_TIMEOUT }, () =>
     assert.equal(await noSideways(), true, 'no horizontal scroll in the list');
     await page.setViewportSize({ width: 1280, height: 900 });
   });
+
+  test('Operations shows the jobs and routing behind it', { timeout: TEST_TIMEOUT }, async () => {
+    await page.getByRole('link', { name: 'Operations' }).click();
+    await page.waitForURL(/\/operations$/);
+    const jobs = page.getByRole('region', { name: 'Background jobs' });
+    await jobs.getByRole('cell', { name: 'create_lead_channel' }).first().waitFor();
+    const routing = page.getByRole('region', { name: 'Discord routing' });
+    await routing.getByRole('cell', { name: 'routed' }).first().waitFor();
+  });
 });
