@@ -43,7 +43,6 @@ function LeadWorkspace({ leadId }: { leadId: string }) {
       markRead.mutate({ params: { path: { leadId } } });
     },
     // `markRead.mutate` is stable; `unread` only matters when the lead opens.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
     [leadId, unread],
   );
 
