@@ -1,12 +1,15 @@
-// Shared by the browser tests: start the API server binary in sandbox mode in a temporary
-// directory, build the app with VITE_API_BASE pointing at it, serve that bundle from a tiny static
-// server on a second port, and drive Debian's Chromium with playwright-core. Everything listens on
-// and talks to 127.0.0.1 only, and `close` stops everything, also when a test failed.
+// Shared by the browser tests: build the app with Vite, start the API server binary in sandbox
+// mode in a temporary directory with FRONTEND_DIR set to that build (so the API serves the app on
+// its own origin, as in production), and drive Debian's Chromium with playwright-core. A server
+// binary that cannot serve FRONTEND_DIR yet gets a small same-origin front instead: it serves the
+// build and passes the API's paths (HTTP, SSE and WebSocket) through, and the server's PUBLIC_URL
+// and FRONTEND_ORIGIN are that front. Everything listens on and talks to 127.0.0.1 only, and
+// `close` stops everything, also when a test failed.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
+import { createServer, request as httpRequest } from 'node:http';
+import { connect as netConnect, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,12 +67,13 @@ function tail(file, lines = 40) {
 }
 
 /**
- * Start the API in `dir` with FRONTEND_ORIGIN = `frontendOrigin`; resolve once GET /readyz is 200.
- * Retries on another port if the one picked was taken in the meantime.
+ * Start the API in `dir`; resolve once GET /readyz is 200. `env(base)` adds settings that depend
+ * on the server's own address. Retries on another port if the one picked was taken meanwhile.
  */
-async function startServer(dir, frontendOrigin) {
+async function startServer(dir, env) {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
+    const ownBase = `http://127.0.0.1:${port}`;
     const log = join(dir, `server-${attempt}.log`);
     const fd = openSync(log, 'w');
     const child = spawn(SERVER_BIN, ['serve'], {
@@ -80,14 +84,14 @@ async function startServer(dir, frontendOrigin) {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         HOME: dir,
         BIND_ADDR: `127.0.0.1:${port}`,
-        FRONTEND_ORIGIN: frontendOrigin,
+        ...env(ownBase),
         RUST_LOG: 'warn',
         NO_COLOR: '1',
       },
       stdio: ['ignore', fd, fd],
     });
     closeSync(fd);
-    const base = `http://127.0.0.1:${port}`;
+    const base = ownBase;
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline && child.exitCode === null && child.signalCode === null) {
       try {
@@ -115,9 +119,27 @@ const CONTENT_TYPES = {
   '.json': 'application/json',
 };
 
-/** Serve `root` on 127.0.0.1:`port`; unknown paths answer index.html (a single-page app). */
-function startStatic(root, port) {
+const API_PATHS = /^\/(api|sandbox|openapi\.json|docs|readyz|healthz)(\/|$|\?)/;
+
+/**
+ * The interim same-origin front on 127.0.0.1:`port`: the API's paths go to `apiPort` (streamed,
+ * so Server-Sent Events and WebSockets pass), anything else is a file of `root`, and unknown
+ * paths answer index.html (history fallback).
+ */
+function startFront(root, port, apiPort) {
   const server = createServer((request, response) => {
+    if (API_PATHS.test(request.url ?? '/')) {
+      const upstream = httpRequest(
+        { host: '127.0.0.1', port: apiPort, method: request.method, path: request.url, headers: request.headers },
+        (answer) => {
+          response.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(response);
+        },
+      );
+      upstream.on('error', () => response.destroy());
+      request.pipe(upstream);
+      return;
+    }
     const path = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname);
     let file = normalize(join(root, path));
     if (!file.startsWith(root + sep) || !existsSync(file) || path.endsWith('/')) {
@@ -134,19 +156,53 @@ function startStatic(root, port) {
       response.writeHead(404).end();
     }
   });
+  // The simulated Discord gateway is a WebSocket: pass the upgrade through byte for byte.
+  const tunnels = new Set();
+  server.on('upgrade', (request, socket, head) => {
+    const upstream = netConnect(apiPort, '127.0.0.1', () => {
+      const lines = [`${request.method} ${request.url} HTTP/${request.httpVersion}`];
+      for (let i = 0; i < request.rawHeaders.length; i += 2) {
+        lines.push(`${request.rawHeaders[i]}: ${request.rawHeaders[i + 1]}`);
+      }
+      upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
+      if (head.length) upstream.write(head);
+      socket.pipe(upstream).pipe(socket);
+    });
+    upstream.on('error', () => socket.destroy());
+    socket.on('error', () => upstream.destroy());
+    tunnels.add(socket).add(upstream);
+    socket.on('close', () => tunnels.delete(socket));
+    upstream.on('close', () => tunnels.delete(upstream));
+  });
+  // Closing stops the streams and tunnels too, which never end by themselves.
+  server.stop = () =>
+    new Promise((r) => {
+      server.close(r);
+      server.closeAllConnections();
+      for (const socket of tunnels) socket.destroy();
+    });
   return new Promise((r, reject) => {
     server.on('error', reject);
     server.listen(port, '127.0.0.1', () => r(server));
   });
 }
 
+/** True when the server at `base` serves this build at / (it knows FRONTEND_DIR). */
+async function servesBuild(base, outDir) {
+  try {
+    const response = await fetch(`${base}/`, { signal: AbortSignal.timeout(5_000) });
+    return response.ok && (await response.text()) === readFileSync(join(outDir, 'index.html'), 'utf8');
+  } catch {
+    return false;
+  }
+}
 
 /**
- * Everything a browser test needs: the API (`api.base`), the app (`appOrigin`), Chromium with one
- * context and page on the app, and `offHost`, the requests the pages tried to make beyond
+ * Everything a browser test needs: the app and its API on one origin (`appOrigin`, also
+ * `api.base`), Chromium with one context and page on the app, and `offHost`, the requests the pages tried to make beyond
  * 127.0.0.1 (blocked). `close()` saves a screenshot to test-results/`name`.png and stops it all.
  */
-export async function startApp(name) {
+export async function startApp(name, { viewport = { width: 1000, height: 900 } } = {}) {
   assert.ok(
     existsSync(SERVER_BIN),
     `no server binary at ${SERVER_BIN}: build it with \`cargo build\` in the repository root, or set SWITCHBOARD_BIN`,
@@ -163,32 +219,35 @@ export async function startApp(name) {
       }
     } finally {
       await app.browser?.close().catch(() => undefined);
-      await new Promise((r) => (app.staticServer ? app.staticServer.close(r) : r()));
+      await app.staticServer?.stop();
       await stopProcess(app.api?.child);
       rmSync(app.workDir, { recursive: true, force: true });
     }
   };
   try {
-    const frontendPort = await freePort();
-    app.appOrigin = `http://127.0.0.1:${frontendPort}`;
-    app.api = await startServer(app.workDir, app.appOrigin);
-
-    // The real production bundle, built for this API's address.
+    // The real production bundle of the current sources.
     const outDir = join(app.workDir, 'dist');
-    process.env.VITE_API_BASE = app.api.base;
-    await build({
-      root: FRONTEND,
-      logLevel: 'warn',
-      build: { outDir, emptyOutDir: true },
-    });
-    app.staticServer = await startStatic(outDir, frontendPort);
+    await build({ root: FRONTEND, logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+
+    app.api = await startServer(app.workDir, (base) => ({ FRONTEND_DIR: outDir, FRONTEND_ORIGIN: base }));
+    app.appOrigin = app.api.base;
+    if (!(await servesBuild(app.api.base, outDir))) {
+      // A server binary without FRONTEND_DIR: put the same-origin front before it.
+      await stopProcess(app.api.child);
+      const frontPort = await freePort();
+      const front = `http://127.0.0.1:${frontPort}`;
+      app.api = await startServer(app.workDir, () => ({ FRONTEND_ORIGIN: front, PUBLIC_URL: front }));
+      app.staticServer = await startFront(outDir, frontPort, Number(new URL(app.api.base).port));
+      app.appOrigin = front;
+      app.api.base = front;
+    }
 
     app.browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
       timeout: 30_000,
     });
-    app.context = await app.browser.newContext({ viewport: { width: 1000, height: 900 } });
+    app.context = await app.browser.newContext({ viewport });
     app.context.setDefaultTimeout(ACTION_TIMEOUT);
     // Belt and braces: the pages must never reach beyond this machine.
     await app.context.route(

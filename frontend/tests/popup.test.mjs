@@ -1,5 +1,6 @@
-// End-to-end test of the OAuth popup flows, in a real browser against the real API server in
-// sandbox mode (its built-in Discord and GitHub simulators); see harness.mjs.
+// End-to-end test of the OAuth popup flows (Settings → Integrations), in a real browser against
+// the real API server in sandbox mode (its built-in Discord and GitHub simulators), which serves
+// the app on its own origin; see harness.mjs.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ACTION_TIMEOUT, TEST_TIMEOUT, startApp } from './harness.mjs';
@@ -28,17 +29,23 @@ describe('OAuth popup flows in the browser', { timeout: 5 * TEST_TIMEOUT }, () =
       .locator('[data-field="status"]')
       .filter({ hasText: new RegExp(`^${status}$`) })
       .waitFor();
-  const statusLine = () => page.getByRole('status');
-  const waitForStatusLine = (text) => statusLine().filter({ hasText: text }).waitFor();
+  /** The latest toast that says `text`. */
+  const toast = (text) => page.getByRole('status', { name: 'Notifications' }).locator('.toast').filter({ hasText: text }).last();
+  const waitForToast = (text) => toast(text).waitFor();
 
   test('sign up, then connect Discord through the popup', { timeout: TEST_TIMEOUT }, async () => {
-    await page.getByLabel('Email').waitFor();
+    // Without a session the app sends us to log in; signing up is one link away.
+    await page.waitForURL(/\/login$/);
     assert.equal(await page.getByRole('button', { name: 'Log out' }).isVisible(), false);
+    await page.getByRole('link', { name: 'Create a company' }).click();
+    await page.waitForURL(/\/signup$/);
     await page.getByLabel('Email').fill('ada@example.com');
     await page.getByLabel('Password').fill('correct horse battery');
     await page.getByLabel('Company name').fill('Analytical Engines');
     await page.getByRole('button', { name: 'Sign up' }).click();
     await page.getByText('Analytical Engines', { exact: true }).waitFor();
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.waitForURL(/\/settings$/);
     await waitForStatus('Discord', 'not connected');
 
     const popupOpened = context.waitForEvent('page');
@@ -49,10 +56,11 @@ describe('OAuth popup flows in the browser', { timeout: 5 * TEST_TIMEOUT }, () =
     await popup.getByRole('button', { name: 'Authorize' }).click();
     await popupClosed; // The callback page posted its message and closed itself.
 
-    await waitForStatusLine('Discord connected');
+    await waitForToast('Discord connected');
     await waitForStatus('Discord', 'active');
     assert.match(await fieldText('Discord', 'detail'), /Acme Support/);
-    assert.match(await statusLine().textContent(), /Acme Support/);
+    assert.match(await toast('Discord connected').textContent(), /Acme Support/);
+    assert.equal(await toast('Discord connected').getAttribute('data-via'), 'message');
     await page.getByRole('button', { name: 'Reconnect Discord' }).waitFor();
   });
 
@@ -66,10 +74,9 @@ describe('OAuth popup flows in the browser', { timeout: 5 * TEST_TIMEOUT }, () =
 
     // Only the callback page's message carries an error code (polling cannot see one), so this
     // also proves the postMessage path end to end.
-    await waitForStatusLine('access_denied');
-    const line = await statusLine().textContent();
-    assert.match(line, /GitHub was not connected/);
-    assert.equal(await statusLine().getAttribute('data-kind'), 'error');
+    await waitForToast('access_denied');
+    assert.match(await toast('access_denied').textContent(), /GitHub was not connected/);
+    assert.equal(await toast('access_denied').getAttribute('data-kind'), 'error');
     assert.equal(await fieldText('GitHub', 'status'), 'not connected');
     await page.getByRole('button', { name: 'Connect GitHub' }).waitFor();
   });
@@ -96,11 +103,11 @@ describe('OAuth popup flows in the browser', { timeout: 5 * TEST_TIMEOUT }, () =
     await popup.getByRole('button', { name: 'Authorize' }).click();
     await popupClosed; // The callback page closed itself after posting.
 
-    await waitForStatusLine('GitHub connected');
+    await waitForToast('GitHub connected');
     await waitForStatus('GitHub', 'active');
     assert.match(await fieldText('GitHub', 'detail'), /Account: \S+/);
     assert.equal(await page.evaluate(() => window.droppedMessages), 1, 'the message was dropped');
-    assert.equal(await statusLine().getAttribute('data-via'), 'poll');
+    assert.equal(await toast('GitHub connected').getAttribute('data-via'), 'poll');
   });
 
   test('a popup cut off from the app: polling sees the connection while it is open', { timeout: TEST_TIMEOUT }, async () => {
@@ -116,13 +123,13 @@ describe('OAuth popup flows in the browser', { timeout: 5 * TEST_TIMEOUT }, () =
     await popup.getByRole('button', { name: 'Authorize' }).click();
     await popup.waitForURL(/\/api\/integrations\/discord\/callback/);
 
-    await waitForStatusLine('Discord connected');
-    assert.match(await statusLine().textContent(), /Beta Testers/);
-    assert.equal(await statusLine().getAttribute('data-via'), 'poll');
+    await waitForToast('Beta Testers');
+    assert.match(await toast('Beta Testers').textContent(), /Discord connected/);
+    assert.equal(await toast('Beta Testers').getAttribute('data-via'), 'poll');
     await waitForStatus('Discord', 'active');
     assert.match(await fieldText('Discord', 'detail'), /Beta Testers/);
-    assert.equal(await popup.locator('main').getAttribute('data-status'), 'success');
-    await popup.close();
+    // The app closes the popup it can no longer hear from.
+    if (!popup.isClosed()) await popup.waitForEvent('close');
   });
 
   test('a blocked popup is explained; the session survives a reload', { timeout: TEST_TIMEOUT }, async () => {
@@ -130,27 +137,29 @@ describe('OAuth popup flows in the browser', { timeout: 5 * TEST_TIMEOUT }, () =
       window.open = () => null; // What a popup blocker does.
     });
     await page.getByRole('button', { name: 'Reconnect Discord' }).click();
-    await waitForStatusLine('blocked by your browser');
-    assert.match(await statusLine().textContent(), /popup_blocked/);
+    await waitForToast('blocked by your browser');
+    assert.match(await toast('blocked by your browser').textContent(), /popup_blocked/);
 
-    // The reload drops the in-memory bearer token: the HttpOnly session cookie signs us in again.
+    // The reload drops the in-memory bearer token: the HttpOnly session cookie signs us in again,
+    // on the same page (every page has its URL).
     await page.reload();
     await page.getByText('Analytical Engines', { exact: true }).waitFor();
+    assert.match(page.url(), /\/settings$/);
     await waitForStatus('Discord', 'active');
     await waitForStatus('GitHub', 'active');
   });
 
   test('disconnect Discord', { timeout: TEST_TIMEOUT }, async () => {
-    // The app says what disconnecting does and asks first.
-    const asked = new Promise((resolve) =>
-      page.once('dialog', async (dialog) => {
-        resolve(dialog.message());
-        await dialog.accept();
-      }),
-    );
+    // The app says what disconnecting does and asks first (a modal dialog).
     await page.getByRole('button', { name: 'Disconnect Discord' }).click();
-    assert.match(await asked, /bot leaves the server.*channels and their history stay in Discord/s);
-    await waitForStatusLine('Discord disconnected');
+    const dialog = page.getByRole('dialog', { name: 'Disconnect Discord?' });
+    assert.match(await dialog.textContent(), /bot leaves the server.*channels and their history stay in Discord/s);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await waitForStatus('Discord', 'active');
+    await page.getByRole('button', { name: 'Disconnect Discord' }).click();
+    await dialog.getByRole('button', { name: 'Disconnect Discord' }).click();
+    await waitForToast('Discord disconnected');
     await waitForStatus('Discord', 'revoked');
     await page.getByRole('button', { name: 'Connect Discord' }).waitFor();
     assert.equal(await page.getByRole('button', { name: 'Disconnect Discord' }).count(), 0);
@@ -158,17 +167,21 @@ describe('OAuth popup flows in the browser', { timeout: 5 * TEST_TIMEOUT }, () =
 
   test('log out, then log in again', { timeout: TEST_TIMEOUT }, async () => {
     await page.getByRole('button', { name: 'Log out' }).click();
-    await page.getByLabel('Email').waitFor();
+    await page.waitForURL(/\/login$/);
     assert.equal(await integration('Discord').count(), 0);
 
+    // Back to the settings page: after logging in the app returns there.
+    await page.goto(`${app.appOrigin}/settings`);
+    await page.waitForURL(/\/login\?next=%2Fsettings$/);
     await page.getByLabel('Email').fill('ada@example.com');
     await page.getByLabel('Password').fill('not the password');
     await page.getByRole('button', { name: 'Log in' }).click();
-    await waitForStatusLine('invalid_credentials');
+    // The error is shown in the form, beside what caused it.
+    await page.getByRole('alert').filter({ hasText: 'invalid_credentials' }).waitFor();
 
     await page.getByLabel('Password').fill('correct horse battery');
     await page.getByRole('button', { name: 'Log in' }).click();
-    await waitForStatusLine('Logged in');
+    await page.waitForURL(/\/settings$/);
     await waitForStatus('Discord', 'revoked');
     await waitForStatus('GitHub', 'active');
     assert.deepEqual(app.offHost, [], 'requests to hosts other than 127.0.0.1');

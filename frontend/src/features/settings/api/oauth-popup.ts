@@ -4,7 +4,7 @@
 // a provider page that severs `window.opener`, or a closed popup can lose that message, so the
 // integration list is also polled every 2 s while the popup is open, once more after it closed,
 // and for at most 10 minutes (the lifetime of the OAuth state).
-import { readOAuthMessage } from './message';
+import { readOAuthMessage } from './oauth-message';
 
 export const POPUP_NAME = 'switchboard-oauth';
 export const POPUP_FEATURES = 'popup,width=520,height=720';
@@ -21,8 +21,8 @@ export type FlowResult =
 
 export interface FlowOptions {
   provider: string;
-  /** The API base URL; messages are accepted only from its origin. */
-  apiBase: string;
+  /** The API's public URL (`AppConfig.publicUrl`); messages are accepted only from its origin. */
+  publicUrl: string;
   /** Ask the API for the provider's consent URL (POST …/authorize). Throws on failure. */
   authorize: () => Promise<string>;
   /** Refresh the integration list; resolve true once the provider shows as newly connected. */
@@ -69,7 +69,7 @@ export function runOAuthPopup(options: FlowOptions): Promise<FlowResult> {
     cancelCurrent = cancel;
 
     function onMessage(event: MessageEvent) {
-      const message = readOAuthMessage(event, options.apiBase);
+      const message = readOAuthMessage(event, options.publicUrl);
       if (!message || message.provider !== options.provider || event.source !== popup) {
         return;
       }

@@ -1,26 +1,22 @@
 // The message the API's OAuth callback page posts to `window.opener`. Pure and DOM-free so that
 // it can be tested without a browser (tests/oauth-message.test.mjs).
+import type { components } from '../../../api/schema';
 
-export interface OAuthMessage {
-  type: 'switchboard:oauth';
-  provider: string;
-  status: 'success' | 'error';
-  code?: string;
-  message?: string;
-}
+/** The schema of the message (`OAuthPopupMessage` in openapi/openapi.json). */
+export type OAuthMessage = components['schemas']['OAuthPopupMessage'];
 
 /**
  * Return the OAuth outcome carried by a `message` event, or null when the event must be ignored:
- * it did not come from the API's origin (`new URL(apiBase).origin`), or it is not a well-formed
- * `switchboard:oauth` message.
+ * it did not come from the API's public origin (`new URL(publicUrl).origin`, with publicUrl from
+ * GET /api/config), or it is not a well-formed `switchboard:oauth` message.
  */
 export function readOAuthMessage(
   event: { origin: string; data: unknown },
-  apiBase: string,
+  publicUrl: string,
 ): OAuthMessage | null {
   let expectedOrigin: string;
   try {
-    expectedOrigin = new URL(apiBase).origin;
+    expectedOrigin = new URL(publicUrl).origin;
   } catch {
     return null;
   }

@@ -1,0 +1,31 @@
+// Every page and every lead has a URL: /login, /signup, / (the inbox), /leads/:leadId,
+// /settings, /operations.
+import { createBrowserRouter, Navigate, RouterProvider } from 'react-router';
+import { AuthPage } from '../features/auth/components/auth-page';
+import { AppLayout, RequireSession } from './layout';
+import { InboxRoute } from './routes/inbox';
+import { OperationsRoute } from './routes/operations';
+import { SettingsRoute } from './routes/settings';
+
+const router = createBrowserRouter([
+  { path: '/login', element: <AuthPage mode="login" /> },
+  { path: '/signup', element: <AuthPage mode="signup" /> },
+  {
+    element: (
+      <RequireSession>
+        <AppLayout />
+      </RequireSession>
+    ),
+    children: [
+      { index: true, element: <InboxRoute /> },
+      { path: 'leads/:leadId', element: <InboxRoute /> },
+      { path: 'settings', element: <SettingsRoute /> },
+      { path: 'operations', element: <OperationsRoute /> },
+      { path: '*', element: <Navigate to="/" replace /> },
+    ],
+  },
+]);
+
+export function AppRouter() {
+  return <RouterProvider router={router} />;
+}
