@@ -5,7 +5,7 @@ import { AuthPage } from '../features/auth/components/auth-page';
 import { AppLayout, RequireSession } from './layout';
 import { InboxRoute } from './routes/inbox';
 import { OperationsRoute } from './routes/operations';
-import { SettingsRoute } from './routes/settings';
+import { SettingsRoute, settingsRoutes } from './routes/settings';
 
 const router = createBrowserRouter([
   { path: '/login', element: <AuthPage mode="login" /> },
@@ -19,7 +19,7 @@ const router = createBrowserRouter([
     children: [
       { index: true, element: <InboxRoute /> },
       { path: 'leads/:leadId', element: <InboxRoute /> },
-      { path: 'settings', element: <SettingsRoute /> },
+      { path: 'settings', element: <SettingsRoute />, children: settingsRoutes },
       { path: 'operations', element: <OperationsRoute /> },
       { path: '*', element: <Navigate to="/" replace /> },
     ],
