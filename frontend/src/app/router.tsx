@@ -4,7 +4,7 @@ import { createBrowserRouter, Navigate, RouterProvider } from 'react-router';
 import { AuthPage } from '../features/auth/components/auth-page';
 import { AppLayout, RequireSession } from './layout';
 import { InboxRoute } from './routes/inbox';
-import { OperationsRoute } from './routes/operations';
+import { OperationsRoute, operationsRoutes } from './routes/operations';
 import { SettingsRoute, settingsRoutes } from './routes/settings';
 
 const router = createBrowserRouter([
@@ -20,7 +20,7 @@ const router = createBrowserRouter([
       { index: true, element: <InboxRoute /> },
       { path: 'leads/:leadId', element: <InboxRoute /> },
       { path: 'settings', element: <SettingsRoute />, children: settingsRoutes },
-      { path: 'operations', element: <OperationsRoute /> },
+      { path: 'operations', element: <OperationsRoute />, children: operationsRoutes },
       { path: '*', element: <Navigate to="/" replace /> },
     ],
   },
