@@ -45,7 +45,7 @@ describe('OAuth popup flows in the browser', { timeout: 5 * TEST_TIMEOUT }, () =
     await page.getByRole('button', { name: 'Sign up' }).click();
     await page.getByText('Analytical Engines', { exact: true }).waitFor();
     await page.getByRole('link', { name: 'Settings' }).click();
-    await page.waitForURL(/\/settings$/);
+    await page.waitForURL(/\/settings\/integrations$/);
     await waitForStatus('Discord', 'not connected');
 
     const popupOpened = context.waitForEvent('page');
@@ -144,7 +144,7 @@ describe('OAuth popup flows in the browser', { timeout: 5 * TEST_TIMEOUT }, () =
     // on the same page (every page has its URL).
     await page.reload();
     await page.getByText('Analytical Engines', { exact: true }).waitFor();
-    assert.match(page.url(), /\/settings$/);
+    assert.match(page.url(), /\/settings\/integrations$/);
     await waitForStatus('Discord', 'active');
     await waitForStatus('GitHub', 'active');
   });
@@ -181,7 +181,7 @@ describe('OAuth popup flows in the browser', { timeout: 5 * TEST_TIMEOUT }, () =
 
     await page.getByLabel('Password').fill('correct horse battery');
     await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(/\/settings$/);
+    await page.waitForURL(/\/settings\/integrations$/);
     await waitForStatus('Discord', 'revoked');
     await waitForStatus('GitHub', 'active');
     assert.deepEqual(app.offHost, [], 'requests to hosts other than 127.0.0.1');

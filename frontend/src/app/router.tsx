@@ -4,8 +4,8 @@ import { createBrowserRouter, Navigate, RouterProvider } from 'react-router';
 import { AuthPage } from '../features/auth/components/auth-page';
 import { AppLayout, RequireSession } from './layout';
 import { InboxRoute } from './routes/inbox';
-import { OperationsRoute } from './routes/operations';
-import { SettingsRoute } from './routes/settings';
+import { OperationsRoute, operationsRoutes } from './routes/operations';
+import { SettingsRoute, settingsRoutes } from './routes/settings';
 
 const router = createBrowserRouter([
   { path: '/login', element: <AuthPage mode="login" /> },
@@ -19,8 +19,8 @@ const router = createBrowserRouter([
     children: [
       { index: true, element: <InboxRoute /> },
       { path: 'leads/:leadId', element: <InboxRoute /> },
-      { path: 'settings', element: <SettingsRoute /> },
-      { path: 'operations', element: <OperationsRoute /> },
+      { path: 'settings', element: <SettingsRoute />, children: settingsRoutes },
+      { path: 'operations', element: <OperationsRoute />, children: operationsRoutes },
       { path: '*', element: <Navigate to="/" replace /> },
     ],
   },

@@ -16,7 +16,9 @@ import {
   type Integration,
   type Provider,
 } from '../api/integrations';
+import { useCheckIntegration } from '../api/github';
 import { runOAuthPopup, type FlowResult } from '../api/oauth-popup';
+import { GitHubPanel } from './github-panel';
 
 const versionOf = (integration: Integration | undefined): string =>
   integration ? `${integration.status}|${integration.updatedAt}` : 'none';
@@ -29,8 +31,28 @@ function disconnectWarning(provider: Provider): string {
       'restores them.'
     );
   }
+  if (provider.id === 'github') {
+    return (
+      'Switchboard removes the webhooks it registered on linked repositories and gives up its access ' +
+      'at GitHub. The links stay, but closing an issue no longer resolves its lead until GitHub is ' +
+      'connected again, which registers the hooks again.'
+    );
+  }
   return 'Its access is revoked; what was already linked stays here.';
 }
+
+/** What connecting a provider unlocks, in words (the provider's `features`). */
+const UNLOCKS: Record<string, string> = {
+  discord: 'Unlocks a Discord channel per lead, replies from the inbox, and the lead’s messages arriving here.',
+  github: 'Unlocks linking GitHub issues and pull requests to leads; a lead is resolved when its links close.',
+};
+
+const HEALTH_TEXT: Record<string, string> = {
+  connected: 'Working.',
+  degraded: 'Working with problems: check the bot’s permissions in the server.',
+  disconnected: 'Not reachable: reconnect it.',
+  error: 'Failing: reconnect it.',
+};
 
 export function IntegrationsPanel({ canManage }: { canManage: boolean }) {
   const providers = useProviders();
@@ -38,6 +60,7 @@ export function IntegrationsPanel({ canManage }: { canManage: boolean }) {
   const config = useAppConfig();
   const refresh = useRefreshIntegrations();
   const disconnect = useDisconnect();
+  const check = useCheckIntegration();
   const toast = useToast();
   const confirm = useConfirm();
 
@@ -107,6 +130,25 @@ export function IntegrationsPanel({ canManage }: { canManage: boolean }) {
     );
   }
 
+  function onCheck(provider: Provider) {
+    check.mutate(
+      { params: { path: { provider: provider.id } } },
+      {
+        onSuccess: (integration) =>
+          toast({
+            kind: integration.health === 'connected' ? 'success' : 'error',
+            text: `${provider.name}: ${HEALTH_TEXT[integration.health] ?? integration.health}${
+              integration.lastError ? ` ${integration.lastError}` : ''
+            }`,
+          }),
+        onError: (error) => {
+          const problem = toProblem(error);
+          toast({ kind: 'error', text: `Could not check ${provider.name}: ${problem.detail}`, code: problem.code });
+        },
+      },
+    );
+  }
+
   if (providers.isPending || integrations.isPending) return <Skeleton lines={4} label="Loading integrations…" />;
   if (providers.isError || integrations.isError) {
     const problem = toProblem(providers.error ?? integrations.error);
@@ -120,49 +162,66 @@ export function IntegrationsPanel({ canManage }: { canManage: boolean }) {
     return <EmptyState title="No providers on this server">Set Discord or GitHub credentials on the server.</EmptyState>;
   }
 
+  const github = integrationOf(integrations.data.items, 'github');
+  const githubConnected = github?.status === 'active' || github?.status === 'error';
+
   return (
-    <ul className="integrations">
-      {providers.data.items.map((provider) => {
-        const integration = integrationOf(integrations.data.items, provider.id);
-        const status = integration?.status ?? 'not connected';
-        const connected = integration?.status === 'active' || integration?.status === 'error';
-        const titleId = `integration-${provider.id}`;
-        return (
-          <li key={provider.id} className="integration" data-provider={provider.id} aria-labelledby={titleId}>
-            <div>
-              <div className="head">
-                <h3 id={titleId}>{provider.name}</h3>
-                <span className="badge" data-status={status} data-field="status">
-                  {status}
-                </span>
+    <>
+      <ul className="integrations">
+        {providers.data.items.map((provider) => {
+          const integration = integrationOf(integrations.data.items, provider.id);
+          const status = integration?.status ?? 'not connected';
+          const connected = integration?.status === 'active' || integration?.status === 'error';
+          const titleId = `integration-${provider.id}`;
+          return (
+            <li key={provider.id} className="integration" data-provider={provider.id} aria-labelledby={titleId}>
+              <div>
+                <div className="head">
+                  <h3 id={titleId}>{provider.name}</h3>
+                  <span className="badge" data-status={status} data-field="status">
+                    {status}
+                  </span>
+                </div>
+                <p className="detail" data-field="detail">
+                  {provider.configured ? describeIntegration(integration) : 'Not configured on this server.'}
+                </p>
+                {UNLOCKS[provider.id] && <p className="hint unlocks">{UNLOCKS[provider.id]}</p>}
+                {connected && integration && (
+                  <p className="hint" data-field="health">
+                    Health: <b>{integration.health}</b>. {HEALTH_TEXT[integration.health]}
+                  </p>
+                )}
               </div>
-              <p className="detail" data-field="detail">
-                {provider.configured ? describeIntegration(integration) : 'Not configured on this server.'}
-              </p>
-            </div>
-            <div className="buttons">
-              {provider.configured && canManage && (
-                <>
-                  <button type="button" onClick={() => connect(provider)}>
-                    {connected ? 'Reconnect' : 'Connect'} {provider.name}
-                  </button>
-                  {connected && (
-                    <button
-                      type="button"
-                      className="danger"
-                      disabled={disconnect.isPending}
-                      onClick={() => void onDisconnect(provider)}
-                    >
-                      Disconnect {provider.name}
+              <div className="buttons">
+                {provider.configured && canManage && (
+                  <>
+                    <button type="button" onClick={() => connect(provider)}>
+                      {connected ? 'Reconnect' : 'Connect'} {provider.name}
                     </button>
-                  )}
-                </>
-              )}
-              {provider.configured && !canManage && <small className="hint">Only admins can change this.</small>}
-            </div>
-          </li>
-        );
-      })}
-    </ul>
+                    {connected && (
+                      <button type="button" className="secondary" disabled={check.isPending} onClick={() => onCheck(provider)}>
+                        Check {provider.name}
+                      </button>
+                    )}
+                    {connected && (
+                      <button
+                        type="button"
+                        className="danger"
+                        disabled={disconnect.isPending}
+                        onClick={() => void onDisconnect(provider)}
+                      >
+                        Disconnect {provider.name}
+                      </button>
+                    )}
+                  </>
+                )}
+                {provider.configured && !canManage && <small className="hint">Only admins can change this.</small>}
+              </div>
+            </li>
+          );
+        })}
+      </ul>
+      {githubConnected && <GitHubPanel canManage={canManage} />}
+    </>
   );
 }

@@ -1,4 +1,4 @@
-// Members of the company, and its API keys (for the CRM's server to call the API).
+// The company's API keys (for the CRM's server to call the API); members are in members-panel.tsx.
 import { useId, useState, type FormEvent } from 'react';
 import type { Schema } from '../../../api/client';
 import { useConfirm } from '../../../components/confirm-dialog';
@@ -8,24 +8,7 @@ import { Skeleton } from '../../../components/skeleton';
 import { RelativeTime } from '../../../components/time';
 import { useToast } from '../../../components/toast';
 import { toProblem, type ProblemInfo } from '../../../lib/problem';
-import { useApiKeys, useCreateApiKey, useMembers, useRevokeApiKey } from '../api/team';
-
-export function MembersPanel() {
-  const members = useMembers();
-  if (members.isPending) return <Skeleton lines={2} label="Loading members…" />;
-  if (members.isError) return <FormError problem={toProblem(members.error)} />;
-  return (
-    <ul className="plain-list">
-      {members.data.items.map((member) => (
-        <li key={member.user.id}>
-          <span>{member.user.name ?? member.user.email}</span>
-          {member.user.name && <span className="hint"> {member.user.email}</span>}{' '}
-          <span className="badge">{member.role}</span>
-        </li>
-      ))}
-    </ul>
-  );
-}
+import { useApiKeys, useCreateApiKey, useRevokeApiKey } from '../api/team';
 
 type CreatedKey = Schema<'CreatedApiKey'>;
 
