@@ -1,17 +1,14 @@
 // Shared by the browser tests: build the app with Vite, start the API server binary in sandbox
 // mode in a temporary directory with FRONTEND_DIR set to that build (so the API serves the app on
-// its own origin, as in production), and drive Debian's Chromium with playwright-core. A server
-// binary that cannot serve FRONTEND_DIR yet gets a small same-origin front instead: it serves the
-// build and passes the API's paths (HTTP, SSE and WebSocket) through, and the server's PUBLIC_URL
-// and FRONTEND_ORIGIN are that front. Everything listens on and talks to 127.0.0.1 only, and
-// `close` stops everything, also when a test failed.
+// its own origin, as in production), and drive Debian's Chromium with playwright-core.
+// Everything listens on and talks to 127.0.0.1 only, and `close` stops everything, also when a
+// test failed.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, request as httpRequest } from 'node:http';
-import { connect as netConnect, createServer as createNetServer } from 'node:net';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { build } from 'vite';
@@ -109,84 +106,6 @@ async function startServer(dir, env) {
   }
 }
 
-const CONTENT_TYPES = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.json': 'application/json',
-};
-
-const API_PATHS = /^\/(api|sandbox|openapi\.json|docs|readyz|healthz)(\/|$|\?)/;
-
-/**
- * The interim same-origin front on 127.0.0.1:`port`: the API's paths go to `apiPort` (streamed,
- * so Server-Sent Events and WebSockets pass), anything else is a file of `root`, and unknown
- * paths answer index.html (history fallback).
- */
-function startFront(root, port, apiPort) {
-  const server = createServer((request, response) => {
-    if (API_PATHS.test(request.url ?? '/')) {
-      const upstream = httpRequest(
-        { host: '127.0.0.1', port: apiPort, method: request.method, path: request.url, headers: request.headers },
-        (answer) => {
-          response.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(response);
-        },
-      );
-      upstream.on('error', () => response.destroy());
-      request.pipe(upstream);
-      return;
-    }
-    const path = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname);
-    let file = normalize(join(root, path));
-    if (!file.startsWith(root + sep) || !existsSync(file) || path.endsWith('/')) {
-      file = join(root, 'index.html');
-    }
-    try {
-      const body = readFileSync(file);
-      response.writeHead(200, {
-        'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
-        'cache-control': 'no-store',
-      });
-      response.end(body);
-    } catch {
-      response.writeHead(404).end();
-    }
-  });
-  // The simulated Discord gateway is a WebSocket: pass the upgrade through byte for byte.
-  const tunnels = new Set();
-  server.on('upgrade', (request, socket, head) => {
-    const upstream = netConnect(apiPort, '127.0.0.1', () => {
-      const lines = [`${request.method} ${request.url} HTTP/${request.httpVersion}`];
-      for (let i = 0; i < request.rawHeaders.length; i += 2) {
-        lines.push(`${request.rawHeaders[i]}: ${request.rawHeaders[i + 1]}`);
-      }
-      upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
-      if (head.length) upstream.write(head);
-      socket.pipe(upstream).pipe(socket);
-    });
-    upstream.on('error', () => socket.destroy());
-    socket.on('error', () => upstream.destroy());
-    tunnels.add(socket).add(upstream);
-    socket.on('close', () => tunnels.delete(socket));
-    upstream.on('close', () => tunnels.delete(upstream));
-  });
-  // Closing stops the streams and tunnels too, which never end by themselves.
-  server.stop = () =>
-    new Promise((r) => {
-      server.close(r);
-      server.closeAllConnections();
-      for (const socket of tunnels) socket.destroy();
-    });
-  return new Promise((r, reject) => {
-    server.on('error', reject);
-    server.listen(port, '127.0.0.1', () => r(server));
-  });
-}
-
 /** True when the server at `base` serves this build at / (it knows FRONTEND_DIR). */
 async function servesBuild(base, outDir) {
   try {
@@ -219,7 +138,6 @@ export async function startApp(name, { viewport = { width: 1000, height: 900 } }
       }
     } finally {
       await app.browser?.close().catch(() => undefined);
-      await app.staticServer?.stop();
       await stopProcess(app.api?.child);
       rmSync(app.workDir, { recursive: true, force: true });
     }
@@ -231,16 +149,10 @@ export async function startApp(name, { viewport = { width: 1000, height: 900 } }
 
     app.api = await startServer(app.workDir, (base) => ({ FRONTEND_DIR: outDir, FRONTEND_ORIGIN: base }));
     app.appOrigin = app.api.base;
-    if (!(await servesBuild(app.api.base, outDir))) {
-      // A server binary without FRONTEND_DIR: put the same-origin front before it.
-      await stopProcess(app.api.child);
-      const frontPort = await freePort();
-      const front = `http://127.0.0.1:${frontPort}`;
-      app.api = await startServer(app.workDir, () => ({ FRONTEND_ORIGIN: front, PUBLIC_URL: front }));
-      app.staticServer = await startFront(outDir, frontPort, Number(new URL(app.api.base).port));
-      app.appOrigin = front;
-      app.api.base = front;
-    }
+    assert.ok(
+      await servesBuild(app.api.base, outDir),
+      `the server at ${SERVER_BIN} does not serve FRONTEND_DIR: rebuild it (cargo build in the repository root)`,
+    );
 
     app.browser = await chromium.launch({
       executablePath: CHROMIUM,

@@ -199,10 +199,13 @@ describe('the inbox, live, in the browser', { timeout: 4 * TEST_TIMEOUT }, () =>
 
   test('Operations shows the jobs and routing behind it', { timeout: TEST_TIMEOUT }, async () => {
     await page.getByRole('link', { name: 'Operations' }).click();
-    await page.waitForURL(/\/operations$/);
-    const jobs = page.getByRole('region', { name: 'Background jobs' });
-    await jobs.getByRole('cell', { name: 'create_lead_channel' }).first().waitFor();
-    const routing = page.getByRole('region', { name: 'Discord routing' });
-    await routing.getByRole('cell', { name: 'routed' }).first().waitFor();
+    await page.waitForURL(/\/operations\/jobs$/);
+    await page.getByLabel('State').selectOption('done');
+    await page.waitForURL(/\/operations\/jobs\?state=done$/);
+    const jobs = page.getByRole('region', { name: 'done jobs' });
+    await jobs.getByText('Make a lead’s Discord channel').first().waitFor();
+    await page.getByRole('link', { name: 'Routing' }).click();
+    const routing = page.getByRole('region', { name: 'Routing events' });
+    await routing.getByText(/stored on a lead/).first().waitFor();
   });
 });

@@ -436,3 +436,27 @@ async fn the_sandbox_helpers_do_not_exist_outside_sandbox_mode() {
         .await;
     assert_eq!(config.body["sandbox"], false);
 }
+
+storage_test!(
+    the_starting_sandbox_servers_have_people_to_pick_as_leads,
+    |app| {
+        let account = app.signup("First Steps Co").await;
+        let (browser, _) = app.login_browser(&account).await;
+        crate::helpers::oauth::connect(&app, &browser, &account, "discord", None)
+            .await
+            .0
+            .assert_status(200);
+        let members = app
+            .get("/api/sandbox/discord/members", &account.token)
+            .await;
+        members.assert_status(200);
+        let people: Vec<&str> = members.body["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["bot"] == false)
+            .filter_map(|m| m["username"].as_str())
+            .collect();
+        assert_eq!(people, switchboard::sandbox::discord::SEEDED_MEMBERS);
+    }
+);

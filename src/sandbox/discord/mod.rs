@@ -149,6 +149,9 @@ pub struct Faults {
     pub rest: limits::RestFaults,
 }
 
+/// The members each of the simulator's starting servers has.
+pub const SEEDED_MEMBERS: [&str; 3] = ["grace.hopper", "ada.lovelace", "alan.turing"];
+
 pub struct DiscordSim {
     app: OAuthApp,
     bot_token: String,
@@ -179,7 +182,13 @@ impl DiscordSim {
             gateway: gateway::Gateway::default(),
         };
         for name in ["Sandbox Server", "Acme Support", "Beta Testers"] {
-            sim.create_guild(name);
+            let guild = sim.create_guild(name);
+            // People to try a first conversation with: a newcomer picks one as a lead (or adds
+            // someone). Servers made later through the controls start empty.
+            for username in SEEDED_MEMBERS {
+                let user_id = sim.snowflake();
+                sim.channels.add_member(guild.id, user_id, username);
+            }
         }
         sim
     }

@@ -35,11 +35,11 @@ function LeadWorkspace({ leadId }: { leadId: string }) {
   // Reading the conversation marks it read: when it opens with unread messages, and whenever a
   // new inbound message arrives while it is open.
   const onSeen = useCallback(
-    (newest: Message) => {
+    (newest: Message, arrived: boolean) => {
       const before = marked.current;
       if (before?.leadId === leadId && before.messageId === newest.id) return;
       marked.current = { leadId, messageId: newest.id };
-      if (before?.leadId !== leadId && unread === 0) return;
+      if (!arrived && unread === 0) return;
       markRead.mutate({ params: { path: { leadId } } });
     },
     // `markRead.mutate` is stable; `unread` only matters when the lead opens.

@@ -110,8 +110,12 @@ export interface ConversationProps {
   channel: Channel | null | undefined;
   /** Buttons for the header (back to the list, details). */
   headerActions?: ReactNode;
-  /** Called with the newest inbound message whenever it changes while shown. */
-  onSeen?: (newestInbound: Message) => void;
+  /**
+   * Called with the newest inbound message whenever it changes while shown; `arrived` is false
+   * for the one that was already there when the conversation loaded, true for one that came in
+   * while it was open.
+   */
+  onSeen?: (newestInbound: Message, arrived: boolean) => void;
 }
 
 export function Conversation({ lead, myUserId, channel, headerActions, onSeen }: ConversationProps) {
@@ -176,8 +180,14 @@ export function Conversation({ lead, myUserId, channel, headerActions, onSeen }:
     setAnnouncement('');
   }, [lead.id]);
 
+  // The newest inbound message when the conversation loaded (null: none yet); anything newer
+  // arrived while it was open.
+  const loadedWith = useRef<{ leadId: string; messageId: string | null } | null>(null);
+  if (messages.data && loadedWith.current?.leadId !== lead.id) {
+    loadedWith.current = { leadId: lead.id, messageId: newestInbound?.id ?? null };
+  }
   useLayoutEffect(() => {
-    if (newestInbound && onSeen) onSeen(newestInbound);
+    if (newestInbound && onSeen) onSeen(newestInbound, newestInbound.id !== loadedWith.current?.messageId);
   }, [newestInbound, onSeen]);
 
   const onScroll = () => {
