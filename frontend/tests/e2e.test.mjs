@@ -194,6 +194,27 @@ describe('a first conversation, end to end', { timeout: 6 * TEST_TIMEOUT }, () =
     );
   });
 
+  test('opened on localhost instead of the public address, the app says where to go', { timeout: TEST_TIMEOUT }, async () => {
+    // The popups return to PUBLIC_URL (127.0.0.1), so the app names it rather than "cannot
+    // reach the API". Only loopback is reachable from this context too.
+    const context = await app.browser.newContext();
+    await context.route(
+      (url) => !['127.0.0.1', 'localhost'].includes(url.hostname),
+      (route) => route.abort(),
+    );
+    try {
+      const other = await context.newPage();
+      const port = new URL(app.appOrigin).port;
+      await other.goto(`http://localhost:${port}/login`);
+      const banner = other.getByRole('alert').filter({ hasText: 'sign-in popups return there' });
+      await banner.waitFor();
+      assert.equal(await banner.getByRole('link').getAttribute('href'), app.appOrigin);
+      await other.screenshot({ path: join(SHOTS, 'localhost-banner.png'), fullPage: true });
+    } finally {
+      await context.close();
+    }
+  });
+
   test('every page, with a screenshot; at 375 px nothing scrolls sideways', { timeout: 2 * TEST_TIMEOUT }, async () => {
     for (const [path, heading] of [
       ['/settings/webhooks', 'Settings'],

@@ -205,7 +205,7 @@ describe('the inbox, live, in the browser', { timeout: 4 * TEST_TIMEOUT }, () =>
     const jobs = page.getByRole('region', { name: 'done jobs' });
     await jobs.getByText('Make a lead’s Discord channel').first().waitFor();
     await page.getByRole('link', { name: 'Routing' }).click();
-    const routing = page.getByRole('region', { name: 'Routing events' });
-    await routing.getByText(/stored on a lead/).first().waitFor();
+    await page.waitForURL(/\/operations\/routing$/);
+    await page.locator('tr[data-decision="routed"]').first().waitFor();
   });
 });

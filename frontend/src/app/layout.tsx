@@ -74,9 +74,32 @@ function OriginBanner({ publicUrl }: { publicUrl: string }) {
   );
 }
 
+/** The banners every page shows: sandbox mode, and the wrong origin. */
+export function ServerBanners() {
+  const config = useAppConfig();
+  if (!config.data) return null;
+  return (
+    <>
+      {config.data.sandbox && (
+        <p className="banner sandbox">Sandbox mode: Discord and GitHub are simulated on this server.</p>
+      )}
+      <OriginBanner publicUrl={config.data.publicUrl} />
+    </>
+  );
+}
+
+/** The sign-up and log-in pages, under the same banners. */
+export function PublicLayout() {
+  return (
+    <>
+      <ServerBanners />
+      <Outlet />
+    </>
+  );
+}
+
 export function AppLayout() {
   const me = useMe();
-  const config = useAppConfig();
   const logout = useLogout();
   const navigate = useNavigate();
   const openLead = useMatch('/leads/:leadId')?.params.leadId;
@@ -117,12 +140,7 @@ export function AppLayout() {
           </button>
         </div>
       </header>
-      {config.data?.sandbox && (
-        <p className="banner sandbox">
-          Sandbox mode: Discord and GitHub are simulated on this server.
-        </p>
-      )}
-      {config.data && <OriginBanner publicUrl={config.data.publicUrl} />}
+      <ServerBanners />
       <Outlet />
     </div>
   );

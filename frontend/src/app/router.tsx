@@ -2,14 +2,19 @@
 // /settings, /operations.
 import { createBrowserRouter, Navigate, RouterProvider } from 'react-router';
 import { AuthPage } from '../features/auth/components/auth-page';
-import { AppLayout, RequireSession } from './layout';
+import { AppLayout, PublicLayout, RequireSession } from './layout';
 import { InboxRoute } from './routes/inbox';
 import { OperationsRoute, operationsRoutes } from './routes/operations';
 import { SettingsRoute, settingsRoutes } from './routes/settings';
 
 const router = createBrowserRouter([
-  { path: '/login', element: <AuthPage mode="login" /> },
-  { path: '/signup', element: <AuthPage mode="signup" /> },
+  {
+    element: <PublicLayout />,
+    children: [
+      { path: '/login', element: <AuthPage mode="login" /> },
+      { path: '/signup', element: <AuthPage mode="signup" /> },
+    ],
+  },
   {
     element: (
       <RequireSession>
