@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { TEST_TIMEOUT, startApp } from './harness.mjs';
+import { TEST_TIMEOUT, connectDiscord, signUp, startApp } from './harness.mjs';
 
 const SHOTS = join(resolve(dirname(fileURLToPath(import.meta.url)), '..'), 'test-results', 'e2e');
 
@@ -61,25 +61,12 @@ describe('a first conversation, end to end', { timeout: 6 * TEST_TIMEOUT }, () =
     await page.goto(`${app.appOrigin}/signup`);
     await page.getByRole('button', { name: 'Sign up' }).waitFor();
     await shot('sign-up');
-    await page.getByLabel('Email').fill('ada@example.com');
-    await page.getByLabel('Password').fill('correct horse battery');
-    await page.getByLabel('Company name').fill('Analytical Engines');
-    await page.getByRole('button', { name: 'Sign up' }).click();
-    await page.getByText('Analytical Engines', { exact: true }).waitFor();
+    await signUp(page, { email: 'ada@example.com', company: 'Analytical Engines' });
     await page.getByText('No open leads').waitFor();
     await page.getByText(/sandbox/i).first().waitFor();
     await shot('inbox-empty');
 
-    await page.getByRole('link', { name: 'Settings' }).click();
-    await page.waitForURL(/\/settings\/integrations$/);
-    const popupOpened = app.context.waitForEvent('page');
-    await page.getByRole('button', { name: 'Connect Discord' }).click();
-    const popup = await popupOpened;
-    const popupClosed = popup.waitForEvent('close');
-    await popup.getByLabel('Add to server').selectOption({ label: 'Acme Support' });
-    await popup.getByRole('button', { name: 'Authorize' }).click();
-    await popupClosed;
-    await toast('Discord connected').waitFor();
+    await connectDiscord(page, app.context);
     await shot('settings-integrations');
   });
 

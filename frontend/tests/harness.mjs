@@ -177,3 +177,29 @@ export async function startApp(name, { viewport = { width: 1000, height: 900 } }
     throw error;
   }
 }
+
+/** On the sign-up page: creates the company and waits until the app shows it. */
+export async function signUp(page, { email, company, password = 'correct horse battery' }) {
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByLabel('Company name').fill(company);
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await page.getByText(company, { exact: true }).waitFor();
+}
+
+/**
+ * Settings → Integrations → Connect Discord; in the simulator's consent popup, adds the bot to
+ * `server` and authorizes. Resolves once the popup has closed itself and the app said so.
+ */
+export async function connectDiscord(page, context, server = 'Acme Support') {
+  await page.getByRole('link', { name: 'Settings', exact: true }).click();
+  await page.waitForURL(/\/settings\/integrations$/);
+  const popupOpened = context.waitForEvent('page');
+  await page.getByRole('button', { name: 'Connect Discord' }).click();
+  const popup = await popupOpened;
+  const popupClosed = popup.waitForEvent('close');
+  await popup.getByLabel('Add to server').selectOption({ label: server });
+  await popup.getByRole('button', { name: 'Authorize' }).click();
+  await popupClosed;
+  await page.locator('.toast').filter({ hasText: 'Discord connected' }).waitFor();
+}

@@ -4,7 +4,7 @@
 // reload; delivery states change in place; the layout holds at phone width.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { TEST_TIMEOUT, startApp } from './harness.mjs';
+import { TEST_TIMEOUT, connectDiscord, signUp, startApp } from './harness.mjs';
 
 describe('the inbox, live, in the browser', { timeout: 4 * TEST_TIMEOUT }, () => {
   let app;
@@ -38,22 +38,9 @@ describe('the inbox, live, in the browser', { timeout: 4 * TEST_TIMEOUT }, () =>
   test('a lead with a channel, a message out, a reply in, live', { timeout: TEST_TIMEOUT }, async () => {
     const { context } = app;
     await page.getByRole('link', { name: 'Create a company' }).click();
-    await page.getByLabel('Email').fill('grace@example.com');
-    await page.getByLabel('Password').fill('correct horse battery');
-    await page.getByLabel('Company name').fill('Compilers Inc');
-    await page.getByRole('button', { name: 'Sign up' }).click();
-    await page.getByText('Compilers Inc', { exact: true }).waitFor();
+    await signUp(page, { email: 'grace@example.com', company: 'Compilers Inc' });
     await page.getByText('No open leads').waitFor();
-
-    await page.getByRole('link', { name: 'Settings' }).click();
-    const popupOpened = context.waitForEvent('page');
-    await page.getByRole('button', { name: 'Connect Discord' }).click();
-    const popup = await popupOpened;
-    const popupClosed = popup.waitForEvent('close');
-    await popup.getByLabel('Add to server').selectOption({ label: 'Acme Support' });
-    await popup.getByRole('button', { name: 'Authorize' }).click();
-    await popupClosed;
-    await page.locator('.toast').filter({ hasText: 'Discord connected' }).waitFor();
+    await connectDiscord(page, context);
 
     await page.getByRole('link', { name: 'Inbox' }).click();
     await page.getByRole('button', { name: 'New lead' }).click();

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { TEST_TIMEOUT, startApp } from './harness.mjs';
+import { TEST_TIMEOUT, signUp, startApp } from './harness.mjs';
 
 const RESULTS = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'test-results');
 
@@ -66,11 +66,7 @@ describe('Settings and Operations in the browser', { timeout: 6 * TEST_TIMEOUT }
   test('sign up; /settings opens Integrations', { timeout: TEST_TIMEOUT }, async () => {
     await page.waitForURL(/\/login$/);
     await page.getByRole('link', { name: 'Create a company' }).click();
-    await page.getByLabel('Email').fill('grace@example.com');
-    await page.getByLabel('Password').fill('correct horse battery');
-    await page.getByLabel('Company name').fill('Compilers Inc');
-    await page.getByRole('button', { name: 'Sign up' }).click();
-    await page.getByText('Compilers Inc', { exact: true }).waitFor();
+    await signUp(page, { email: 'grace@example.com', company: 'Compilers Inc' });
 
     await page.getByRole('link', { name: 'Settings', exact: true }).click();
     await page.waitForURL(/\/settings\/integrations$/);

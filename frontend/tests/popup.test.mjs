@@ -3,7 +3,7 @@
 // the app on its own origin; see harness.mjs.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ACTION_TIMEOUT, TEST_TIMEOUT, startApp } from './harness.mjs';
+import { ACTION_TIMEOUT, TEST_TIMEOUT, signUp, startApp } from './harness.mjs';
 
 describe('OAuth popup flows in the browser', { timeout: 5 * TEST_TIMEOUT }, () => {
   let app;
@@ -39,11 +39,7 @@ describe('OAuth popup flows in the browser', { timeout: 5 * TEST_TIMEOUT }, () =
     assert.equal(await page.getByRole('button', { name: 'Log out' }).isVisible(), false);
     await page.getByRole('link', { name: 'Create a company' }).click();
     await page.waitForURL(/\/signup$/);
-    await page.getByLabel('Email').fill('ada@example.com');
-    await page.getByLabel('Password').fill('correct horse battery');
-    await page.getByLabel('Company name').fill('Analytical Engines');
-    await page.getByRole('button', { name: 'Sign up' }).click();
-    await page.getByText('Analytical Engines', { exact: true }).waitFor();
+    await signUp(page, { email: 'ada@example.com', company: 'Analytical Engines' });
     await page.getByRole('link', { name: 'Settings' }).click();
     await page.waitForURL(/\/settings\/integrations$/);
     await waitForStatus('Discord', 'not connected');
