@@ -37,6 +37,22 @@ pub struct Options {
     /// Where to measure; a temporary SQLite file when `None`.
     pub database_url: Option<String>,
     pub redis_url: Option<String>,
+    /// Replicas on one PostgreSQL and Redis sending at Discord's real pace (more than one needs
+    /// both `database_url` and `redis_url`); `replica_messages` of them.
+    pub replicas: usize,
+    pub replica_messages: usize,
+}
+
+/// Several replicas sending through one bot at Discord's real limits.
+#[derive(Debug)]
+pub struct ReplicaRun {
+    pub replicas: usize,
+    pub channels: usize,
+    pub load: Load,
+    /// 429 answers the simulator gave during the run.
+    pub rate_limited: u64,
+    /// Messages found in the simulator's channels afterwards (each posted once: equals `load.requests`).
+    pub posted: usize,
 }
 
 #[derive(Debug)]
@@ -73,6 +89,7 @@ pub struct Report {
     /// How the channel requests were answered: status → count.
     pub channel_answers: std::collections::BTreeMap<u16, usize>,
     pub channel_non_2xx: usize,
+    pub replicas: Option<ReplicaRun>,
 }
 
 /// Runs `count` requests built by `make`, `concurrency` at a time.
@@ -426,10 +443,17 @@ pub async fn run(options: Options, progress: impl Fn(&str)) -> anyhow::Result<Re
         (creations, channel_elapsed, channel_minimum, rate_limited)
     };
 
+    let replicas = if options.replicas > 1 {
+        Some(measure_replicas(&state, &sandbox, &http, &base, &token, &options, &progress).await?)
+    } else {
+        None
+    };
+
     let _ = stop.send(());
     let _ = serving.await;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(Report {
+        replicas,
         database,
         healthz,
         send,
@@ -444,6 +468,169 @@ pub async fn run(options: Options, progress: impl Fn(&str)) -> anyhow::Result<Re
         rate_limited,
         channel_answers,
         channel_non_2xx,
+    })
+}
+
+/// Discord's global limit, the ceiling of the replica run.
+pub const DISCORD_GLOBAL_PER_SECOND: f64 = 50.0;
+/// Lead channels the replica run sends to: enough that the channels' own limits (5 messages per
+/// 5 s each) allow more than the bot's global 50 a second.
+const REPLICA_CHANNELS: usize = 60;
+
+/// `options.replicas` replicas (this one and more on the same PostgreSQL, Redis and public URL,
+/// so the same simulator) send `options.replica_messages` messages round-robin, `concurrency` at
+/// once, at Discord's real pace. The ceiling is Discord's global limit of 50 calls a second;
+/// the simulator counts its 429s, and every channel is read back to check each message was
+/// posted once.
+async fn measure_replicas(
+    state: &crate::http::AppState,
+    sandbox: &crate::sandbox::Sandbox,
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    options: &Options,
+    progress: &impl Fn(&str),
+) -> anyhow::Result<ReplicaRun> {
+    anyhow::ensure!(
+        state.settings.is_postgres() && state.settings.redis_url.is_some(),
+        "--replicas needs --database-url (PostgreSQL) and --redis-url: replicas share both"
+    );
+    progress(&format!(
+        "starting {} more replicas on the same database and Redis",
+        options.replicas - 1
+    ));
+    let mut others = Vec::new();
+    for _ in 1..options.replicas {
+        let mut settings = (*state.settings).clone();
+        settings.bind_addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        settings.public_url_explicit = true;
+        let server = Server::bind(settings, "bench").await?;
+        let url = format!("http://{}", server.local_addr()?);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(server.run(async move {
+            let _ = stopped.await;
+        }));
+        others.push((url, stop, serving));
+    }
+    let mut bases = vec![base.to_owned()];
+    bases.extend(others.iter().map(|(url, _, _)| url.clone()));
+
+    progress(&format!(
+        "setting up {REPLICA_CHANNELS} lead channels for the replica run"
+    ));
+    sandbox.discord.limits.set_window_divisor(1000);
+    let mut leads = Vec::new();
+    for i in 0..REPLICA_CHANNELS {
+        let lead: Value = http
+            .post(format!("{base}/api/leads"))
+            .bearer_auth(token)
+            .json(&json!({"name": format!("Replica lead {i}")}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let id = lead["id"].as_str().context("lead id")?.to_owned();
+        let mut opened: Value = http
+            .post(format!("{base}/api/discord/channels"))
+            .bearer_auth(token)
+            .json(&json!({"leadId": id}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        // Queued behind other creations: follow it until it is made.
+        for _ in 0..600 {
+            if opened["channelId"].is_string() || opened["state"] == "failed" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            opened = http
+                .get(format!("{base}/api/discord/channels/{id}"))
+                .bearer_auth(token)
+                .send()
+                .await?
+                .json()
+                .await?;
+        }
+        let channel = opened["channelId"]
+            .as_str()
+            .with_context(|| format!("no channel for the replica run: {opened}"))?
+            .parse::<u64>()?;
+        leads.push((id, channel));
+    }
+    sandbox.discord.limits.set_window_divisor(1);
+    // Windows learned at compressed time end within milliseconds.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let before = sandbox.discord.limits.sent_429();
+    progress(&format!(
+        "{} replicas sending {} messages at Discord's real pace (about {:.0} s at 50/s)",
+        options.replicas,
+        options.replica_messages,
+        options.replica_messages as f64 / DISCORD_GLOBAL_PER_SECOND
+    ));
+    let load = {
+        let (http, token, bases, leads) = (
+            http.clone(),
+            token.to_owned(),
+            Arc::new(bases),
+            Arc::new(leads.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>()),
+        );
+        drive(options.replica_messages, options.concurrency, move |i| {
+            let (http, token, bases, leads) =
+                (http.clone(), token.clone(), bases.clone(), leads.clone());
+            async move {
+                let base = &bases[i % bases.len()];
+                let body = json!({"leadId": leads[i % leads.len()], "content": format!("Replica benchmark {i}")});
+                match http.post(format!("{base}/api/discord/send-message")).bearer_auth(token).json(&body).send().await {
+                    Ok(r) if r.status().as_u16() == 201 => {
+                        let m: Value = r.json().await.unwrap_or_default();
+                        m["state"] == "sent" || m["state"] == "queued"
+                    }
+                    Ok(r) => {
+                        let status = r.status().as_u16();
+                        let _ = writeln!(std::io::stderr(), "bench: a replica answered {status}: {}", r.text().await.unwrap_or_default());
+                        false
+                    }
+                    Err(err) => {
+                        let _ = writeln!(std::io::stderr(), "bench: send failed: {err}");
+                        false
+                    }
+                }
+            }
+        })
+        .await
+    };
+    let rate_limited = sandbox.discord.limits.sent_429() - before;
+    // Anything the outbox still holds is delivered before counting.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let posted = loop {
+        let posted: usize = leads
+            .iter()
+            .map(|(_, channel)| {
+                sandbox
+                    .discord
+                    .channels
+                    .messages_of(*channel)
+                    .iter()
+                    .filter(|m| m.content.starts_with("Replica benchmark "))
+                    .count()
+            })
+            .sum();
+        if posted >= options.replica_messages || Instant::now() > deadline {
+            break posted;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    for (_, stop, serving) in others {
+        let _ = stop.send(());
+        let _ = serving.await;
+    }
+    Ok(ReplicaRun {
+        replicas: options.replicas,
+        channels: REPLICA_CHANNELS,
+        load,
+        rate_limited,
+        posted,
     })
 }
 

@@ -66,6 +66,13 @@ enum Command {
         /// Use this Redis as the state store; in-process by default.
         #[arg(long)]
         redis_url: Option<String>,
+        /// Also run this many replicas on the database and Redis given (both needed), sending
+        /// at Discord's real limits.
+        #[arg(long, default_value_t = 1)]
+        replicas: usize,
+        /// Messages the replicas send.
+        #[arg(long, default_value_t = 3000)]
+        replica_messages: usize,
     },
     /// Print the OpenAPI document, or write it to a file.
     Openapi {
@@ -104,6 +111,8 @@ async fn main() -> ExitCode {
             webhooks,
             database_url,
             redis_url,
+            replicas,
+            replica_messages,
         } => {
             let options = switchboard::bench::Options {
                 messages,
@@ -113,6 +122,8 @@ async fn main() -> ExitCode {
                 webhooks,
                 database_url,
                 redis_url,
+                replicas,
+                replica_messages,
             };
             bench(options).await
         }
@@ -309,6 +320,23 @@ async fn bench(options: switchboard::bench::Options) -> anyhow::Result<()> {
         wc.per_second(),
         w.per_second() / wc.per_second()
     )?;
+    if let Some(r) = &report.replicas {
+        writeln!(
+            out,
+            "| {} replicas sending {} messages to {} channels at Discord's real limits | {:.1}/s | Discord's global limit {:.0}/s | {:.2} |",
+            r.replicas,
+            r.load.requests,
+            r.channels,
+            r.load.per_second(),
+            switchboard::bench::DISCORD_GLOBAL_PER_SECOND,
+            r.load.per_second() / switchboard::bench::DISCORD_GLOBAL_PER_SECOND
+        )?;
+        writeln!(
+            out,
+            "| 429s from the simulator during the replica run; messages posted / sent | {}; {} / {} ({} failed) | 0; each once | |",
+            r.rate_limited, r.posted, r.load.requests, r.load.failures
+        )?;
+    }
     if report.channels > 0 {
         writeln!(
             out,

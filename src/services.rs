@@ -67,7 +67,8 @@ impl Services {
         let discord = settings.discord_bot_token.clone().map(|token| {
             Arc::new(
                 DiscordRest::new(http.clone(), &settings.discord_api_base, token, &metrics)
-                    .with_timeout(settings.discord_timeout),
+                    .with_timeout(settings.discord_timeout)
+                    .with_shared_limits(state.shared_limits()),
             )
         });
         let providers = Providers::from_settings(&settings, http.clone(), discord.clone());

@@ -24,7 +24,11 @@ use super::model::{
     Channel, ChannelEdit, Guild, Inbound, NewChannel, NewMessage, Overwrite, Posted, Snowflake,
     Source, snowflake,
 };
-use crate::{config::Secret, metrics::Metrics};
+use crate::{
+    config::Secret,
+    metrics::Metrics,
+    state::limits::{BucketState, SharedLimits},
+};
 
 /// Discord bans an IP for an hour after 10,000 invalid requests (401, 403, 429) in 10 minutes.
 const INVALID_WINDOW: Duration = Duration::from_secs(600);
@@ -36,6 +40,16 @@ const MAX_RATE_LIMIT_RETRIES: u32 = 3;
 const GLOBAL_LIMIT: u16 = 50;
 /// Every call has an outer deadline, covering rate-limit waits and the request itself.
 pub const CALL_TIMEOUT: Duration = crate::config::DISCORD_CALL_TIMEOUT;
+/// Replicas sharing limits pace the bot's calls this far apart: 48 a second, so that no second
+/// holds more than 50 even when calls reach Discord a little out of step.
+const SHARED_GLOBAL_INTERVAL: Duration = Duration::from_micros(1_000_000 / 48);
+/// The pacer for the bot's global limit.
+const GLOBAL_PACER: &str = "discord:global";
+/// A call does not queue for a global slot further away than this; it asks again later.
+const LONGEST_GLOBAL_QUEUE: Duration = Duration::from_secs(5);
+/// A bucket's window, as a replica starts it, ends this much later than Discord's (which starts
+/// when the call arrives).
+const WINDOW_MARGIN: Duration = Duration::from_millis(100);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DiscordError {
@@ -104,6 +118,9 @@ pub struct DiscordRest {
     base: String,
     token: Secret<String>,
     limiter: RateLimiter,
+    /// With Redis: the bot's global limit and every route's bucket, shared by all replicas
+    /// (instead of `limiter`, which knows only this process's calls).
+    shared: Option<SharedLimits>,
     /// Set by a global 429: no call starts before this.
     global_pause_until: Mutex<Option<Instant>>,
     invalid: Mutex<VecDeque<Instant>>,
@@ -140,6 +157,28 @@ fn route_template(path: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("/")
+}
+
+/// The shared bucket a call counts against: its method and route, and the top-level resource
+/// the route belongs to (a channel, a guild or a webhook), as Discord keys its buckets.
+fn bucket_key(method: &Method, path: &str) -> String {
+    let mut parts = path.split('/');
+    let major = match (parts.next(), parts.next()) {
+        (Some(kind @ ("channels" | "guilds" | "webhooks")), Some(id)) => format!("{kind}/{id}"),
+        _ => String::new(),
+    };
+    format!("{method} {} {major}", route_template(path))
+}
+
+/// What Discord's `X-RateLimit-*` headers say about the call's bucket.
+fn bucket_state(headers: &HeaderMap) -> Option<BucketState> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let reset_after: f64 = text("x-ratelimit-reset-after")?.parse().ok()?;
+    Some(BucketState {
+        limit: text("x-ratelimit-limit")?.parse().ok()?,
+        remaining: text("x-ratelimit-remaining")?.parse().ok()?,
+        reset_after: Duration::try_from_secs_f64(reset_after.max(0.0)).ok()?,
+    })
 }
 
 fn limiter_method(method: &Method) -> twilight_http_ratelimiting::Method {
@@ -179,11 +218,82 @@ impl DiscordRest {
             base: format!("{}/api/v10", api_base.as_str().trim_end_matches('/')),
             token,
             limiter: RateLimiter::new(GLOBAL_LIMIT),
+            shared: None,
             global_pause_until: Mutex::new(None),
             invalid: Mutex::new(VecDeque::new()),
             metrics: discord_metrics,
             timeout: CALL_TIMEOUT,
             bot_user_id: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// Paces calls by limits shared with every replica (Redis) instead of this process's own.
+    pub fn with_shared_limits(mut self, shared: Option<SharedLimits>) -> Self {
+        self.shared = shared;
+        self
+    }
+
+    /// Waits for the call's turn under the shared limits: a call from its route's bucket, then
+    /// a slot of the bot's global limit. `false` when Redis could not be asked: the call is
+    /// then paced by this process's limiter alone.
+    async fn shared_turn(&self, shared: &SharedLimits, bucket: &str) -> bool {
+        loop {
+            match shared.take(bucket, WINDOW_MARGIN).await {
+                Ok(wait) if wait.is_zero() => break,
+                Ok(wait) => tokio::time::sleep(wait).await,
+                Err(err) => {
+                    tracing::warn!(error = %err, "shared Discord rate limits unavailable; pacing this replica alone");
+                    return false;
+                }
+            }
+        }
+        loop {
+            match shared
+                .reserve(GLOBAL_PACER, SHARED_GLOBAL_INTERVAL, LONGEST_GLOBAL_QUEUE)
+                .await
+            {
+                Ok(Some(wait)) => {
+                    tokio::time::sleep(wait).await;
+                    return true;
+                }
+                Ok(None) => tokio::time::sleep(LONGEST_GLOBAL_QUEUE / 2).await,
+                Err(err) => {
+                    tracing::warn!(error = %err, "shared Discord rate limits unavailable; pacing this replica alone");
+                    return false;
+                }
+            }
+        }
+    }
+
+    /// Tells the shared limits what Discord's answer said: the bucket's state from its headers,
+    /// a route's 429 (nothing left until `retry_after`), or a global 429 (every replica pauses).
+    async fn shared_learn(
+        &self,
+        shared: &SharedLimits,
+        bucket: &str,
+        headers: &HeaderMap,
+        limited: Option<(Duration, bool)>,
+    ) {
+        let result = match (limited, bucket_state(headers)) {
+            (Some((retry_after, true)), _) => shared.pause(GLOBAL_PACER, retry_after).await,
+            (Some((retry_after, false)), state) => {
+                let state = state.unwrap_or(BucketState {
+                    limit: 1,
+                    remaining: 0,
+                    reset_after: retry_after,
+                });
+                let state = BucketState {
+                    remaining: 0,
+                    reset_after: state.reset_after.max(retry_after),
+                    ..state
+                };
+                shared.learn(bucket, state, WINDOW_MARGIN).await
+            }
+            (None, Some(state)) => shared.learn(bucket, state, WINDOW_MARGIN).await,
+            (None, None) => shared.forget_probe(bucket).await,
+        };
+        if let Err(err) = result {
+            tracing::warn!(error = %err, "could not record Discord's rate limits in Redis");
         }
     }
 
@@ -271,6 +381,7 @@ impl DiscordRest {
         body: Option<&(impl Serialize + Sync)>,
     ) -> Result<T, DiscordError> {
         let route = route_template(path);
+        let bucket = bucket_key(&method, path);
         let mut attempt = 0;
         loop {
             let invalid = self.invalid_requests();
@@ -278,13 +389,21 @@ impl DiscordRest {
                 return Err(DiscordError::InvalidRequestBudget { count: invalid });
             }
             self.wait_global_pause().await;
-            let permit = self
-                .limiter
-                .acquire(Endpoint {
-                    method: limiter_method(&method),
-                    path: path.to_owned(),
-                })
-                .await;
+            let shared = match &self.shared {
+                Some(shared) if self.shared_turn(shared, &bucket).await => Some(shared),
+                _ => None,
+            };
+            let permit = match shared {
+                Some(_) => None,
+                None => Some(
+                    self.limiter
+                        .acquire(Endpoint {
+                            method: limiter_method(&method),
+                            path: path.to_owned(),
+                        })
+                        .await,
+                ),
+            };
             let mut request = self
                 .http
                 .request(
@@ -308,6 +427,10 @@ impl DiscordRest {
                 Err(err) => {
                     // No answer: the permit is released without learning anything.
                     drop(permit);
+                    if let Some(shared) = shared {
+                        self.shared_learn(shared, &bucket, &HeaderMap::new(), None)
+                            .await;
+                    }
                     return Err(if err.is_timeout() {
                         DiscordError::Timeout(self.timeout)
                     } else {
@@ -357,14 +480,20 @@ impl DiscordRest {
                 if scope != "shared" {
                     self.count_invalid();
                 }
+                if let Some(shared) = shared {
+                    self.shared_learn(shared, &bucket, &headers, Some((retry_after, global)))
+                        .await;
+                }
                 if global {
                     *self
                         .global_pause_until
                         .lock()
                         .unwrap_or_else(|p| p.into_inner()) = Some(Instant::now() + retry_after);
-                    permit.complete(None);
-                } else {
-                    let bucket = headers
+                    if let Some(permit) = permit {
+                        permit.complete(None);
+                    }
+                } else if let Some(permit) = permit {
+                    let learned_bucket = headers
                         .get(RateLimitHeaders::BUCKET)
                         .map(|b| b.as_bytes().to_vec())
                         .unwrap_or_else(|| route.clone().into_bytes());
@@ -372,7 +501,7 @@ impl DiscordRest {
                     // bucket exhausted until `reset_at`), not rounded to whole seconds.
                     permit.complete(Some(rate_limit_headers(&headers).map_or_else(
                         || RateLimitHeaders {
-                            bucket: bucket.clone(),
+                            bucket: learned_bucket.clone(),
                             limit: 0,
                             remaining: 0,
                             reset_at: Instant::now() + retry_after,
@@ -396,7 +525,13 @@ impl DiscordRest {
                 continue;
             }
 
-            permit.complete(rate_limit_headers(&headers));
+            match (permit, shared) {
+                (Some(permit), _) => permit.complete(rate_limit_headers(&headers)),
+                (None, Some(shared)) => {
+                    self.shared_learn(shared, &bucket, &headers, None).await;
+                }
+                (None, None) => {}
+            }
             if status.is_success() {
                 let bytes = if bytes.is_empty() || status == StatusCode::NO_CONTENT {
                     &b"null"[..]
@@ -611,6 +746,32 @@ mod tests {
             "channels/{id}/messages/{id}"
         );
         assert_eq!(route_template("users/@me"), "users/@me");
+    }
+
+    #[test]
+    fn shared_buckets_are_per_route_and_top_level_resource() {
+        assert_eq!(
+            bucket_key(&Method::POST, "channels/123/messages"),
+            "POST channels/{id}/messages channels/123"
+        );
+        assert_ne!(
+            bucket_key(&Method::POST, "channels/123/messages"),
+            bucket_key(&Method::POST, "channels/456/messages")
+        );
+        assert_eq!(bucket_key(&Method::GET, "users/@me"), "GET users/@me ");
+        let mut headers = HeaderMap::new();
+        assert_eq!(bucket_state(&headers), None);
+        headers.insert("x-ratelimit-limit", "5".parse().expect("value"));
+        headers.insert("x-ratelimit-remaining", "4".parse().expect("value"));
+        headers.insert("x-ratelimit-reset-after", "4.75".parse().expect("value"));
+        assert_eq!(
+            bucket_state(&headers),
+            Some(BucketState {
+                limit: 5,
+                remaining: 4,
+                reset_after: Duration::from_millis(4750),
+            })
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //!
 //! One small trait with two implementations: Redis when `REDIS_URL` is set (required for more
 //! than one replica), in-process otherwise. Both pass the same test suite.
+pub mod limits;
 mod memory;
 mod redis;
 
@@ -63,6 +64,12 @@ pub trait StateStore: Send + Sync + 'static {
 
     /// Reachability, for `/readyz`.
     async fn ping(&self) -> StateResult<()>;
+
+    /// Rate limits shared by every replica; `None` when state is kept in this process (one
+    /// replica, whose own limiter knows every call).
+    fn shared_limits(&self) -> Option<limits::SharedLimits> {
+        None
+    }
 }
 
 pub type SharedState = Arc<dyn StateStore>;

@@ -277,6 +277,13 @@ impl StateStore for RedisStore {
         let _: String = redis::cmd("PING").query_async(&mut conn).await?;
         Ok(())
     }
+
+    fn shared_limits(&self) -> Option<super::limits::SharedLimits> {
+        Some(super::limits::SharedLimits::new(
+            self.conn.clone(),
+            self.namespace.clone(),
+        ))
+    }
 }
 
 fn ttl_millis(ttl: Duration) -> u64 {

@@ -28,6 +28,7 @@ mod messages;
 mod openapi;
 mod sandbox;
 mod sandbox_github;
+mod scale_out;
 mod sessions;
 mod state_store;
 mod tenancy;

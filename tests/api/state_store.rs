@@ -221,3 +221,132 @@ state_test!(a_lease_is_renewed_and_released_only_by_its_owner, |store| {
             .expect("expired")
     );
 });
+
+/// Redis's shared limits, which replicas pace Discord's calls by.
+mod shared_limits {
+    use std::time::Duration;
+
+    use switchboard::state::{
+        RedisStore, StateStore,
+        limits::{BucketState, SharedLimits},
+    };
+    use uuid::Uuid;
+
+    async fn limits() -> SharedLimits {
+        let url = crate::helpers::services_env("TEST_REDIS_URL");
+        let namespace = format!("test:{}", Uuid::new_v4().simple());
+        RedisStore::connect(&url, &namespace)
+            .await
+            .expect("redis")
+            .shared_limits()
+            .expect("Redis shares limits")
+    }
+
+    #[tokio::test]
+    async fn the_in_process_store_shares_nothing() {
+        assert!(
+            switchboard::state::MemoryStore::new()
+                .shared_limits()
+                .is_none()
+        );
+    }
+
+    #[tokio::test]
+    #[ignore = "needs Redis: run scripts/test"]
+    async fn the_pacer_hands_out_slots_an_interval_apart_and_honours_a_pause() {
+        let limits = limits().await;
+        let interval = Duration::from_millis(20);
+        let longest = Duration::from_secs(1);
+        let mut waits = Vec::new();
+        for _ in 0..5 {
+            waits.push(
+                limits
+                    .reserve("p", interval, longest)
+                    .await
+                    .expect("reserve")
+                    .expect("a slot"),
+            );
+        }
+        // Asked at once: each slot 20 ms after the one before (less the time the asking took).
+        for pair in waits.windows(2) {
+            let gap = pair[1].saturating_sub(pair[0]);
+            assert!(
+                gap > Duration::from_millis(15) && gap <= interval,
+                "{waits:?}"
+            );
+        }
+        // A slot further away than the longest wait is not taken.
+        assert_eq!(
+            limits
+                .reserve("p", interval, Duration::ZERO)
+                .await
+                .expect("reserve"),
+            None
+        );
+        limits
+            .pause("p", Duration::from_millis(500))
+            .await
+            .expect("pause");
+        let after_pause = limits
+            .reserve("p", interval, longest)
+            .await
+            .expect("reserve")
+            .expect("a slot");
+        assert!(after_pause > Duration::from_millis(400), "{after_pause:?}");
+    }
+
+    #[tokio::test]
+    #[ignore = "needs Redis: run scripts/test"]
+    async fn a_bucket_lets_through_what_it_was_told_and_starts_its_next_window_itself() {
+        let limits = limits().await;
+        let margin = Duration::from_millis(10);
+        // Unknown: one call at a time until an answer teaches the bucket.
+        assert_eq!(
+            limits.take("b", margin).await.expect("take"),
+            Duration::ZERO
+        );
+        assert!(
+            limits.take("b", margin).await.expect("take") > Duration::ZERO,
+            "a second probe waits"
+        );
+        let told = BucketState {
+            limit: 2,
+            remaining: 1,
+            reset_after: Duration::from_millis(300),
+        };
+        limits.learn("b", told, margin).await.expect("learn");
+        assert_eq!(
+            limits.take("b", margin).await.expect("take"),
+            Duration::ZERO
+        );
+        let wait = limits.take("b", margin).await.expect("take");
+        assert!(
+            wait > Duration::from_millis(200) && wait <= Duration::from_millis(320),
+            "{wait:?}"
+        );
+        // An older answer of the same window cannot give calls back.
+        limits
+            .learn(
+                "b",
+                BucketState {
+                    remaining: 1,
+                    ..told
+                },
+                margin,
+            )
+            .await
+            .expect("learn");
+        assert!(limits.take("b", margin).await.expect("take") > Duration::ZERO);
+        // After the reset a new window starts with the next call: `limit` calls again.
+        tokio::time::sleep(wait + Duration::from_millis(20)).await;
+        assert_eq!(
+            limits.take("b", margin).await.expect("take"),
+            Duration::ZERO
+        );
+        assert_eq!(
+            limits.take("b", margin).await.expect("take"),
+            Duration::ZERO
+        );
+        assert!(limits.take("b", margin).await.expect("take") > Duration::ZERO);
+    }
+}
