@@ -90,6 +90,21 @@ pub struct Report {
     pub channel_answers: std::collections::BTreeMap<u16, usize>,
     pub channel_non_2xx: usize,
     pub replicas: Option<ReplicaRun>,
+    /// CPU time of the whole process (server and load driver) while sending; `None` where
+    /// `/proc/self/stat` cannot be read.
+    pub send_cpu: Option<Duration>,
+}
+
+/// This process's CPU time (user and system, every thread), from `/proc/self/stat` (Linux, in
+/// ticks of 1/100 s).
+fn process_cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start after its `)`.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are the 14th and 15th fields of the line, 12th and 13th after `)`.
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
 }
 
 /// Runs `count` requests built by `make`, `concurrency` at a time.
@@ -166,6 +181,11 @@ pub async fn run(options: Options, progress: impl Fn(&str)) -> anyhow::Result<Re
     let run = uuid::Uuid::new_v4().simple().to_string();
     // Production's deadline: at Discord's real pace a call may wait a 10-second window.
     settings.discord_timeout = crate::discord::rest::CALL_TIMEOUT;
+    // Sending measures the product's own cost: the simulator's windows are compressed, and the
+    // bot's global limit is lifted as Discord lifts it for large bots (the replica run, on
+    // replicas of its own, keeps Discord's real 50 a second).
+    let real_global_limit = settings.discord_global_limit;
+    settings.discord_global_limit = u16::MAX;
     let server = Server::bind(settings, "bench").await?;
     let state = server.state().clone();
     let base = format!("http://{}", server.local_addr()?);
@@ -252,6 +272,7 @@ pub async fn run(options: Options, progress: impl Fn(&str)) -> anyhow::Result<Re
         .await
     };
     progress("measuring POST /api/discord/send-message");
+    let cpu_before = process_cpu_time();
     let send = {
         let (http, base, token, leads) =
             (http.clone(), base.clone(), token.clone(), Arc::new(leads));
@@ -278,6 +299,10 @@ pub async fn run(options: Options, progress: impl Fn(&str)) -> anyhow::Result<Re
         })
         .await
     };
+
+    let send_cpu = process_cpu_time()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
 
     let (inbound, inbound_ceiling) = measure_inbound(
         &state,
@@ -444,7 +469,18 @@ pub async fn run(options: Options, progress: impl Fn(&str)) -> anyhow::Result<Re
     };
 
     let replicas = if options.replicas > 1 {
-        Some(measure_replicas(&state, &sandbox, &http, &base, &token, &options, &progress).await?)
+        Some(
+            measure_replicas(
+                &state,
+                &http,
+                &base,
+                &token,
+                &options,
+                real_global_limit,
+                &progress,
+            )
+            .await?,
+        )
     } else {
         None
     };
@@ -454,6 +490,7 @@ pub async fn run(options: Options, progress: impl Fn(&str)) -> anyhow::Result<Re
     let _ = std::fs::remove_dir_all(&dir);
     Ok(Report {
         replicas,
+        send_cpu,
         database,
         healthz,
         send,
@@ -477,33 +514,38 @@ pub const DISCORD_GLOBAL_PER_SECOND: f64 = 50.0;
 /// 5 s each) allow more than the bot's global 50 a second.
 const REPLICA_CHANNELS: usize = 60;
 
-/// `options.replicas` replicas (this one and more on the same PostgreSQL, Redis and public URL,
-/// so the same simulator) send `options.replica_messages` messages round-robin, `concurrency` at
+/// `options.replicas` replicas of their own (on the same PostgreSQL, Redis and public URL as
+/// this one, so the same simulator, and with Discord's real global limit) send `options.replica_messages` messages round-robin, `concurrency` at
 /// once, at Discord's real pace. The ceiling is Discord's global limit of 50 calls a second;
 /// the simulator counts its 429s, and every channel is read back to check each message was
 /// posted once.
 async fn measure_replicas(
     state: &crate::http::AppState,
-    sandbox: &crate::sandbox::Sandbox,
     http: &reqwest::Client,
     base: &str,
     token: &str,
     options: &Options,
+    global_limit: u16,
     progress: &impl Fn(&str),
 ) -> anyhow::Result<ReplicaRun> {
+    let sandbox = state
+        .sandbox
+        .as_deref()
+        .context("the benchmark runs in sandbox mode")?;
     anyhow::ensure!(
         state.settings.is_postgres() && state.settings.redis_url.is_some(),
         "--replicas needs --database-url (PostgreSQL) and --redis-url: replicas share both"
     );
     progress(&format!(
-        "starting {} more replicas on the same database and Redis",
-        options.replicas - 1
+        "starting {} replicas on the same database and Redis, at Discord's real limits",
+        options.replicas
     ));
     let mut others = Vec::new();
-    for _ in 1..options.replicas {
+    for _ in 0..options.replicas {
         let mut settings = (*state.settings).clone();
         settings.bind_addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         settings.public_url_explicit = true;
+        settings.discord_global_limit = global_limit;
         let server = Server::bind(settings, "bench").await?;
         let url = format!("http://{}", server.local_addr()?);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -512,8 +554,7 @@ async fn measure_replicas(
         }));
         others.push((url, stop, serving));
     }
-    let mut bases = vec![base.to_owned()];
-    bases.extend(others.iter().map(|(url, _, _)| url.clone()));
+    let bases: Vec<String> = others.iter().map(|(url, _, _)| url.clone()).collect();
 
     progress(&format!(
         "setting up {REPLICA_CHANNELS} lead channels for the replica run"

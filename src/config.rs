@@ -12,6 +12,9 @@ use base64::{Engine, engine::general_purpose::STANDARD as B64};
 use rand::RngCore;
 use url::Url;
 
+/// Discord's global limit for every bot: 50 requests per second.
+pub const DISCORD_GLOBAL_LIMIT: u16 = 50;
+
 /// Every Discord call's outer deadline by default (`DISCORD_TIMEOUT_SECS`), covering
 /// rate-limit waits and the request itself.
 pub const DISCORD_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -90,6 +93,9 @@ pub struct Settings {
     pub discord_api_base: Url,
     /// The outer deadline of one Discord REST call (`DISCORD_TIMEOUT_SECS`).
     pub discord_timeout: std::time::Duration,
+    /// The bot's global limit, calls per second (`DISCORD_GLOBAL_LIMIT`, default 50, Discord's
+    /// for every bot; large bots can ask Discord for more).
+    pub discord_global_limit: u16,
     /// How often every active lead channel is read for messages the gateway missed
     /// (`CATCHUP_INTERVAL`, seconds; default 600).
     pub catchup_interval: std::time::Duration,
@@ -309,6 +315,19 @@ impl Settings {
             },
         };
 
+        let discord_global_limit = match get("DISCORD_GLOBAL_LIMIT") {
+            None => DISCORD_GLOBAL_LIMIT,
+            Some(raw) => match raw.parse::<u16>() {
+                Ok(limit @ 1..) => limit,
+                _ => {
+                    errors.push(format!(
+                        "DISCORD_GLOBAL_LIMIT: `{raw}` is not a number of calls per second from 1 to 65535"
+                    ));
+                    DISCORD_GLOBAL_LIMIT
+                }
+            },
+        };
+
         let catchup_interval = match get("CATCHUP_INTERVAL") {
             None => DEFAULT_CATCHUP_INTERVAL,
             Some(raw) => match raw.parse::<u64>() {
@@ -391,6 +410,7 @@ impl Settings {
             discord_bot_token: discord_bot_token.map(Secret),
             discord_api_base,
             discord_timeout,
+            discord_global_limit,
             catchup_interval,
             gateway,
             trust_forwarded_for,
@@ -436,6 +456,7 @@ impl Settings {
             // Longer than Discord's 5-second message window (a paced call may wait that long),
             // shorter than the production deadline, so slow-Discord tests stay quick.
             discord_timeout: std::time::Duration::from_secs(7),
+            discord_global_limit: DISCORD_GLOBAL_LIMIT,
             catchup_interval: DEFAULT_CATCHUP_INTERVAL,
             gateway: false,
             trust_forwarded_for: false,
@@ -810,5 +831,18 @@ mod tests {
         let (result, _dir) = settings(&[("JWT_SECRET", "super-secret-value-that-is-long-enough")]);
         let s = result.expect("valid");
         assert!(!format!("{s:?}").contains("super-secret"));
+    }
+
+    #[test]
+    fn the_bots_global_limit_is_discords_50_unless_set() {
+        let (result, _dir) = settings(&[]);
+        assert_eq!(result.expect("valid").discord_global_limit, 50);
+        let (result, _dir) = settings(&[("DISCORD_GLOBAL_LIMIT", "1200")]);
+        assert_eq!(result.expect("valid").discord_global_limit, 1200);
+        for bad in ["0", "-5", "fast", "70000"] {
+            let (result, _dir) = settings(&[("DISCORD_GLOBAL_LIMIT", bad)]);
+            let err = result.expect_err("invalid").to_string();
+            assert!(err.contains("DISCORD_GLOBAL_LIMIT"), "{err}");
+        }
     }
 }

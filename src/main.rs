@@ -292,6 +292,13 @@ async fn bench(options: switchboard::bench::Options) -> anyhow::Result<()> {
         ms(h.p99),
         ms(s.p99) / ms(h.p99).max(0.001)
     )?;
+    if let Some(cpu) = report.send_cpu {
+        writeln!(
+            out,
+            "| CPU time per message sent (the whole process: server, simulator and load driver) | {:.2} ms | | |",
+            ms(cpu) / s.requests.max(1) as f64
+        )?;
+    }
     writeln!(
         out,
         "| inbound messages routed and stored ({} messages, {} at once) | {:.0}/s | direct inserts of the same rows {:.0}/s | {:.2} |",

@@ -68,6 +68,7 @@ impl Services {
             Arc::new(
                 DiscordRest::new(http.clone(), &settings.discord_api_base, token, &metrics)
                     .with_timeout(settings.discord_timeout)
+                    .with_global_limit(settings.discord_global_limit)
                     .with_shared_limits(state.shared_limits()),
             )
         });

@@ -36,13 +36,12 @@ const INVALID_WINDOW: Duration = Duration::from_secs(600);
 pub const INVALID_REQUEST_BUDGET: usize = 5_000;
 /// A request that still meets a 429 is retried this many times after waiting `retry_after`.
 const MAX_RATE_LIMIT_RETRIES: u32 = 3;
-/// Discord's global limit: 50 requests per second per bot.
-const GLOBAL_LIMIT: u16 = 50;
 /// Every call has an outer deadline, covering rate-limit waits and the request itself.
 pub const CALL_TIMEOUT: Duration = crate::config::DISCORD_CALL_TIMEOUT;
-/// Replicas sharing limits pace the bot's calls this far apart: 48 a second, so that no second
-/// holds more than 50 even when calls reach Discord a little out of step.
-const SHARED_GLOBAL_INTERVAL: Duration = Duration::from_micros(1_000_000 / 48);
+/// Replicas sharing limits pace the bot's calls at this share of its global limit (48 a second
+/// of 50), so that no second holds more than the limit even when calls reach Discord a little
+/// out of step.
+const SHARED_GLOBAL_SHARE: f64 = 0.96;
 /// The pacer for the bot's global limit.
 const GLOBAL_PACER: &str = "discord:global";
 /// A call does not queue for a global slot further away than this; it asks again later.
@@ -118,6 +117,8 @@ pub struct DiscordRest {
     base: String,
     token: Secret<String>,
     limiter: RateLimiter,
+    /// The gap between two slots of the shared global pacer.
+    global_interval: Duration,
     /// With Redis: the bot's global limit and every route's bucket, shared by all replicas
     /// (instead of `limiter`, which knows only this process's calls).
     shared: Option<SharedLimits>,
@@ -157,6 +158,11 @@ fn route_template(path: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("/")
+}
+
+/// The gap between the shared pacer's slots for a global limit of `limit` calls a second.
+fn shared_interval(limit: u16) -> Duration {
+    Duration::from_secs_f64(1.0 / (f64::from(limit.max(1)) * SHARED_GLOBAL_SHARE))
 }
 
 /// The shared bucket a call counts against: its method and route, and the top-level resource
@@ -217,7 +223,8 @@ impl DiscordRest {
             http,
             base: format!("{}/api/v10", api_base.as_str().trim_end_matches('/')),
             token,
-            limiter: RateLimiter::new(GLOBAL_LIMIT),
+            limiter: RateLimiter::new(crate::config::DISCORD_GLOBAL_LIMIT),
+            global_interval: shared_interval(crate::config::DISCORD_GLOBAL_LIMIT),
             shared: None,
             global_pause_until: Mutex::new(None),
             invalid: Mutex::new(VecDeque::new()),
@@ -225,6 +232,13 @@ impl DiscordRest {
             timeout: CALL_TIMEOUT,
             bot_user_id: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// The bot's global limit, calls per second (Discord's 50 unless it granted more).
+    pub fn with_global_limit(mut self, limit: u16) -> Self {
+        self.limiter = RateLimiter::new(limit);
+        self.global_interval = shared_interval(limit);
+        self
     }
 
     /// Paces calls by limits shared with every replica (Redis) instead of this process's own.
@@ -249,7 +263,7 @@ impl DiscordRest {
         }
         loop {
             match shared
-                .reserve(GLOBAL_PACER, SHARED_GLOBAL_INTERVAL, LONGEST_GLOBAL_QUEUE)
+                .reserve(GLOBAL_PACER, self.global_interval, LONGEST_GLOBAL_QUEUE)
                 .await
             {
                 Ok(Some(wait)) => {
