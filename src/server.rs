@@ -155,11 +155,16 @@ async fn serve(
     };
     use tower::ServiceExt;
 
+    /// The largest request head (request line and headers) read.
+    const MAX_REQUEST_HEAD_BYTES: usize = 32 * 1024;
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout);
+        .header_read_timeout(limits.header_read_timeout)
+        // A request's line and headers: at most 32 KiB (hyper answers 431 beyond, and beyond
+        // its 100 headers), not hyper's default of about 400 KiB.
+        .max_buf_size(MAX_REQUEST_HEAD_BYTES);
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     tokio::pin!(shutdown);

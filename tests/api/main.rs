@@ -19,6 +19,7 @@ mod gateway;
 mod github;
 mod github_payloads;
 mod health;
+mod hostile;
 mod inbox;
 mod integrations;
 mod jobs;

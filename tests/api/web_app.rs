@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 
 use reqwest::{Method, header};
 use switchboard::http::app::APP_CSP;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::helpers::{Auth, Backend, Reply, TestApp, spawn_app, spawn_app_with};
 
@@ -29,26 +28,9 @@ fn script_path(index: &str) -> String {
     index[start..end].to_owned()
 }
 
-/// Sends `path` exactly as written (reqwest would resolve `%2e%2e` segments first) and returns
-/// the status and the whole response.
+/// Sends `path` exactly as written (reqwest would resolve `%2e%2e` segments first).
 async fn raw_get(app: &TestApp, path: &str) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(app.addr)
-        .await
-        .expect("connects");
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-        app.addr
-    );
-    stream.write_all(request.as_bytes()).await.expect("writes");
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.expect("reads");
-    let response = String::from_utf8_lossy(&response).into_owned();
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("not an HTTP response: {response}"));
-    (status, response)
+    app.raw(&format!("GET {path} HTTP/1.1"), b"").await
 }
 
 #[tokio::test]

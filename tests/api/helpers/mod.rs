@@ -428,6 +428,33 @@ impl TestApp {
             .await
     }
 
+    /// Sends `head` (request line and headers, without the blank line) and `body` exactly as
+    /// written, over a fresh connection (reqwest would normalise paths and refuse odd headers),
+    /// and returns the status and the whole response.
+    pub async fn raw(&self, head: &str, body: &[u8]) -> (u16, String) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(self.addr)
+            .await
+            .expect("connects");
+        let request = format!(
+            "{head}\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+            self.addr,
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).await.expect("writes");
+        // The server may answer (and close) before reading a body it refuses.
+        let _ = stream.write_all(body).await;
+        let mut response = Vec::new();
+        let _ = stream.read_to_end(&mut response).await;
+        let response = String::from_utf8_lossy(&response).into_owned();
+        let status = response
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"));
+        (status, response)
+    }
+
     pub async fn signup(&self, company: &str) -> Account {
         let email = format!("{}@example.com", Uuid::new_v4().simple());
         let password = "correct horse battery".to_owned();
