@@ -330,7 +330,7 @@ async fn bench(options: switchboard::bench::Options) -> anyhow::Result<()> {
     if let Some(r) = &report.replicas {
         writeln!(
             out,
-            "| {} replicas sending {} messages to {} channels at Discord's real limits | {:.1}/s | Discord's global limit {:.0}/s | {:.2} |",
+            "| {} replicas sending {} messages to {} channels at Discord's real limits (60 at once) | {:.1}/s | Discord's global limit {:.0}/s | {:.2} |",
             r.replicas,
             r.load.requests,
             r.channels,

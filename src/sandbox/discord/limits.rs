@@ -86,6 +86,10 @@ pub struct Limiter {
     calls: AtomicU64,
     /// Tests compress time: every route window is divided by this (1 = Discord's real pace).
     window_divisor: std::sync::atomic::AtomicU32,
+    /// The bot's global limit per second; 0 is Discord's default for every bot (`GLOBAL`).
+    /// Discord raises it for large bots on request; benchmarks raise it to measure the
+    /// product's own cost.
+    global_limit: std::sync::atomic::AtomicU32,
 }
 
 fn bucket_id(route: &str) -> String {
@@ -165,6 +169,13 @@ impl Limiter {
         })
     }
 
+    /// The bot's global limit per second, as Discord grants large bots more (0: Discord's
+    /// default of 50).
+    pub fn set_global_limit(&self, limit: u32) {
+        self.global_limit.store(limit, Ordering::Relaxed);
+        *self.global.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
     /// Divides every rate-limit window (limits stay the same), so tests of pacing run faster.
     pub fn set_window_divisor(&self, divisor: u32) {
         self.window_divisor.store(divisor.max(1), Ordering::Relaxed);
@@ -231,10 +242,14 @@ impl Limiter {
         }
         let now = Instant::now();
         {
+            let limit = match self.global_limit.load(Ordering::Relaxed) {
+                0 => GLOBAL.limit,
+                granted => granted,
+            };
             let mut global = self.global.lock().unwrap_or_else(|p| p.into_inner());
-            let (remaining, reset) = global.get_or_insert((GLOBAL.limit, now + GLOBAL.window));
+            let (remaining, reset) = global.get_or_insert((limit, now + GLOBAL.window));
             if *reset <= now {
-                (*remaining, *reset) = (GLOBAL.limit, now + GLOBAL.window);
+                (*remaining, *reset) = (limit, now + GLOBAL.window);
             }
             if *remaining == 0 {
                 self.sent_429.fetch_add(1, Ordering::Relaxed);
