@@ -101,24 +101,32 @@ pub async fn run(app: &Services, job: job::Model) -> Result<()> {
     let (id, kind, body) = match message {
         Message::Inline { id, kind, body } => (id, kind, body),
         Message::Event(event_id) => {
-            let stored = event::Entity::find_by_id(event_id)
-                .filter(event::Column::CompanyId.eq(endpoint.company_id))
-                .one(&app.db)
-                .await?;
+            let find = || {
+                event::Entity::find_by_id(event_id)
+                    .filter(event::Column::CompanyId.eq(endpoint.company_id))
+                    .one(&app.db)
+            };
+            let mut stored = find().await?;
+            if stored.is_none() {
+                let waiting = pending_event::Entity::find()
+                    .filter(pending_event::Column::EventId.eq(event_id))
+                    .one(&app.db)
+                    .await?;
+                if waiting.is_some() {
+                    // Committed, not yet given its id: back in a moment, attempt uncounted.
+                    jobs::release(&app.db, job, Duration::from_millis(500)).await?;
+                    return Ok(());
+                }
+                // It may have been given its id between the two reads: the move inserts the
+                // event and deletes the pending row in one transaction, so with the pending row
+                // gone the event is visible now, unless it no longer exists.
+                stored = find().await?;
+            }
             match stored {
                 Some(row) => (message_id(row.id), row.kind.clone(), events::wire(&row)),
                 None => {
-                    let waiting = pending_event::Entity::find()
-                        .filter(pending_event::Column::EventId.eq(event_id))
-                        .one(&app.db)
-                        .await?;
-                    if waiting.is_some() {
-                        // Committed, not yet given its id: back in a moment, attempt uncounted.
-                        jobs::release(&app.db, job, Duration::from_millis(500)).await?;
-                    } else {
-                        // Pruned (older than the retention) or gone with its lead.
-                        jobs::complete(&app.db, job).await?;
-                    }
+                    // Pruned (older than the retention) or gone with its lead.
+                    jobs::complete(&app.db, job).await?;
                     return Ok(());
                 }
             }
