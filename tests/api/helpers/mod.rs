@@ -560,32 +560,51 @@ pub struct PrivateRedis {
 }
 
 impl PrivateRedis {
-    #[expect(
-        clippy::zombie_processes,
-        reason = "the child is owned by the returned value, which kills and reaps it on drop"
-    )]
     pub async fn start() -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
+        let child = Self::spawn(port).await;
+        Self {
+            child,
+            url: format!("redis://127.0.0.1:{port}"),
+        }
+    }
+
+    #[expect(
+        clippy::zombie_processes,
+        reason = "the child is owned by the PrivateRedis, which kills and reaps it on drop"
+    )]
+    async fn spawn(port: u16) -> std::process::Child {
         let child = std::process::Command::new("redis-server")
             .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
             .args(["--save", "", "--appendonly", "no"])
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("redis-server starts (run the Redis tests through scripts/test)");
-        let url = format!("redis://127.0.0.1:{port}");
         for _ in 0..100 {
             if tokio::net::TcpStream::connect(("127.0.0.1", port))
                 .await
                 .is_ok()
             {
-                return Self { child, url };
+                return child;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         panic!("redis-server did not listen on {port}");
+    }
+
+    /// Redis is back, empty, on the same port (a restart without persistence).
+    pub async fn restart(&mut self) {
+        self.stop();
+        let port = self
+            .url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("the URL ends with the port");
+        self.child = Self::spawn(port).await;
     }
 
     /// A server (SQLite for data) whose state store is this Redis.
