@@ -4,7 +4,7 @@
 //! CRM, a note from Switchboard, or a reply from Discord.
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
     sea_query::{Expr, ExprTrait},
 };
 
@@ -41,42 +41,58 @@ pub fn stored_time(at: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// `message` was stored: it becomes the lead's newest message unless a newer one is already
-/// there (a reply caught up late, say), and an inbound one counts as unread.
+/// there (a reply caught up late, say), and an inbound one counts as unread. One statement,
+/// on the hot path of every message.
 pub async fn record(db: &impl ConnectionTrait, message: &message::Model) -> Result<()> {
     let at = stored_time(message.created_at);
+    let newest = Condition::any()
+        .add(lead::Column::LastMessageAt.is_null())
+        .add(lead::Column::LastMessageAt.lte(at));
+    // Each summary column takes the message's value when it is the newest, else keeps its own.
+    let newest_or_kept = |column: lead::Column, value: Expr| {
+        Expr::case(newest.clone(), value).finally(Expr::col(column))
+    };
+    let unread = u8::from(message.direction == Direction::Inbound);
     lead::Entity::update_many()
         .col_expr(
             lead::Column::LastMessagePreview,
-            Expr::value(preview(&message.content)),
+            newest_or_kept(
+                lead::Column::LastMessagePreview,
+                Expr::value(preview(&message.content)),
+            )
+            .into(),
         )
         .col_expr(
             lead::Column::LastMessageDirection,
-            Expr::value(message.direction),
+            newest_or_kept(
+                lead::Column::LastMessageDirection,
+                Expr::value(message.direction),
+            )
+            .into(),
         )
         .col_expr(
             lead::Column::LastMessageAuthor,
-            Expr::value(message.author_name.clone()),
+            newest_or_kept(
+                lead::Column::LastMessageAuthor,
+                Expr::value(message.author_name.clone()),
+            )
+            .into(),
         )
-        .col_expr(lead::Column::LastMessageAt, Expr::value(at))
-        .col_expr(lead::Column::LastActivityAt, Expr::value(at))
+        .col_expr(
+            lead::Column::LastMessageAt,
+            newest_or_kept(lead::Column::LastMessageAt, Expr::value(at)).into(),
+        )
+        .col_expr(
+            lead::Column::LastActivityAt,
+            newest_or_kept(lead::Column::LastActivityAt, Expr::value(at)).into(),
+        )
+        .col_expr(
+            lead::Column::UnreadCount,
+            Expr::col(lead::Column::UnreadCount).add(unread),
+        )
         .filter(lead::Column::Id.eq(message.lead_id))
-        .filter(
-            lead::Column::LastMessageAt
-                .is_null()
-                .or(lead::Column::LastMessageAt.lte(at)),
-        )
         .exec(db)
         .await?;
-    if message.direction == Direction::Inbound {
-        lead::Entity::update_many()
-            .col_expr(
-                lead::Column::UnreadCount,
-                Expr::col(lead::Column::UnreadCount).add(1),
-            )
-            .filter(lead::Column::Id.eq(message.lead_id))
-            .exec(db)
-            .await?;
-    }
     Ok(())
 }
 

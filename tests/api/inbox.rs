@@ -460,3 +460,58 @@ storage_test!(
         assert_eq!(people, switchboard::sandbox::discord::SEEDED_MEMBERS);
     }
 );
+
+storage_test!(
+    a_reply_caught_up_late_counts_as_unread_but_is_not_the_newest,
+    |app| {
+        use switchboard::discord::{Inbound, Source};
+        use switchboard::types::Snowflake;
+
+        let LeadWithChannel {
+            account,
+            lead,
+            channel,
+            ..
+        } = lead_with_channel(&app).await;
+        let lead_id: switchboard::ids::LeadId =
+            serde_json::from_value(json!(lead.id)).expect("a lead id");
+        let company: switchboard::ids::CompanyId =
+            serde_json::from_value(json!(account.company_id)).expect("a company id");
+        // A Discord message id carries its time: `ms` after Discord's epoch (2015).
+        let reply = |ms: u64, content: &str| Inbound {
+            message_id: Snowflake::new(ms << 22).expect("non-zero"),
+            channel_id: channel.parse().expect("a channel id"),
+            guild_id: None,
+            author_id: lead.discord_user().parse().expect("a user id"),
+            author_bot: false,
+            author_name: Some("grace".into()),
+            webhook_id: None,
+            kind: 0,
+            nonce: None,
+            content: content.into(),
+            source: Source::Catchup,
+        };
+        let day = 86_400_000;
+        let now = chrono::Utc::now();
+        for (ms, content) in [
+            (3_000 * day, "newer"),
+            (2_000 * day, "older, caught up late"),
+        ] {
+            let row = switchboard::routing::stored_row(&reply(ms, content), company, lead_id, now);
+            switchboard::leads::activity::record(&app.state.db, &row)
+                .await
+                .expect("recorded");
+        }
+        let now: crate::helpers::views::Lead = app
+            .get(&format!("/api/leads/{}", lead.id), &account.token)
+            .await
+            .json();
+        assert_eq!(now.unread_count, 2, "both replies are unread");
+        let last = now.last_message.expect("a last message");
+        assert_eq!(
+            last.preview, "newer",
+            "the older reply does not replace the newer"
+        );
+        assert_eq!(last.direction, "inbound");
+    }
+);

@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::LeadPath;
 use crate::ids::LeadId;
 use crate::{
     channels::{self, LeadChannelView, Opened},
@@ -123,14 +124,6 @@ async fn list_channels(
         items: page.items.into_iter().map(Into::into).collect(),
         next_cursor: page.next_cursor,
     }))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase")]
-#[into_params(parameter_in = Path)]
-pub struct LeadPath {
-    #[param(value_type = Uuid)]
-    lead_id: LeadId,
 }
 
 /// A lead's channel

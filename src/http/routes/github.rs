@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use super::LeadPath;
 use crate::{
     entities::lead_link::LinkState,
     error::{Error, ErrorKind, Result},
@@ -55,14 +56,6 @@ pub struct CreateLinkRequest {
     /// `owner/repo#123`, or the URL of a GitHub issue or pull request.
     #[schema(example = "acme/widgets#12", min_length = 1, max_length = 300)]
     r#ref: String,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase")]
-#[into_params(parameter_in = Path)]
-pub struct LeadPath {
-    #[param(value_type = Uuid)]
-    lead_id: LeadId,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

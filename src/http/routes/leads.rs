@@ -3,8 +3,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::nullable;
-use crate::ids::{LeadId, UserId};
+use super::{LeadPath, nullable};
+use crate::ids::UserId;
 use crate::{
     error::Result,
     http::AppState,
@@ -153,14 +153,6 @@ async fn list_leads(
         items,
         next_cursor: page.next_cursor,
     }))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase")]
-#[into_params(parameter_in = Path)]
-pub struct LeadPath {
-    #[param(value_type = Uuid)]
-    lead_id: LeadId,
 }
 
 /// Get a lead

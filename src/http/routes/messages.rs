@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use super::LeadPath;
 use crate::ids::LeadId;
 use crate::{
     entities::job,
@@ -68,14 +69,6 @@ async fn send_message(
     };
     let message = messages::send(&state, &principal, body.lead_id, content, key).await?;
     Ok((StatusCode::CREATED, Json(message.into())))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase")]
-#[into_params(parameter_in = Path)]
-pub struct LeadPath {
-    #[param(value_type = Uuid)]
-    lead_id: LeadId,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

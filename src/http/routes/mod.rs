@@ -15,6 +15,15 @@ pub mod routing;
 pub mod sandbox;
 pub mod webhook_endpoints;
 
+/// `{leadId}` in a path: every route about one lead takes it.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Path)]
+pub struct LeadPath {
+    #[param(value_type = uuid::Uuid)]
+    pub lead_id: crate::ids::LeadId,
+}
+
 /// Double option for PATCH bodies: absent → `None`, `null` → `Some(None)`.
 pub(crate) fn nullable<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>
 where

@@ -14,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use super::LeadPath;
 use crate::{
     channels,
     entities::lead_link,
@@ -21,7 +22,6 @@ use crate::{
     github::links,
     http::AppState,
     http::extract::{ApiJson, ApiPath},
-    ids::LeadId,
     integrations::store,
     leads,
     messages::Content,
@@ -148,14 +148,6 @@ async fn add_sandbox_member(
     let guild = company_guild(&state, &principal).await?;
     let member = sandbox::discord::join(sim, guild, username).map_err(refused)?;
     Ok((StatusCode::CREATED, Json(member.into())))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase")]
-#[into_params(parameter_in = Path)]
-pub struct LeadPath {
-    #[param(value_type = Uuid)]
-    lead_id: LeadId,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -296,3 +296,43 @@ impl Limiter {
         Ok(Allowed(headers(*remaining)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Calls on distinct channels, so only the global limit can refuse them.
+    async fn admitted(limiter: &Limiter, calls: u32) -> u32 {
+        let mut ok = 0;
+        for i in 0..calls {
+            let major = i.to_string();
+            if limiter
+                .check(
+                    "channels/{id}/messages",
+                    &major,
+                    routes::CREATE_MESSAGE,
+                    &HeaderMap::new(),
+                )
+                .await
+                .is_ok()
+            {
+                ok += 1;
+            }
+        }
+        ok
+    }
+
+    /// "All bots can make up to 50 requests per second to our API" (topics_rate-limits,
+    /// "Global Rate Limit"); Discord raises that for large bots on request, which the simulator
+    /// can play (a benchmark's knob), and it goes back to 50.
+    #[tokio::test]
+    async fn the_global_limit_is_50_a_second_unless_discord_granted_more() {
+        let limiter = Limiter::default();
+        assert_eq!(admitted(&limiter, 60).await, 50);
+        limiter.set_global_limit(200);
+        assert_eq!(admitted(&limiter, 120).await, 120);
+        limiter.set_global_limit(0);
+        assert_eq!(admitted(&limiter, 60).await, 50);
+        assert_eq!(limiter.sent_429(), 20);
+    }
+}
