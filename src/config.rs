@@ -99,6 +99,10 @@ pub struct Settings {
     /// How often every active lead channel is read for messages the gateway missed
     /// (`CATCHUP_INTERVAL`, seconds; default 600).
     pub catchup_interval: std::time::Duration,
+    /// What every Redis key and channel of this deployment starts with (`REDIS_KEY_PREFIX`,
+    /// default `switchboard`): deployments sharing one Redis (staging beside production) keep
+    /// apart by giving each its own.
+    pub redis_key_prefix: String,
     /// Whether this replica competes for gateway shards (`DISCORD_GATEWAY`, default `on`);
     /// `off` makes an API-only replica.
     pub gateway: bool,
@@ -136,6 +140,8 @@ pub struct ConfigError(pub Vec<String>);
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://switchboard.db?mode=rwc";
 pub const DEV_SECRETS_FILE: &str = ".switchboard-dev-secrets";
+/// `REDIS_KEY_PREFIX`'s default.
+pub const DEFAULT_REDIS_KEY_PREFIX: &str = "switchboard";
 const MIN_JWT_SECRET_BYTES: usize = 32;
 /// Waits between webhook delivery attempts: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h (about 17.6 h
 /// in all; seven attempts), as Svix and Standard Webhooks senders retry.
@@ -355,6 +361,23 @@ impl Settings {
         };
 
         let gateway = flag(&mut errors, "DISCORD_GATEWAY", get("DISCORD_GATEWAY"), true);
+        let redis_key_prefix = match get("REDIS_KEY_PREFIX") {
+            None => DEFAULT_REDIS_KEY_PREFIX.to_owned(),
+            Some(raw)
+                if raw.len() <= 64
+                    && raw
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '-')) =>
+            {
+                raw
+            }
+            Some(raw) => {
+                errors.push(format!(
+                    "REDIS_KEY_PREFIX: `{raw}` is not up to 64 letters, digits, `:`, `_` or `-`"
+                ));
+                DEFAULT_REDIS_KEY_PREFIX.to_owned()
+            }
+        };
 
         let max_connections = match get("MAX_CONNECTIONS") {
             None => DEFAULT_MAX_CONNECTIONS,
@@ -413,6 +436,7 @@ impl Settings {
             discord_global_limit,
             catchup_interval,
             gateway,
+            redis_key_prefix,
             trust_forwarded_for,
             max_connections,
             header_read_timeout: HEADER_READ_TIMEOUT,
@@ -459,6 +483,7 @@ impl Settings {
             discord_global_limit: DISCORD_GLOBAL_LIMIT,
             catchup_interval: DEFAULT_CATCHUP_INTERVAL,
             gateway: false,
+            redis_key_prefix: DEFAULT_REDIS_KEY_PREFIX.to_owned(),
             trust_forwarded_for: false,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             header_read_timeout: HEADER_READ_TIMEOUT,
@@ -703,6 +728,19 @@ mod tests {
         assert!(s.redis_url.is_none());
         assert_eq!(s.secrets_source, SecretSource::DevFile);
         assert!(dir.path().join("dev-secrets").exists());
+    }
+
+    #[test]
+    fn the_redis_key_prefix_defaults_and_is_checked() {
+        let (result, _dir) = settings(&[]);
+        assert_eq!(result.expect("valid").redis_key_prefix, "switchboard");
+        let (result, _dir) = settings(&[("REDIS_KEY_PREFIX", "staging:eu-1")]);
+        assert_eq!(result.expect("valid").redis_key_prefix, "staging:eu-1");
+        for bad in ["has space", "a*", &"x".repeat(65)] {
+            let (result, _dir) = settings(&[("REDIS_KEY_PREFIX", bad)]);
+            let err = result.expect_err("refused").to_string();
+            assert!(err.contains("REDIS_KEY_PREFIX"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -153,7 +153,7 @@ async fn serve() -> anyhow::Result<()> {
              set them explicitly for production"
         );
     }
-    let server = Server::bind(settings.clone(), "switchboard").await?;
+    let server = Server::bind(settings.clone(), &settings.redis_key_prefix).await?;
     tracing::info!(
         addr = %server.local_addr()?,
         public_url = %settings.public_url,

@@ -99,10 +99,12 @@ impl Server {
         let invalidations = tokio::spawn(services.routing.clone().listen());
         let github_poller = tokio::spawn(crate::github::poll::worker(services.clone()));
         let webhook_sender = tokio::spawn(crate::webhooks::deliver::worker(services.clone()));
-        let gateway = services
-            .settings
-            .gateway
-            .then(|| tokio::spawn(crate::discord::gateway::run(services.clone())));
+        let gateway = services.settings.gateway.then(|| {
+            tokio::spawn(crate::discord::gateway::run(
+                services.clone(),
+                self.stopping.subscribe(),
+            ))
+        });
         let stopping = self.stopping;
         let limits = ConnectionLimits {
             max_connections: self.state.settings.max_connections,
@@ -125,8 +127,15 @@ impl Server {
         invalidations.abort();
         github_poller.abort();
         webhook_sender.abort();
-        if let Some(gateway) = gateway {
-            gateway.abort();
+        if let Some(mut gateway) = gateway {
+            // The shards close their sessions and give their leases back (`stopping` is true
+            // by now), so a replica taking over need not wait for the leases to expire.
+            if tokio::time::timeout(std::time::Duration::from_secs(5), &mut gateway)
+                .await
+                .is_err()
+            {
+                gateway.abort();
+            }
         }
         result.context("serving HTTP")
     }

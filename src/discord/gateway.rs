@@ -10,7 +10,7 @@ use serenity::{
     all::{Context, Event, GatewayIntents, RawEventHandler},
     async_trait,
 };
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
 use super::{Inbound, Source, model::snowflake};
@@ -25,13 +25,16 @@ pub fn intents() -> GatewayIntents {
         | GatewayIntents::MESSAGE_CONTENT
 }
 
-/// A shard's lease lasts this long unless renewed.
-const LEASE_TTL: Duration = Duration::from_secs(30);
-const RENEW_EVERY: Duration = Duration::from_secs(10);
+/// A shard's lease lasts this long unless renewed: a replica that dies holding it (killed, its
+/// machine gone) is replaced within `LEASE_TTL + RENEW_EVERY` (20 s).
+const LEASE_TTL: Duration = Duration::from_secs(15);
+/// How often the holder renews its lease and the others look for a free one.
+const RENEW_EVERY: Duration = Duration::from_secs(5);
 
-/// Runs the gateway until the task is aborted: asks Discord how many shards to run, then
-/// competes for each shard's lease.
-pub async fn run(app: Services) {
+/// Runs the gateway until `stop` turns true (each shard then closes its session and gives its
+/// lease back, so a restarted or other replica takes over at once) or the task is aborted: asks
+/// Discord how many shards to run, then competes for each shard's lease.
+pub async fn run(app: Services, stop: watch::Receiver<bool>) {
     let Some(rest) = app.discord.clone() else {
         return;
     };
@@ -47,7 +50,7 @@ pub async fn run(app: Services) {
     // A JoinSet aborts its tasks when dropped: aborting `run` stops every shard.
     let mut shards = tokio::task::JoinSet::new();
     for shard in 0..total {
-        shards.spawn(run_shard(app.clone(), shard, total));
+        shards.spawn(run_shard(app.clone(), shard, total, stop.clone()));
     }
     while shards.join_next().await.is_some() {}
 }
@@ -76,7 +79,7 @@ impl<T> Drop for AbortOnDrop<T> {
 
 /// Holds the shard's lease while running it; another replica takes over within
 /// [`LEASE_TTL`] when this one stops renewing.
-async fn run_shard(app: Services, shard: u64, total: u64) {
+async fn run_shard(app: Services, shard: u64, total: u64, mut stop: watch::Receiver<bool>) {
     let key = format!("gateway_lease:{shard}/{total}");
     let owner = Uuid::new_v4().to_string();
     let (catchup, requests) = mpsc::channel::<&'static str>(1);
@@ -97,28 +100,59 @@ async fn run_shard(app: Services, shard: u64, total: u64) {
                 continue;
             }
             Err(err) => {
+                // The store is unreachable. When it returns (perhaps empty, after a restart) the
+                // replica already running the shard renews first: waiting a whole lease leaves
+                // it that turn, so the shard is not identified a second time.
                 tracing::warn!(error = %err, shard, "taking the gateway lease failed");
-                tokio::time::sleep(RENEW_EVERY).await;
+                tokio::time::sleep(LEASE_TTL).await;
                 continue;
             }
         }
         tracing::info!(shard, total, "running the Discord gateway shard");
-        if let Err(err) = hold_shard(&app, &key, &owner, shard, total, &catchup).await {
+        let held = Held {
+            key: &key,
+            owner: &owner,
+            shard: (shard, total),
+        };
+        if let Err(err) = hold_shard(&app, held, &catchup, &mut stop).await {
             tracing::warn!(error = %err, shard, "the gateway shard stopped");
         }
         let _ = app.state.delete_if_equal(&key, owner.as_bytes()).await;
+        let stopping = *stop.borrow();
+        if stopping {
+            tracing::info!(
+                shard,
+                total,
+                "the gateway shard stopped for shutdown; lease given back"
+            );
+            return;
+        }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
+/// A shard whose lease this replica holds.
+#[derive(Clone, Copy)]
+struct Held<'a> {
+    key: &'a str,
+    owner: &'a str,
+    /// Shard id and shard count.
+    shard: (u64, u64),
+}
+
+/// Runs the shard while the lease is held, until it ends, the lease is lost, or `stop` turns
+/// true (then the session is closed before returning).
 async fn hold_shard(
     app: &Services,
-    key: &str,
-    owner: &str,
-    shard: u64,
-    total: u64,
+    held: Held<'_>,
     catchup: &mpsc::Sender<&'static str>,
+    stop: &mut watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
+    let Held {
+        key,
+        owner,
+        shard: (shard, total),
+    } = held;
     let token = app
         .settings
         .discord_bot_token
@@ -152,12 +186,11 @@ async fn hold_shard(
     let outcome = loop {
         tokio::select! {
             _ = renew.tick() => {
-                match app.state.extend_if_equal(key, owner.as_bytes(), LEASE_TTL).await {
-                    Ok(true) => {}
-                    Ok(false) => break Err(anyhow::anyhow!("lost the gateway lease")),
-                    Err(err) => break Err(anyhow::anyhow!("renewing the gateway lease: {err}")),
+                if let Err(err) = renew_lease(app, key, owner).await {
+                    break Err(err);
                 }
             }
+            () = stopped(stop) => break Ok(()),
             _ = periodic.tick() => {
                 let _ = catchup.try_send("interval");
             }
@@ -172,6 +205,47 @@ async fn hold_shard(
     };
     manager.shutdown_all().await;
     outcome
+}
+
+/// Resolves once `stop` turns true (or its sender is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopping| *stopping).await;
+}
+
+/// Keeps the lease of a running shard. An unreachable store does not stop the shard: no other
+/// replica can take the lease through it either, and stopping would cost a new IDENTIFY (and
+/// Discord allows only so many a day). A store that returns without the lease (a Redis restarted
+/// empty) has it taken back at once; only a lease another replica holds stops the shard.
+async fn renew_lease(app: &Services, key: &str, owner: &str) -> anyhow::Result<()> {
+    match app
+        .state
+        .extend_if_equal(key, owner.as_bytes(), LEASE_TTL)
+        .await
+    {
+        Ok(true) => Ok(()),
+        Ok(false) => match app
+            .state
+            .put_if_absent(key, owner.as_bytes(), LEASE_TTL)
+            .await
+        {
+            Ok(true) => {
+                tracing::info!(
+                    key,
+                    "the gateway lease was gone from the state store; took it back"
+                );
+                Ok(())
+            }
+            Ok(false) => Err(anyhow::anyhow!("another replica holds the gateway lease")),
+            Err(err) => {
+                tracing::warn!(error = %err, key, "renewing the gateway lease failed; the shard keeps running");
+                Ok(())
+            }
+        },
+        Err(err) => {
+            tracing::warn!(error = %err, key, "renewing the gateway lease failed; the shard keeps running");
+            Ok(())
+        }
+    }
 }
 
 /// Runs catch-ups one at a time; requests arriving during a run coalesce into one more run.

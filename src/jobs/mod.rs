@@ -1,7 +1,7 @@
 //! The durable outbox. Work is written in the same transaction as the change that needs it,
 //! claimed by one worker at a time (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so any number of
 //! replicas can run workers; one atomic statement on SQLite), retried with backoff 1, 2, 4, 8,
-//! 16 s, and dead after 5 attempts.
+//! 16 s, and dead after 5 attempts (a message delivery: 8, see [`MESSAGE_DELIVERY_ATTEMPTS`]).
 use std::time::Duration;
 
 use chrono::Utc;
@@ -19,6 +19,22 @@ use crate::{
 };
 
 pub const MAX_ATTEMPTS: i32 = 5;
+/// A message's delivery is tried longer: about a minute of backoff (1, 2, 4, 8, then 16 s) and
+/// eight calls, each within the call deadline, so a brief Discord outage loses nothing. It stays
+/// inside the "past few minutes" in which Discord checks a nonce for uniqueness
+/// (resources_message.mdx, Create Message, `enforce_nonce`), so a call that took effect but
+/// whose answer was lost is never posted twice by a retry.
+pub const MESSAGE_DELIVERY_ATTEMPTS: i32 = 8;
+
+/// How many attempts a job of `kind` gets before it is dead.
+pub fn max_attempts(kind: JobKind) -> i32 {
+    match kind {
+        JobKind::DeliverMessage => MESSAGE_DELIVERY_ATTEMPTS,
+        JobKind::CreateLeadChannel | JobKind::DiscordCleanup | JobKind::DeliverWebhook => {
+            MAX_ATTEMPTS
+        }
+    }
+}
 /// How long a claim lasts unless its kind says otherwise: a claimed job is another worker's again
 /// after this (its worker died). Kinds whose work is bounded by a known deadline claim for that
 /// deadline plus a margin (deliveries: one Discord call).
@@ -233,11 +249,11 @@ pub async fn fail(
     job: job::Model,
     failure: Failure,
 ) -> Result<job::Model> {
-    let attempts = job.attempts;
+    let (attempts, kind) = (job.attempts, job.kind);
     let mut active = job.into_active_model();
     let now = Utc::now();
     match failure {
-        Failure::Retry { reason, not_before } if attempts < MAX_ATTEMPTS => {
+        Failure::Retry { reason, not_before } if attempts < max_attempts(kind) => {
             let wait = backoff(attempts).max(not_before.unwrap_or_default());
             active.state = Set(JobState::Pending);
             active.run_at = Set(now + chrono::Duration::from_std(wait).unwrap_or_default());

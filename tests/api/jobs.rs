@@ -1,7 +1,7 @@
-//! The outbox on both databases: one worker per job, backoff, dead after five attempts.
+//! The outbox on both databases: one worker per job, backoff, dead after five attempts (a message delivery after eight).
 use std::collections::BTreeSet;
 
-use sea_orm::EntityTrait;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use switchboard::{
     entities::job,
     jobs::{self, Failure, JobKind, JobState},
@@ -41,55 +41,64 @@ idle_storage_test!(concurrent_workers_claim_each_job_exactly_once, |app| {
 });
 
 idle_storage_test!(
-    a_failing_job_backs_off_and_dies_after_five_attempts,
+    a_failing_job_backs_off_and_dies_after_five_attempts_a_message_delivery_after_eight,
     |app| {
         let db = &app.state.db;
-        let queued = jobs::enqueue(db, None, KIND, serde_json::json!({}))
-            .await
-            .expect("enqueue");
-        let mut waits = Vec::new();
-        for attempt in 1..=5 {
-            // Make it due, claim it, fail it.
-            job::Entity::update_many()
-                .col_expr(
-                    job::Column::RunAt,
-                    sea_orm::sea_query::Expr::value(
-                        chrono::Utc::now() - chrono::Duration::seconds(1),
-                    ),
+        for (kind, attempts, expected) in [
+            (JobKind::DiscordCleanup, 5, vec![1, 2, 4, 8]),
+            (JobKind::DeliverMessage, 8, vec![1, 2, 4, 8, 16, 16, 16]),
+        ] {
+            let queued = jobs::enqueue(db, None, kind, serde_json::json!({}))
+                .await
+                .expect("enqueue");
+            let mut waits = Vec::new();
+            for attempt in 1..=attempts {
+                // Make it due, claim it, fail it.
+                job::Entity::update_many()
+                    .col_expr(
+                        job::Column::RunAt,
+                        sea_orm::sea_query::Expr::value(
+                            chrono::Utc::now() - chrono::Duration::seconds(1),
+                        ),
+                    )
+                    .filter(job::Column::Id.eq(queued.id))
+                    .exec(db)
+                    .await
+                    .expect("due");
+                let claimed = jobs::claim(db, queued.id)
+                    .await
+                    .expect("claim")
+                    .expect("pending");
+                assert_eq!(claimed.attempts, attempt);
+                let before = chrono::Utc::now();
+                let failed = jobs::fail(
+                    db,
+                    claimed,
+                    Failure::Retry {
+                        reason: format!("attempt {attempt}"),
+                        not_before: None,
+                    },
                 )
-                .exec(db)
                 .await
-                .expect("due");
-            let claimed = jobs::claim(db, queued.id)
-                .await
-                .expect("claim")
-                .expect("pending");
-            assert_eq!(claimed.attempts, attempt);
-            let before = chrono::Utc::now();
-            let failed = jobs::fail(
-                db,
-                claimed,
-                Failure::Retry {
-                    reason: format!("attempt {attempt}"),
-                    not_before: None,
-                },
-            )
-            .await
-            .expect("fail");
-            if attempt < 5 {
-                assert_eq!(failed.state, JobState::Pending);
-                waits.push((failed.run_at - before).num_milliseconds());
-            } else {
-                assert_eq!(failed.state, JobState::Dead);
-                assert_eq!(failed.last_error.as_deref(), Some("attempt 5"));
+                .expect("fail");
+                if attempt < attempts {
+                    assert_eq!(failed.state, JobState::Pending, "{kind:?} {attempt}");
+                    waits.push((failed.run_at - before).num_milliseconds());
+                } else {
+                    assert_eq!(failed.state, JobState::Dead, "{kind:?} {attempt}");
+                    assert_eq!(
+                        failed.last_error.as_deref(),
+                        Some(format!("attempt {attempts}").as_str())
+                    );
+                }
             }
+            let rounded: Vec<i64> = waits.iter().map(|ms| (ms + 500) / 1000).collect();
+            assert_eq!(rounded, expected, "{kind:?}");
+            assert!(
+                jobs::claim(db, queued.id).await.expect("claim").is_none(),
+                "a dead job is not claimed"
+            );
         }
-        let rounded: Vec<i64> = waits.iter().map(|ms| (ms + 500) / 1000).collect();
-        assert_eq!(rounded, [1, 2, 4, 8]);
-        assert!(
-            jobs::claim(db, queued.id).await.expect("claim").is_none(),
-            "a dead job is not claimed"
-        );
     }
 );
 

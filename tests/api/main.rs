@@ -15,6 +15,7 @@ mod discord_channels;
 mod discord_permissions;
 mod discord_rest;
 mod events;
+mod faults;
 mod gateway;
 mod github;
 mod github_payloads;

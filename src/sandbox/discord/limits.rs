@@ -75,6 +75,11 @@ pub struct RestFaults {
     pub slow_answer_ms: u64,
     /// Each REST call fails with a 500 with this probability (0.0 to 1.0).
     pub error_rate: f64,
+    /// Each REST call is answered 429 with this probability, shaped as `force_429` is.
+    pub rate_limit_rate: f64,
+    /// Each REST call is carried out, then answered only after `slow_answer_ms`, with this
+    /// probability: a client's timeout on a call that took effect.
+    pub slow_answer_rate: f64,
 }
 
 #[derive(Default)]
@@ -139,6 +144,7 @@ fn too_many(
 }
 
 /// Headers to add to an allowed answer.
+#[derive(Debug)]
 pub struct Allowed(Vec<(HeaderName, HeaderValue)>);
 
 impl Allowed {
@@ -163,10 +169,14 @@ impl Limiter {
     /// The delay for this answer, when a slow answer is due.
     pub fn take_slow_answer(&self) -> Option<Duration> {
         let mut faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
-        (faults.slow_answers > 0).then(|| {
+        if faults.slow_answers > 0 {
             faults.slow_answers -= 1;
-            Duration::from_millis(faults.slow_answer_ms)
-        })
+        } else if !(faults.slow_answer_rate > 0.0
+            && rand::random::<f64>() < faults.slow_answer_rate)
+        {
+            return None;
+        }
+        Some(Duration::from_millis(faults.slow_answer_ms))
     }
 
     /// The bot's global limit per second, as Discord grants large bots more (0: Discord's
@@ -217,6 +227,12 @@ impl Limiter {
                 Some(Ok(()))
             } else if faults.error_rate > 0.0 && rand::random::<f64>() < faults.error_rate {
                 Some(Ok(()))
+            } else if faults.rate_limit_rate > 0.0 && rand::random::<f64>() < faults.rate_limit_rate
+            {
+                Some(Err((
+                    faults.force_429_global,
+                    Duration::from_millis(faults.force_429_retry_after_ms.max(1)),
+                )))
             } else {
                 None
             };
@@ -334,5 +350,54 @@ mod tests {
         limiter.set_global_limit(0);
         assert_eq!(admitted(&limiter, 60).await, 50);
         assert_eq!(limiter.sent_429(), 20);
+    }
+
+    /// The random faults: each call fails (500 or 429) or is answered late with the given
+    /// probability; a 429 is shaped as Discord's ("a JSON body … `retry_after` … `global`",
+    /// topics_rate-limits, "Exceeding A Rate Limit") and counted.
+    #[tokio::test]
+    async fn random_faults_fail_or_slow_the_given_share_of_calls() {
+        let limiter = Limiter::default();
+        limiter.set_global_limit(10_000);
+        limiter.set_faults(RestFaults {
+            rate_limit_rate: 1.0,
+            force_429_retry_after_ms: 250,
+            ..RestFaults::default()
+        });
+        assert_eq!(admitted(&limiter, 20).await, 0);
+        assert_eq!(limiter.sent_429(), 20);
+        let refused = limiter
+            .check(
+                "channels/{id}/messages",
+                "1",
+                routes::CREATE_MESSAGE,
+                &HeaderMap::new(),
+            )
+            .await
+            .expect_err("a 429");
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(refused.headers()["x-ratelimit-scope"], "user");
+
+        limiter.set_faults(RestFaults {
+            error_rate: 0.5,
+            ..RestFaults::default()
+        });
+        let ok = admitted(&limiter, 400).await;
+        assert!(
+            (100..300).contains(&ok),
+            "{ok} of 400 admitted at a 50% error rate"
+        );
+
+        limiter.set_faults(RestFaults {
+            slow_answer_rate: 1.0,
+            slow_answer_ms: 1500,
+            ..RestFaults::default()
+        });
+        assert_eq!(
+            limiter.take_slow_answer(),
+            Some(Duration::from_millis(1500))
+        );
+        limiter.set_faults(RestFaults::default());
+        assert_eq!(limiter.take_slow_answer(), None);
     }
 }

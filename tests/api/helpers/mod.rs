@@ -11,6 +11,7 @@ pub mod discord;
 pub mod gateway;
 pub mod github;
 pub mod oauth;
+pub mod process;
 pub mod receiver;
 pub mod schema;
 pub mod sse;
@@ -609,9 +610,15 @@ impl PrivateRedis {
 
     /// A server (SQLite for data) whose state store is this Redis.
     pub async fn app(&self) -> TestApp {
+        self.app_with(|_| {}).await
+    }
+
+    /// The same, with settings adjusted.
+    pub async fn app_with(&self, adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let url = self.url.clone();
         spawn_app_with(Backend::Embedded, move |s| {
             s.redis_url = Some(switchboard::config::Secret::new(url));
+            adjust(s);
         })
         .await
     }
