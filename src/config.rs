@@ -111,6 +111,9 @@ pub struct Settings {
     pub max_connections: usize,
     /// How long a client may take to send a request's headers before its connection is closed.
     pub header_read_timeout: std::time::Duration,
+    /// How long one request may take, its body included, before it is answered 408: a client
+    /// trickling its body cannot hold a connection longer.
+    pub request_timeout: std::time::Duration,
     /// At shutdown, how long in-flight requests may still finish before their connections are
     /// closed.
     pub shutdown_drain: std::time::Duration,
@@ -440,6 +443,7 @@ impl Settings {
             trust_forwarded_for,
             max_connections,
             header_read_timeout: HEADER_READ_TIMEOUT,
+            request_timeout: REQUEST_TIMEOUT,
             shutdown_drain: SHUTDOWN_DRAIN,
             github,
             github_oauth_base,
@@ -487,6 +491,7 @@ impl Settings {
             trust_forwarded_for: false,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             header_read_timeout: HEADER_READ_TIMEOUT,
+            request_timeout: REQUEST_TIMEOUT,
             shutdown_drain: SHUTDOWN_DRAIN,
             github: ProviderCredentials {
                 client_id: None,
@@ -583,6 +588,7 @@ fn flag(errors: &mut Vec<String>, name: &str, raw: Option<String>, default: bool
 
 const DEFAULT_MAX_CONNECTIONS: usize = 4096;
 const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 const SHUTDOWN_DRAIN: std::time::Duration = std::time::Duration::from_secs(20);
 
 fn default_public_url(bind: SocketAddr) -> String {

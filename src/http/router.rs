@@ -32,7 +32,6 @@ use crate::{
 pub const SESSION_COOKIE: &str = "sb_session";
 /// Large enough for any request this API accepts (a message is at most 2,000 characters).
 const BODY_LIMIT: usize = 256 * 1024;
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const SESSION_INACTIVITY: time::Duration = time::Duration::days(7);
 
 /// Every documented route. `openapi::spec()` reads the docs from the same value.
@@ -131,7 +130,7 @@ pub fn build(state: AppState) -> Router {
         ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
+            state.settings.request_timeout,
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(sessions);

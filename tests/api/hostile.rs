@@ -1,8 +1,10 @@
 //! Hostile input, table-driven: each request is refused with a clear 4xx (problem+json where
-//! the API answers), the server stays up, and nothing was stored.
+//! the API answers), the server stays up, and nothing was stored. Forged, expired, foreign and
+//! revoked JWTs have their own table in `auth::forged_expired_and_foreign_tokens_are_refused`;
+//! a client that never finishes its headers, `health::a_client_that_never_finishes_its_headers_…`.
 use serde_json::json;
 
-use crate::helpers::{Auth, Backend, spawn_app};
+use crate::helpers::{Auth, Backend, oauth, spawn_app};
 
 /// What a hostile request must come to: the status, and the problem's `code` when the answer is
 /// the API's problem+json.
@@ -153,4 +155,98 @@ async fn sql_metacharacters_are_kept_as_text() {
         .get("/api/leads?q=%27%20OR%201%3D1%20--", &account.token)
         .await;
     assert_eq!(none.body["items"], json!([]));
+}
+
+/// An OAuth state is good for one callback: replayed after use, or with one character changed,
+/// the callback refuses it, and the connection made the first time is the only one.
+#[tokio::test]
+async fn tampered_and_replayed_oauth_states_are_refused() {
+    let app = spawn_app(Backend::Embedded).await;
+    let account = app.signup("Replay Co").await;
+    let guild = oauth::sandbox_guild(&app, "Replay server").await;
+    let (browser, _) = app.login_browser(&account).await;
+
+    // Tampered: the provider redirects back with a state one character off.
+    let consent = oauth::start(&app, &browser, &account, "discord").await;
+    let location = oauth::decide(&browser, &consent, true, Some(&guild)).await;
+    let last = consent.state.chars().last().expect("a state");
+    let other = if last == 'A' { 'B' } else { 'A' };
+    let tampered = location.replace(
+        &consent.state,
+        &format!("{}{other}", &consent.state[..consent.state.len() - 1]),
+    );
+    assert_ne!(tampered, location);
+    let (reply, message) = oauth::land(&app, &browser, &tampered).await;
+    assert_eq!(reply.status, 400, "{}", reply.text);
+    assert_eq!(message["code"], "invalid_state", "{message}");
+    assert_eq!(
+        app.get("/api/integrations", &account.token).await.body["items"],
+        json!([])
+    );
+
+    // The real one connects; replaying it is refused and changes nothing.
+    let (reply, _) = oauth::land(&app, &browser, &location).await;
+    reply.assert_status(200);
+    let (replayed, message) = oauth::land(&app, &browser, &location).await;
+    assert_eq!(replayed.status, 400, "{}", replayed.text);
+    assert_eq!(message["code"], "invalid_state", "{message}");
+    let audit = app.get("/api/audit-log", &account.token).await;
+    let connects = audit.body["items"]
+        .as_array()
+        .expect("a page")
+        .iter()
+        .filter(|e| e["action"] == "integration.connected")
+        .count();
+    assert_eq!(connects, 1, "{}", audit.text);
+}
+
+/// A client that sends its headers, then trickles its body, is answered 408 once the request
+/// timeout passes, and the connection is closed; nothing is stored.
+#[tokio::test]
+async fn a_trickled_body_is_cut_off_in_bounded_time() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = crate::helpers::spawn_app_with(Backend::Embedded, |s| {
+        s.request_timeout = std::time::Duration::from_secs(2);
+    })
+    .await;
+    let account = app.signup("Slow Co").await;
+    let mut stream = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .expect("connects");
+    let head = format!(
+        "POST /api/leads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"name\"",
+        account.token
+    );
+    stream.write_all(head.as_bytes()).await.expect("writes");
+    let started = std::time::Instant::now();
+    let (mut reader, mut writer) = tokio::io::split(stream);
+    // One byte every half second, never the whole body.
+    let trickle = async move {
+        for _ in 0..60 {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            if writer.write_all(b" ").await.is_err() {
+                break;
+            }
+        }
+    };
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(15),
+        reader.read_to_end(&mut answer),
+    );
+    let read = tokio::select! {
+        read = read => read,
+        () = trickle => panic!("the server read a trickled body for 30 s"),
+    };
+    assert!(read.is_ok(), "the connection was still open after 15 s");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "cut off after {:?}",
+        started.elapsed()
+    );
+    let leads = app.get("/api/leads", &account.token).await;
+    assert_eq!(leads.body["items"], json!([]));
 }
