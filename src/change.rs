@@ -86,6 +86,28 @@ impl Change<'_> {
         }
     }
 
+    /// Commits, and leaves publishing the events and applying the invalidations to a task of
+    /// their own: for a caller that need not wait for them (a routing batch, whose next batch
+    /// should not queue behind the company's event ids). Nothing is lost if that task fails:
+    /// pending events are published by the leftover sweep, and cached entries expire.
+    pub async fn commit_in_background(self) -> Result<()> {
+        let Self {
+            services,
+            txn,
+            events,
+            invalidations,
+        } = self;
+        txn.commit().await?;
+        let services = services.clone();
+        tokio::spawn(async move {
+            services.events.publish(events).await;
+            for key in invalidations {
+                services.routing.invalidate(key).await;
+            }
+        });
+        Ok(())
+    }
+
     /// Commits, then publishes the events and applies the invalidations. A failure after the
     /// commit loses nothing: pending events are published by the leftover sweep, and cached
     /// entries expire.

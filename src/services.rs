@@ -40,6 +40,8 @@ pub struct Services {
     pub events: events::Bus,
     /// Cached routing lookups, invalidated on every replica.
     pub routing: Arc<Cache>,
+    /// Inbound messages waiting to share a routing transaction.
+    pub inbound: Arc<crate::routing::commit::GroupCommit>,
     /// Wakes this process's channel worker: a creation was queued or finished.
     pub channel_work: Arc<tokio::sync::Notify>,
 }
@@ -92,6 +94,10 @@ impl Services {
             github,
             events: events::Bus::new(db.clone(), state.clone()),
             routing: Arc::new(Cache::new(&metrics, state.clone())),
+            // PostgreSQL runs batches side by side; SQLite has one writer.
+            inbound: Arc::new(crate::routing::commit::GroupCommit::new(
+                if settings.is_postgres() { 4 } else { 1 },
+            )),
             db,
             state,
             settings: Arc::new(settings),

@@ -44,6 +44,13 @@ pub fn stored_time(at: DateTime<Utc>) -> DateTime<Utc> {
 /// there (a reply caught up late, say), and an inbound one counts as unread. One statement,
 /// on the hot path of every message.
 pub async fn record(db: &impl ConnectionTrait, message: &message::Model) -> Result<()> {
+    let unread = u32::from(message.direction == Direction::Inbound);
+    summary(message, unread).exec(db).await?;
+    Ok(())
+}
+
+/// The update of the lead's summary for `message`, adding `unread` to its unread count.
+fn summary(message: &message::Model, unread: u32) -> sea_orm::UpdateMany<lead::Entity> {
     let at = stored_time(message.created_at);
     let newest = Condition::any()
         .add(lead::Column::LastMessageAt.is_null())
@@ -52,7 +59,6 @@ pub async fn record(db: &impl ConnectionTrait, message: &message::Model) -> Resu
     let newest_or_kept = |column: lead::Column, value: Expr| {
         Expr::case(newest.clone(), value).finally(Expr::col(column))
     };
-    let unread = u8::from(message.direction == Direction::Inbound);
     lead::Entity::update_many()
         .col_expr(
             lead::Column::LastMessagePreview,
@@ -91,9 +97,6 @@ pub async fn record(db: &impl ConnectionTrait, message: &message::Model) -> Resu
             Expr::col(lead::Column::UnreadCount).add(unread),
         )
         .filter(lead::Column::Id.eq(message.lead_id))
-        .exec(db)
-        .await?;
-    Ok(())
 }
 
 #[cfg(test)]

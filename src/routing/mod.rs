@@ -7,14 +7,14 @@
 //! decides, and applies the decision: the message, the channel's and lead's stats, the routing
 //! event and the live event are written in one transaction, and a Discord message id already
 //! stored is not stored again.
+mod apply;
 pub mod cache;
 pub mod catchup;
+pub mod commit;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QuerySelect,
-    sea_query::{Expr, OnConflict},
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -23,9 +23,8 @@ pub use self::cache::Cache;
 use crate::ids::{CompanyId, LeadId};
 use crate::types::Snowflake;
 use crate::{
-    entities::{lead, lead_channel, message, routing_event},
+    entities::{lead, message, routing_event},
     error::Result,
-    events::EventBody,
     messages,
     services::Services,
 };
@@ -237,37 +236,31 @@ pub enum Outcome {
     NotRouted(Decision),
 }
 
-/// Looks up the facts, decides and applies the decision.
+/// Looks up the facts, decides and applies the decision. Concurrent calls share their
+/// transactions ([`commit::GroupCommit`]); each still gets its own outcome.
 pub async fn route(app: &Services, message: &Inbound) -> Result<Outcome> {
     let facts = gather(app, message).await?;
     let decision = decide(message, &facts);
     app.routing.count(&decision);
     let path = path_for(message, &facts, decision.company_id());
-    let mut change = app.begin().await?;
     // Every message seen in a lead channel moves its catch-up cursor, routed or not.
-    if let Some(channel) = &facts.channel
-        && message.guild_id.is_some_and(|g| channel.guild_id == g)
-    {
-        advance_cursor(&change, message).await?;
-    }
-    let outcome = match &decision {
-        Decision::Routed {
-            company_id,
-            lead_id,
-        } => store(&change, message, *company_id, *lead_id).await?,
-        other => Applied {
-            outcome: Outcome::NotRouted(other.clone()),
-            events: Vec::new(),
-        },
+    let cursor = facts
+        .channel
+        .as_ref()
+        .is_some_and(|channel| message.guild_id.is_some_and(|g| channel.guild_id == g));
+    let services = app.clone();
+    let apply_batch: commit::ApplyBatch = std::sync::Arc::new(move |batch| {
+        let services = services.clone();
+        Box::pin(async move { apply_batch(&services, &batch).await })
+    });
+    let prepared = commit::Prepared {
+        message: message.clone(),
+        decision,
+        path,
+        cursor,
     };
-    if outcome.outcome != Outcome::Duplicate {
-        record_decision(&change, message, &decision, path).await?;
-    }
-    if let Some(company_id) = decision.company_id() {
-        change.events(company_id, outcome.events).await?;
-    }
-    change.commit().await?;
-    match &outcome.outcome {
+    let outcome = app.inbound.apply(prepared, apply_batch).await?;
+    match &outcome {
         Outcome::NotRouted(Decision::Rejected { reason, .. }) => tracing::info!(
             discord.message_id = message.message_id.get(),
             discord.channel_id = message.channel_id.get(),
@@ -283,7 +276,22 @@ pub async fn route(app: &Services, message: &Inbound) -> Result<Outcome> {
         ),
         _ => {}
     }
-    Ok(outcome.outcome)
+    Ok(outcome)
+}
+
+/// Applies the messages in order in one transaction, recording each company's live events
+/// in one insert, and commits.
+async fn apply_batch(
+    app: &Services,
+    batch: &[std::sync::Arc<commit::Prepared>],
+) -> Result<Vec<Outcome>> {
+    let mut change = app.begin().await?;
+    let written = apply::apply_all(&change, batch).await?;
+    for (company_id, bodies) in written.events {
+        change.events(company_id, bodies).await?;
+    }
+    change.commit_in_background().await?;
+    Ok(written.outcomes)
 }
 
 /// A stored path as its company may see it: ids of other companies (in events recorded before
@@ -398,29 +406,6 @@ async fn is_outbound_nonce(
     Ok(recent.into_iter().any(|id| messages::nonce_of(id) == nonce))
 }
 
-async fn advance_cursor(db: &impl ConnectionTrait, message: &Inbound) -> Result<()> {
-    let Ok(id) = i64::try_from(message.message_id.get()) else {
-        return Ok(());
-    };
-    lead_channel::Entity::update_many()
-        .col_expr(lead_channel::Column::LastMessageId, Expr::value(id))
-        .filter(lead_channel::Column::ChannelId.eq(message.channel_id))
-        .filter(
-            lead_channel::Column::LastMessageId
-                .is_null()
-                .or(lead_channel::Column::LastMessageId.lt(id)),
-        )
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-struct Applied {
-    outcome: Outcome,
-    /// The live events to record, in order.
-    events: Vec<(Option<LeadId>, EventBody)>,
-}
-
 /// The `messages` row an inbound message is stored as.
 pub fn stored_row(
     message: &Inbound,
@@ -450,133 +435,6 @@ pub fn stored_row(
         updated_at: now,
         sent_at: None,
     }
-}
-
-async fn store(
-    txn: &impl ConnectionTrait,
-    message: &Inbound,
-    company_id: CompanyId,
-    lead_id: LeadId,
-) -> Result<Applied> {
-    let at = message.created_at();
-    let now = Utc::now();
-    let direct = message.guild_id.is_none();
-    let row = stored_row(message, company_id, lead_id, now);
-    let id = row.id;
-    let inserted = message::Entity::insert(message::ActiveModel::from(row.clone()))
-        .on_conflict(
-            OnConflict::column(message::Column::DiscordMessageId)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(txn)
-        .await?;
-    if inserted == 0 {
-        return Ok(Applied {
-            outcome: Outcome::Duplicate,
-            events: Vec::new(),
-        });
-    }
-    crate::leads::activity::record(txn, &row).await?;
-    if !direct {
-        lead_channel::Entity::update_many()
-            .col_expr(
-                lead_channel::Column::MessageCount,
-                Expr::col(lead_channel::Column::MessageCount).add(1),
-            )
-            .col_expr(lead_channel::Column::UpdatedAt, Expr::value(now))
-            .filter(lead_channel::Column::ChannelId.eq(message.channel_id))
-            .exec(txn)
-            .await?;
-        lead_channel::Entity::update_many()
-            .col_expr(lead_channel::Column::LastMessageAt, Expr::value(at))
-            .filter(lead_channel::Column::ChannelId.eq(message.channel_id))
-            .filter(
-                lead_channel::Column::LastMessageAt
-                    .is_null()
-                    .or(lead_channel::Column::LastMessageAt.lt(at)),
-            )
-            .exec(txn)
-            .await?;
-    }
-    // `message.created` first: a stream must not see the lead's update before the message.
-    let mut events = vec![(Some(lead_id), EventBody::message_created(row))];
-    let lead = lead::Entity::find_by_id(lead_id).one(txn).await?;
-    if let Some(lead) = lead {
-        let joins = !lead.discord_joined_channel
-            && !direct
-            && lead.discord_user_id == Some(message.author_id);
-        let later = lead.last_contact_at.is_none_or(|t| t < at);
-        if joins || later {
-            let mut active: lead::ActiveModel = lead.into();
-            if joins {
-                active.discord_joined_channel = Set(true);
-            }
-            if later {
-                active.last_contact_at = Set(Some(at));
-            }
-            active.updated_at = Set(now);
-            let updated = sea_orm::ActiveModelTrait::update(active, txn).await?;
-            if joins {
-                events.push((Some(lead_id), EventBody::lead_updated(updated)?));
-            }
-        }
-    }
-    Ok(Applied {
-        outcome: Outcome::Stored(id),
-        events,
-    })
-}
-
-async fn record_decision(
-    txn: &impl ConnectionTrait,
-    message: &Inbound,
-    decision: &Decision,
-    path: serde_json::Value,
-) -> Result<()> {
-    let lead_id = match decision {
-        Decision::Routed { lead_id, .. } => Some(*lead_id),
-        _ => None,
-    };
-    let row = routing_event::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        company_id: Set(decision.company_id()),
-        event_type: Set("MESSAGE_CREATE".to_owned()),
-        source: Set(message.source.into()),
-        guild_id: Set(message.guild_id),
-        channel_id: Set(Some(message.channel_id)),
-        discord_message_id: Set(Some(message.message_id)),
-        author_id: Set(Some(message.author_id)),
-        lead_id: Set(lead_id),
-        decision: Set(decision.kind()),
-        reason: Set(decision.reason().map(|r| r.as_str().to_owned())),
-        path: Set(path),
-        created_at: Set(Utc::now()),
-    };
-    // A message first rejected (its channel not yet committed, say) and routed later keeps
-    // the later, routed decision.
-    let on_conflict = if lead_id.is_some() {
-        OnConflict::column(routing_event::Column::DiscordMessageId)
-            .update_columns([
-                routing_event::Column::CompanyId,
-                routing_event::Column::Source,
-                routing_event::Column::LeadId,
-                routing_event::Column::Decision,
-                routing_event::Column::Reason,
-                routing_event::Column::Path,
-                routing_event::Column::CreatedAt,
-            ])
-            .to_owned()
-    } else {
-        OnConflict::column(routing_event::Column::DiscordMessageId)
-            .do_nothing()
-            .to_owned()
-    };
-    routing_event::Entity::insert(row)
-        .on_conflict(on_conflict)
-        .exec_without_returning(txn)
-        .await?;
-    Ok(())
 }
 
 /// Records a platform event that is not a message (a deleted channel, a guild outage).

@@ -28,6 +28,7 @@ mod leads;
 mod leaving;
 mod messages;
 mod openapi;
+mod routing;
 mod sandbox;
 mod sandbox_github;
 mod scale_out;
