@@ -206,8 +206,10 @@ async fn send_locked(
             "The company's Discord server is not connected; reconnect it to send.",
         ));
     }
-    let mut change = app.begin().await?;
+    // Read before the write transaction: on SQLite a transaction waiting for another connection
+    // holds the one write lock meanwhile.
     let name = author_name(&app.db, principal).await?;
+    let mut change = app.begin().await?;
     let mut row = outbound(&channel, author_of(principal), name, content.0, "api");
     row.idempotency_key = Set(key.map(|k| k.0.clone()));
     row.request_hash = Set(key.map(|_| hash.to_owned()));

@@ -501,3 +501,35 @@ storage_test!(
         send.await.expect("joined").expect("answered");
     }
 );
+
+/// Many sends at once on the embedded database, with Discord answering at once (its limits
+/// lifted): more requests than pooled connections, all writing. Each is answered 201; none
+/// waits on a connection that the transaction ahead of it needs (a write transaction holding
+/// SQLite's one write lock while it waited for a second connection used to stall them all,
+/// answering 503 and 408).
+#[tokio::test]
+async fn forty_sends_at_once_on_sqlite_are_all_accepted() {
+    let app = crate::helpers::spawn_app_with(crate::helpers::Backend::Embedded, |s| {
+        s.discord_global_limit = 5000;
+    })
+    .await;
+    let LeadWithChannel { account, lead, .. } = lead_with_channel(&app).await;
+    let sandbox = app.state.sandbox.as_deref().expect("sandbox");
+    sandbox.discord.limits.set_global_limit(5000);
+    sandbox.discord.limits.set_window_divisor(1000);
+    let started = std::time::Instant::now();
+    let answers = futures::future::join_all((0..40).map(|i| {
+        app.post(
+            "/api/discord/send-message",
+            &account.token,
+            json!({"leadId": lead.id, "content": format!("At once {i}")}),
+        )
+    }))
+    .await;
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status.as_u16()).collect();
+    assert!(
+        statuses.iter().all(|s| *s == 201),
+        "{statuses:?} after {:?}",
+        started.elapsed()
+    );
+}
