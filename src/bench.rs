@@ -26,6 +26,9 @@ use crate::{
     server::Server,
 };
 
+/// Lead channels the send run spreads its messages over (at least).
+const SEND_CHANNELS: usize = 100;
+
 pub struct Options {
     pub messages: usize,
     pub concurrency: usize,
@@ -234,8 +237,10 @@ pub async fn run(options: Options, progress: impl Fn(&str)) -> anyhow::Result<Re
     // Leads with channels for the message run; Discord's windows compressed for setup and sends.
     sandbox.discord.limits.set_window_divisor(1000);
     progress("setting up leads and channels for the message run");
+    // Enough channels that no channel's own limit (5 messages per window) paces the run: it
+    // measures the product, not one channel's bucket.
     let mut leads = Vec::new();
-    for i in 0..options.concurrency {
+    for i in 0..options.concurrency.max(SEND_CHANNELS) {
         let lead: Value = post(
             format!("{base}/api/leads"),
             json!({"name": format!("Bench lead {i}")}),
@@ -941,4 +946,135 @@ fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
     ));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
+}
+
+/// The memory of `switchboard serve` as a process of its own (nothing else in it): resident
+/// set size when idle, and after `leads` leads were created and listed through its API.
+#[derive(Debug)]
+pub struct Memory {
+    pub idle_kib: u64,
+    pub leads: usize,
+    pub loaded_kib: u64,
+}
+
+/// A process's resident set size, from `/proc/{pid}/status` (Linux).
+fn resident_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .context("reading the server's /proc status (Linux only)")?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .context("VmRSS in /proc status")
+}
+
+/// Starts this binary's `serve` on `database_url` (a temporary SQLite file when `None`) and
+/// `redis_url`, measures it idle, creates `leads` leads (20 at once) and pages through them
+/// all, and measures it again; the server is stopped with SIGTERM.
+pub async fn memory(
+    database_url: Option<&str>,
+    redis_url: Option<&str>,
+    leads: usize,
+    progress: impl Fn(&str),
+) -> anyhow::Result<Memory> {
+    let dir = tempfile_dir()?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let url = database_url
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.join("memory.db").display()));
+    let mut command = std::process::Command::new(std::env::current_exe()?);
+    command
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("DATABASE_URL", &url)
+        .env("RUST_LOG", "warn")
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    if let Some(redis) = redis_url {
+        command
+            .env("REDIS_URL", redis)
+            .env("REDIS_KEY_PREFIX", format!("bench-memory-{port}"));
+    }
+    progress("starting `switchboard serve` for the memory measurement");
+    let mut child = command.spawn().context("starting switchboard serve")?;
+    let pid = child.id();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let result = async {
+        let started = Instant::now();
+        while !http
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(60),
+                "the server was not ready in 60 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let idle_kib = resident_kib(pid)?;
+        let signup: Value = http
+            .post(format!("{base}/api/auth/signup"))
+            .json(&json!({"email": format!("memory-{port}@example.com"), "password": "benchmark password", "companyName": "Memory"}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let token = signup["token"].as_str().context("signup token")?.to_owned();
+        progress(&format!("creating {leads} leads"));
+        let created = {
+            let (http, base, token) = (http.clone(), base.clone(), token.clone());
+            drive(leads, 20, move |i| {
+                let (http, base, token) = (http.clone(), base.clone(), token.clone());
+                async move {
+                    http.post(format!("{base}/api/leads"))
+                        .bearer_auth(token)
+                        .json(&json!({"name": format!("Lead {i}"), "email": format!("lead{i}@example.com")}))
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status().is_success())
+                }
+            })
+            .await
+        };
+        anyhow::ensure!(created.failures == 0, "{} leads were not created", created.failures);
+        progress("paging through them all");
+        let mut cursor: Option<String> = None;
+        let mut seen = 0;
+        loop {
+            let mut url = format!("{base}/api/leads?limit=100");
+            if let Some(c) = &cursor {
+                url.push_str(&format!("&cursor={c}"));
+            }
+            let page: Value = http.get(url).bearer_auth(&token).send().await?.json().await?;
+            seen += page["items"].as_array().map_or(0, Vec::len);
+            match page["nextCursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        anyhow::ensure!(seen >= leads, "listed {seen} of {leads} leads");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        Ok(Memory {
+            idle_kib,
+            leads,
+            loaded_kib: resident_kib(pid)?,
+        })
+    }
+    .await;
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
 }

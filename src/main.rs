@@ -73,6 +73,9 @@ enum Command {
         /// Messages the replicas send.
         #[arg(long, default_value_t = 3000)]
         replica_messages: usize,
+        /// Also measure `switchboard serve`'s memory idle and with this many leads (0 skips).
+        #[arg(long, default_value_t = 10_000)]
+        rss_leads: usize,
     },
     /// Print the OpenAPI document, or write it to a file.
     Openapi {
@@ -113,6 +116,7 @@ async fn main() -> ExitCode {
             redis_url,
             replicas,
             replica_messages,
+            rss_leads,
         } => {
             let options = switchboard::bench::Options {
                 messages,
@@ -125,7 +129,7 @@ async fn main() -> ExitCode {
                 replicas,
                 replica_messages,
             };
-            bench(options).await
+            bench(options, rss_leads).await
         }
     };
     match result {
@@ -260,8 +264,23 @@ async fn migrate_dm_leads(company: Option<CompanyId>) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn bench(options: switchboard::bench::Options) -> anyhow::Result<()> {
+async fn bench(options: switchboard::bench::Options, rss_leads: usize) -> anyhow::Result<()> {
     let concurrency = options.concurrency;
+    let memory = if rss_leads > 0 {
+        Some(
+            switchboard::bench::memory(
+                options.database_url.as_deref(),
+                options.redis_url.as_deref(),
+                rss_leads,
+                |step| {
+                    let _ = writeln!(std::io::stderr(), "bench: {step}");
+                },
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
     let report = switchboard::bench::run(options, |step| {
         let _ = writeln!(std::io::stderr(), "bench: {step}");
     })
@@ -327,6 +346,15 @@ async fn bench(options: switchboard::bench::Options) -> anyhow::Result<()> {
         wc.per_second(),
         w.per_second() / wc.per_second()
     )?;
+    if let Some(m) = &memory {
+        writeln!(
+            out,
+            "| `switchboard serve` resident memory, idle / with {} leads created and listed | {:.1} / {:.1} MiB | | |",
+            m.leads,
+            m.idle_kib as f64 / 1024.0,
+            m.loaded_kib as f64 / 1024.0
+        )?;
+    }
     if let Some(r) = &report.replicas {
         writeln!(
             out,
