@@ -38,7 +38,7 @@ impl Services {
     }
 }
 
-impl Change<'_> {
+impl<'a> Change<'a> {
     /// Writes an audit entry with the change.
     pub async fn audit(
         &self,
@@ -91,20 +91,9 @@ impl Change<'_> {
     /// should not queue behind the company's event ids). Nothing is lost if that task fails:
     /// pending events are published by the leftover sweep, and cached entries expire.
     pub async fn commit_in_background(self) -> Result<()> {
-        let Self {
-            services,
-            txn,
-            events,
-            invalidations,
-        } = self;
-        txn.commit().await?;
+        let (services, after) = self.commit_only().await?;
         let services = services.clone();
-        tokio::spawn(async move {
-            services.events.publish(events).await;
-            for key in invalidations {
-                services.routing.invalidate(key).await;
-            }
-        });
+        tokio::spawn(async move { after.apply(&services).await });
         Ok(())
     }
 
@@ -112,6 +101,12 @@ impl Change<'_> {
     /// commit loses nothing: pending events are published by the leftover sweep, and cached
     /// entries expire.
     pub async fn commit(self) -> Result<()> {
+        let (services, after) = self.commit_only().await?;
+        after.apply(services).await;
+        Ok(())
+    }
+
+    async fn commit_only(self) -> Result<(&'a Services, AfterCommit)> {
         let Self {
             services,
             txn,
@@ -119,11 +114,28 @@ impl Change<'_> {
             invalidations,
         } = self;
         txn.commit().await?;
-        services.events.publish(events).await;
-        for key in invalidations {
+        Ok((
+            services,
+            AfterCommit {
+                events,
+                invalidations,
+            },
+        ))
+    }
+}
+
+/// What a committed change still has to tell: its events and its cache invalidations.
+struct AfterCommit {
+    events: Recorded,
+    invalidations: Vec<Key>,
+}
+
+impl AfterCommit {
+    async fn apply(self, services: &Services) {
+        services.events.publish(self.events).await;
+        for key in self.invalidations {
             services.routing.invalidate(key).await;
         }
-        Ok(())
     }
 }
 
