@@ -152,10 +152,10 @@ describe('a first conversation, end to end', { timeout: 6 * TEST_TIMEOUT }, () =
     await shot('consent-denied');
   });
 
-  test('a failed message shows why, and is retried from the conversation', { timeout: 2 * TEST_TIMEOUT }, async () => {
-    // Discord fails every attempt to post in the channel (500): after five attempts, 1 + 2 + 4 + 8
-    // seconds apart, the message is given up as failed.
-    await faults({ failRoute: 'channels/{channel_id}/messages', failRouteCount: 5 });
+  test('a failed message shows why, and is retried from the conversation', { timeout: 3 * TEST_TIMEOUT }, async () => {
+    // Discord fails every attempt to post in the channel (500): after eight attempts, 1 + 2 + 4 +
+    // 8 + 16 + 16 + 16 seconds apart, the message is given up as failed.
+    await faults({ failRoute: 'channels/{channel_id}/messages', failRouteCount: 8 });
 
     await page.goto(leadUrl);
     await side().getByRole('button', { name: 'Reopen' }).click();
@@ -165,7 +165,7 @@ describe('a first conversation, end to end', { timeout: 6 * TEST_TIMEOUT }, () =
     await composer.press('Enter');
     const failed = messages().locator('[data-direction="outbound"]').filter({ hasText: 'Here is the manual.' });
     await failed.locator('[data-field="state"]').filter({ hasText: /^queued$/ }).waitFor();
-    await failed.locator('[data-field="state"]').filter({ hasText: /^failed$/ }).waitFor({ timeout: 40_000 });
+    await failed.locator('[data-field="state"]').filter({ hasText: /^failed$/ }).waitFor({ timeout: 100_000 });
     await failed.getByText(/Not delivered: /).waitFor();
     await shot('message-failed');
 
