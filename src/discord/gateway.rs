@@ -89,23 +89,30 @@ async fn run_shard(app: Services, shard: u64, total: u64, mut stop: watch::Recei
         (shard, total),
     )));
     loop {
-        match app
+        // A replica stopping takes no lease (it would only hold it up).
+        let stopping = *stop.borrow();
+        if stopping {
+            return;
+        }
+        let wait = match app
             .state
             .put_if_absent(&key, owner.as_bytes(), LEASE_TTL)
             .await
         {
-            Ok(true) => {}
-            Ok(false) => {
-                tokio::time::sleep(RENEW_EVERY).await;
-                continue;
-            }
+            Ok(true) => None,
+            Ok(false) => Some(RENEW_EVERY),
             Err(err) => {
                 // The store is unreachable. When it returns (perhaps empty, after a restart) the
                 // replica already running the shard renews first: waiting a whole lease leaves
                 // it that turn, so the shard is not identified a second time.
                 tracing::warn!(error = %err, shard, "taking the gateway lease failed");
-                tokio::time::sleep(LEASE_TTL).await;
-                continue;
+                Some(LEASE_TTL)
+            }
+        };
+        if let Some(wait) = wait {
+            tokio::select! {
+                () = tokio::time::sleep(wait) => continue,
+                () = stopped(&mut stop) => return,
             }
         }
         tracing::info!(shard, total, "running the Discord gateway shard");

@@ -31,6 +31,10 @@ const MAX_BATCH: usize = 64;
 
 /// A message with its decision, ready to be applied.
 pub struct Prepared {
+    /// The lead the message's rows belong to (its channel's lead, routed or not); its channel
+    /// when it has none. Messages with one key share a queue, so concurrent batches never
+    /// update the same lead or channel rows.
+    pub queue_key: String,
     pub message: Inbound,
     pub decision: Decision,
     /// The lookups behind the decision, for the routing event.
@@ -72,11 +76,7 @@ impl GroupCommit {
     /// Applies `prepared` in the next batch of its queue and returns its outcome once that batch
     /// committed.
     pub async fn apply(&self, prepared: Prepared, apply_batch: ApplyBatch) -> Result<Outcome> {
-        let key = match prepared.decision {
-            Decision::Routed { lead_id, .. } => lead_id.to_string(),
-            _ => prepared.message.channel_id.to_string(),
-        };
-        let partition = &self.queues[partition_of(&key, self.queues.len())];
+        let partition = &self.queues[partition_of(&prepared.queue_key, self.queues.len())];
         let (reply, answer) = oneshot::channel();
         let start = {
             let mut queue = partition.lock();
@@ -114,8 +114,10 @@ fn partition_of(key: &str, queues: usize) -> usize {
     usize::try_from(hasher.finish() % queues as u64).unwrap_or(0)
 }
 
-/// Runs batches until the queue is empty. Should it stop any other way (a panic), dropping it
-/// hands the queue to a new runner, so no message waits forever.
+/// Runs batches until the queue is empty. Should it stop any other way, dropping it frees the
+/// queue: after a panic a new runner takes the messages still waiting, so none waits forever;
+/// when the runtime is shutting down (its task cancelled) the waiting callers are answered with
+/// an error instead, as no new task could run.
 struct Runner {
     commits: Arc<Partition>,
     apply_batch: ApplyBatch,
@@ -172,9 +174,14 @@ impl Drop for Runner {
         if self.finished {
             return;
         }
+        let panicked = std::thread::panicking();
         let restart = {
             let mut queue = self.commits.lock();
-            queue.running = !queue.waiting.is_empty();
+            if !panicked {
+                // Cancelled: dropping the waiting entries answers their callers with an error.
+                queue.waiting.clear();
+            }
+            queue.running = panicked && !queue.waiting.is_empty();
             queue.running
         };
         if restart && let Ok(runtime) = tokio::runtime::Handle::try_current() {
@@ -210,6 +217,7 @@ mod tests {
                 content: content.to_owned(),
                 source: Source::Gateway,
             },
+            queue_key: id.to_string(),
             decision: Decision::Ignored {
                 company_id: None,
                 reason: Reason::BotAuthor,
@@ -289,6 +297,40 @@ mod tests {
         assert_eq!(
             later.expect("applied"),
             Outcome::Stored(uuid::Uuid::from_u128(11))
+        );
+    }
+
+    /// A batch that panics fails its own callers; a new runner serves the ones waiting behind
+    /// it, and the queue keeps working.
+    #[tokio::test]
+    async fn a_panicking_batch_strands_nobody() {
+        let commits = GroupCommit::new(1);
+        let panicking: ApplyBatch = Arc::new(|batch: Vec<Arc<Prepared>>| {
+            Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                assert!(
+                    !batch.iter().any(|p| p.message.content == "panic"),
+                    "a bug in a batch"
+                );
+                Ok(batch
+                    .iter()
+                    .map(|p| {
+                        Outcome::Stored(uuid::Uuid::from_u128(p.message.message_id.get().into()))
+                    })
+                    .collect())
+            })
+        });
+        let first = commits.apply(prepared(1, "panic"), panicking.clone());
+        let second = async {
+            // Queued while the first batch runs.
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            commits.apply(prepared(2, "fine"), panicking.clone()).await
+        };
+        let (first, second) = tokio::join!(first, second);
+        assert!(first.is_err(), "the panicking batch's caller gets an error");
+        assert_eq!(
+            second.expect("served by a new runner"),
+            Outcome::Stored(uuid::Uuid::from_u128(2))
         );
     }
 

@@ -253,7 +253,15 @@ pub async fn route(app: &Services, message: &Inbound) -> Result<Outcome> {
         let services = services.clone();
         Box::pin(async move { apply_batch(&services, &batch).await })
     });
+    // Queued by the lead whose rows the message touches: a reply and the bot's echo in one
+    // channel go to the same queue.
+    let queue_key = match (&decision, &facts.channel) {
+        (Decision::Routed { lead_id, .. }, _) => lead_id.to_string(),
+        (_, Some(channel)) => channel.lead_id.to_string(),
+        (_, None) => message.channel_id.to_string(),
+    };
     let prepared = commit::Prepared {
+        queue_key,
         message: message.clone(),
         decision,
         path,
