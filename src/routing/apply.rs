@@ -300,12 +300,36 @@ fn rows_sql(
     sql
 }
 
-/// The first parameter's placeholder, for values bound outside the rows.
-fn param(backend: DatabaseBackend, n: usize) -> String {
-    match backend {
-        DatabaseBackend::Postgres => format!("${n}"),
-        _ => format!("?{n}"),
+/// `UPDATE {table} SET {set} FROM (rows) AS v WHERE {table}.{key} = v.{key}`, with one row of
+/// `columns` per entry of `rows`: `set` reads a row's values as `v.{column}` and the change's
+/// time as `{now}`. Nothing is run for no rows.
+async fn update_from_rows(
+    txn: &impl ConnectionTrait,
+    (table, key): (&str, &str),
+    set: &str,
+    columns: &[(&str, &str)],
+    rows: Vec<Vec<Value>>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
     }
+    let backend = txn.get_database_backend();
+    let now_param = match backend {
+        DatabaseBackend::Postgres => "$1",
+        _ => "?1",
+    };
+    let sql = format!(
+        "UPDATE {table} SET {set} FROM {rows} AS v WHERE {table}.{key} = v.{key}",
+        set = set.replace("{now}", now_param),
+        rows = rows_sql(backend, columns, rows.len(), 2),
+    );
+    let values: Vec<Value> = std::iter::once(now.into())
+        .chain(rows.into_iter().flatten())
+        .collect();
+    txn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    Ok(())
 }
 
 /// Each lead's summary (from its newest stored message; each stored message counts as unread)
@@ -315,10 +339,6 @@ async fn move_leads(
     leads: &[LeadMove],
     now: DateTime<Utc>,
 ) -> Result<()> {
-    if leads.is_empty() {
-        return Ok(());
-    }
-    let backend = txn.get_database_backend();
     let columns = [
         ("id", "uuid"),
         ("preview", "text"),
@@ -328,23 +348,24 @@ async fn move_leads(
         ("unread", "integer"),
         ("contact", "timestamptz"),
     ];
-    let mut values: Vec<Value> = vec![now.into()];
-    for lead in leads {
-        let newest = &lead.newest;
-        values.extend([
-            lead.lead_id.into(),
-            crate::leads::activity::preview(&newest.content).into(),
-            newest.direction.to_value().into(),
-            newest.author_name.clone().into(),
-            crate::leads::activity::stored_time(newest.created_at).into(),
-            i32::try_from(lead.stored).unwrap_or(i32::MAX).into(),
-            lead.contact.into(),
-        ]);
-    }
+    let rows = leads
+        .iter()
+        .map(|lead| {
+            let newest = &lead.newest;
+            vec![
+                lead.lead_id.into(),
+                crate::leads::activity::preview(&newest.content).into(),
+                newest.direction.to_value().into(),
+                newest.author_name.clone().into(),
+                crate::leads::activity::stored_time(newest.created_at).into(),
+                i32::try_from(lead.stored).unwrap_or(i32::MAX).into(),
+                lead.contact.into(),
+            ]
+        })
+        .collect();
     let newest = "leads.last_message_at IS NULL OR leads.last_message_at <= v.at";
-    let sql = format!(
-        "UPDATE leads SET \
-         last_message_preview = CASE WHEN {newest} THEN v.preview ELSE leads.last_message_preview END, \
+    let set = format!(
+        "last_message_preview = CASE WHEN {newest} THEN v.preview ELSE leads.last_message_preview END, \
          last_message_direction = CASE WHEN {newest} THEN v.direction ELSE leads.last_message_direction END, \
          last_message_author = CASE WHEN {newest} THEN v.author ELSE leads.last_message_author END, \
          last_activity_at = CASE WHEN {newest} THEN v.at ELSE leads.last_activity_at END, \
@@ -352,14 +373,9 @@ async fn move_leads(
          unread_count = leads.unread_count + v.unread, \
          last_contact_at = CASE WHEN leads.last_contact_at IS NULL OR leads.last_contact_at < v.contact \
              THEN v.contact ELSE leads.last_contact_at END, \
-         updated_at = {now} \
-         FROM {rows} AS v WHERE leads.id = v.id",
-        now = param(backend, 1),
-        rows = rows_sql(backend, &columns, leads.len(), 2),
+         updated_at = {{now}}"
     );
-    txn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
-        .await?;
-    Ok(())
+    update_from_rows(txn, ("leads", "id"), &set, &columns, rows, now).await
 }
 
 /// Each channel's catch-up cursor and, for stored messages, its count and last message time,
@@ -369,41 +385,33 @@ async fn move_channels(
     channels: &[ChannelMove],
     now: DateTime<Utc>,
 ) -> Result<()> {
-    if channels.is_empty() {
-        return Ok(());
-    }
-    let backend = txn.get_database_backend();
     let columns = [
         ("channel_id", "text"),
         ("cursor_id", "bigint"),
         ("stored", "integer"),
         ("last_at", "timestamptz"),
     ];
-    let mut values: Vec<Value> = vec![now.into()];
-    for channel in channels {
-        values.extend([
-            channel.channel_id.into(),
-            channel.cursor.into(),
-            i32::try_from(channel.stored).unwrap_or(i32::MAX).into(),
-            channel.last_at.into(),
-        ]);
-    }
-    let row = "discord_lead_channels";
-    let sql = format!(
-        "UPDATE {row} SET \
-         last_message_id = CASE WHEN {row}.last_message_id IS NULL OR {row}.last_message_id < v.cursor_id \
-             THEN v.cursor_id ELSE {row}.last_message_id END, \
-         message_count = {row}.message_count + v.stored, \
-         last_message_at = CASE WHEN v.last_at IS NOT NULL AND ({row}.last_message_at IS NULL OR {row}.last_message_at < v.last_at) \
-             THEN v.last_at ELSE {row}.last_message_at END, \
-         updated_at = CASE WHEN v.stored > 0 THEN {now} ELSE {row}.updated_at END \
-         FROM {rows} AS v WHERE {row}.channel_id = v.channel_id",
-        now = param(backend, 1),
-        rows = rows_sql(backend, &columns, channels.len(), 2),
+    let rows = channels
+        .iter()
+        .map(|channel| {
+            vec![
+                channel.channel_id.into(),
+                channel.cursor.into(),
+                i32::try_from(channel.stored).unwrap_or(i32::MAX).into(),
+                channel.last_at.into(),
+            ]
+        })
+        .collect();
+    let c = "discord_lead_channels";
+    let set = format!(
+        "last_message_id = CASE WHEN {c}.last_message_id IS NULL OR {c}.last_message_id < v.cursor_id \
+             THEN v.cursor_id ELSE {c}.last_message_id END, \
+         message_count = {c}.message_count + v.stored, \
+         last_message_at = CASE WHEN v.last_at IS NOT NULL AND ({c}.last_message_at IS NULL OR {c}.last_message_at < v.last_at) \
+             THEN v.last_at ELSE {c}.last_message_at END, \
+         updated_at = CASE WHEN v.stored > 0 THEN {{now}} ELSE {c}.updated_at END"
     );
-    txn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
-        .await?;
-    Ok(())
+    update_from_rows(txn, (c, "channel_id"), &set, &columns, rows, now).await
 }
 
 /// Records the decisions: the ones not routed first, so that of two copies of one Discord

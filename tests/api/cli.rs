@@ -5,6 +5,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crate::helpers::free_port;
+
 fn switchboard(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
     // Nothing from the developer's environment: the embedded default is what a newcomer gets.
@@ -12,13 +14,6 @@ fn switchboard(dir: &Path) -> Command {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .current_dir(dir);
     cmd
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ use switchboard::{
 
 use crate::helpers::{
     discord::{LeadWithChannel, lead_with_channel},
+    gateway::{inbound, routing_events},
     views::{Channel, Lead},
 };
 
@@ -74,24 +75,12 @@ storage_test!(
             .await
             .json();
         assert_eq!(row.message_count, 60);
-        let messages = app
-            .get(
-                &format!("/api/leads/{}/messages?limit=100", lead.id),
-                &account.token,
-            )
-            .await;
-        assert_eq!(messages.body["items"].as_array().map(Vec::len), Some(60));
-        let routed = app
-            .get(
-                "/api/routing-events?decision=routed&limit=100",
-                &account.token,
-            )
-            .await;
+        assert_eq!(inbound(&app, &account, &lead).await.len(), 60);
         assert_eq!(
-            routed.body["items"].as_array().map(Vec::len),
-            Some(60),
-            "{}",
-            routed.text
+            routing_events(&app, &account, "&decision=routed")
+                .await
+                .len(),
+            60
         );
         // Routing them again changes nothing.
         let again = switchboard::routing::route(services, &copies[0])

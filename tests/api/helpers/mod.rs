@@ -262,6 +262,14 @@ async fn start(
     }
 }
 
+/// A port on 127.0.0.1 nobody listens on right now (for a server a test starts itself).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
 /// A client with a cookie jar that does not follow redirects (tests follow them by hand).
 pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()
@@ -562,10 +570,7 @@ pub struct PrivateRedis {
 
 impl PrivateRedis {
     pub async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = free_port();
         let child = Self::spawn(port).await;
         Self {
             child,
@@ -670,10 +675,7 @@ impl PrivatePostgres {
                 "the postgres user exists (scripts/test makes it)"
             );
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = free_port();
         let server = Self {
             url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
             bin,

@@ -35,10 +35,7 @@ impl ReplicaProcess {
     pub async fn start(app: &TestApp, gateway: bool) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let log = dir.path().join("switchboard.log");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = super::free_port();
         let settings = &app.state.settings;
         let jwt = String::from_utf8(settings.jwt_secret.expose().clone())
             .expect("the app was started with printable_jwt_secret");
